@@ -1,0 +1,64 @@
+"""leakbench: prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from leakbench.app_env import EnvTemplate
+    from leakbench.config import (
+        AttachTarget,
+        Endpoint,
+        LoadSettings,
+        PoolSettings,
+        RunConfig,
+        Target,
+        VerdictSettings,
+    )
+    from leakbench.results import RowResult, RunResult, Verdict
+    from leakbench.runner import run
+
+# The public names import their modules on first use: importing the package
+# must stay cheap for the pytest plugin (loaded by every pytest session) and
+# for the probe inside each target.
+_EXPORTS = {
+    "AttachTarget": "leakbench.config",
+    "EnvTemplate": "leakbench.app_env",
+    "Endpoint": "leakbench.config",
+    "LoadSettings": "leakbench.config",
+    "PoolSettings": "leakbench.config",
+    "RunConfig": "leakbench.config",
+    "Target": "leakbench.config",
+    "VerdictSettings": "leakbench.config",
+    "RowResult": "leakbench.results",
+    "RunResult": "leakbench.results",
+    "Verdict": "leakbench.results",
+    "run": "leakbench.runner",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'leakbench' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+__all__ = [
+    "AttachTarget",
+    "Endpoint",
+    "EnvTemplate",
+    "LoadSettings",
+    "PoolSettings",
+    "RowResult",
+    "RunConfig",
+    "RunResult",
+    "Target",
+    "Verdict",
+    "VerdictSettings",
+    "__version__",
+    "run",
+]

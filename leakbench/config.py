@@ -1,0 +1,287 @@
+"""Frozen, validated settings for one leakbench run.
+
+The command line builds a :class:`RunConfig`; the Python API takes one.
+Every value is checked here, once, so the rest of the code can trust it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from leakbench.app_env import EnvTemplate
+from leakbench.errors import UsageError
+from leakbench.thresholds import Thresholds
+
+# Hard ceilings: a load test on a shared machine must stop by itself even when
+# asked for more. They are far above any sensible leak test.
+MAX_DURATION_SECONDS = 3600.0
+MAX_REQUESTS = 10_000_000
+MAX_CONCURRENCY = 10_000
+MAX_SETTLE_SECONDS = 600.0
+MAX_RATE = 100_000.0
+
+DEFAULT_BODY = b'{"name": "test"}'
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+_PATH_CHARS = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?\-]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The SQLAlchemy pool settings handed to scenario targets."""
+
+    pool_size: int = 2
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.pool_size < 1:
+            raise UsageError(f"--pool-size {self.pool_size} is invalid; give 1 or more.")
+        if self.max_overflow < 0:
+            raise UsageError(f"--max-overflow {self.max_overflow} is invalid; give 0 or more.")
+        if self.pool_timeout <= 0:
+            raise UsageError(
+                f"--pool-timeout {self.pool_timeout} is invalid; give a positive number of seconds."
+            )
+
+    @property
+    def capacity(self) -> int:
+        """How many connections one pool may hold at once."""
+        return self.pool_size + self.max_overflow
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One HTTP route to load: a method and a path."""
+
+    method: str
+    path: str
+
+    @classmethod
+    def parse(cls, text: str) -> Endpoint:
+        """Parse ``"POST /orders"``, ``"/orders"`` (POST) or a bare name ``"ok"`` (POST /ok)."""
+        raw = text.strip()
+        parts = raw.split()
+        if len(parts) == 1:
+            method, path = "POST", parts[0]
+        elif len(parts) == 2:
+            method, path = parts[0].upper(), parts[1]
+        else:
+            raise UsageError(
+                f"--endpoint {text!r} is malformed; write 'METHOD /path' such as 'POST /orders'."
+            )
+        if method not in HTTP_METHODS:
+            raise UsageError(
+                f"--endpoint {text!r} has an unknown method {method!r}; "
+                f"use one of {', '.join(HTTP_METHODS)}."
+            )
+        if not path.startswith("/"):
+            path = "/" + path
+        if not _PATH_CHARS.match(path):
+            raise UsageError(
+                f"--endpoint {text!r} has an invalid path {path!r}; "
+                "give an absolute URL path such as /orders."
+            )
+        return cls(method=method, path=path)
+
+    @property
+    def label(self) -> str:
+        """The name shown in tables: the bare path for POST (as the PR), else 'GET /x'."""
+        return self.path if self.method == "POST" else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSettings:
+    """How hard and how long to drive each (target, endpoint) row."""
+
+    concurrency: int = 300
+    duration: float | None = 8.0
+    requests: int | None = None
+    request_timeout: float = 10.0
+    body: bytes = DEFAULT_BODY
+    # Open loop: requests per second, due at a fixed pace; None is closed loop.
+    rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate is not None and not 0 < self.rate <= MAX_RATE:
+            raise UsageError(
+                f"--rate {self.rate:g} is out of range; "
+                f"give more than 0 and at most {MAX_RATE:g} requests per second."
+            )
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise UsageError(
+                f"--concurrency {self.concurrency} is out of range; give 1 to {MAX_CONCURRENCY}."
+            )
+        if self.duration is None and self.requests is None:
+            raise UsageError("Give --duration SECONDS or --requests N to bound the load.")
+        if self.duration is not None and not 0 < self.duration <= MAX_DURATION_SECONDS:
+            raise UsageError(
+                f"--duration {self.duration:g} is out of range; "
+                f"give more than 0 and at most {MAX_DURATION_SECONDS:g} seconds."
+            )
+        if self.requests is not None and not 1 <= self.requests <= MAX_REQUESTS:
+            raise UsageError(
+                f"--requests {self.requests} is out of range; give 1 to {MAX_REQUESTS}."
+            )
+        if self.request_timeout <= 0:
+            raise UsageError(
+                f"--request-timeout {self.request_timeout:g} is invalid; give a positive number."
+            )
+
+    @property
+    def time_limit(self) -> float:
+        """The longest a row's load may last, whatever was asked."""
+        return self.duration if self.duration is not None else MAX_DURATION_SECONDS
+
+
+TargetKind = Literal["scenario", "app"]
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """An application to start under uvicorn: a shipped scenario or the user's app."""
+
+    name: str
+    app: str
+    kind: TargetKind = "scenario"
+    app_dir: Path | None = None
+    default_endpoints: tuple[Endpoint, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictSettings:
+    """What counts as a leak once the target has settled."""
+
+    settle: float = 5.0
+    quiet_period: float = 1.0
+    max_idle_in_transaction: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.settle <= MAX_SETTLE_SECONDS:
+            raise UsageError(
+                f"--settle {self.settle:g} is out of range; give 0 to {MAX_SETTLE_SECONDS:g} s."
+            )
+        if self.quiet_period < 0:
+            raise UsageError(f"The quiet period {self.quiet_period:g} must not be negative.")
+        if self.max_idle_in_transaction < 0:
+            raise UsageError(
+                f"--max-idle-in-transaction {self.max_idle_in_transaction} is invalid; "
+                "give 0 or more."
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class AttachTarget:
+    """Attach mode: an app the user started at ``url``, on the database of ``--dsn``.
+
+    Whether the URL's host is loopback (or ``allow_remote`` is set) is checked
+    when the run starts (:mod:`leakbench.attach`), as it may need a DNS lookup.
+    """
+
+    url: str
+    application_name: str | None = None
+    allow_remote: bool = False
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"--url {self.url!r} is not an http(s) URL; give the address your app "
+                "listens on, such as http://127.0.0.1:8000."
+            )
+        if parts.query or parts.fragment:
+            raise UsageError(
+                f"--url {self.url!r} has a query or fragment; give only the app's base URL "
+                "and put the route in --endpoint."
+            )
+        if self.application_name is not None and not self.application_name.strip():
+            raise UsageError("--application-name is empty; give the name your app connects as.")
+
+
+@dataclass(frozen=True, slots=True)
+class RunConfig:
+    """Everything one ``leakbench run`` needs."""
+
+    targets: tuple[Target, ...]
+    endpoints: tuple[Endpoint, ...] = ()
+    load: LoadSettings = field(default_factory=LoadSettings)
+    pool: PoolSettings = field(default_factory=PoolSettings)
+    verdict: VerdictSettings = field(default_factory=VerdictSettings)
+    dsn: str | None = None
+    workers: int = 1
+    poll_interval: float = 0.1
+    startup_timeout: float = 30.0
+    # Not used to run; recorded in the result so every report is judged the same way.
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    # Extra variables for spawned targets (--app-env), and SQL run in each fresh database.
+    app_env: tuple[EnvTemplate, ...] = ()
+    setup_sql: Path | None = None
+    attach: AttachTarget | None = None
+
+    def __post_init__(self) -> None:
+        if self.attach is not None:
+            self._check_attach()
+        elif not self.targets:
+            raise UsageError("No target to run; give --pattern NAME or --app module:app.")
+        names = [variable.name for variable in self.app_env]
+        for name in names:
+            if names.count(name) > 1:
+                raise UsageError(f"--app-env {name} is given twice; give each variable once.")
+        if self.setup_sql is not None and not self.setup_sql.is_file():
+            raise UsageError(f"--setup-sql {self.setup_sql}: no such file; check the path.")
+        for target in self.targets:
+            self.endpoints_for(target)
+        if not 1 <= self.workers <= 64:
+            raise UsageError(f"--workers {self.workers} is out of range; give 1 to 64.")
+        if not 0.01 <= self.poll_interval <= 5:
+            raise UsageError(
+                f"--poll-interval {self.poll_interval:g} is out of range; give 0.01 to 5 seconds."
+            )
+        if self.startup_timeout <= 0:
+            raise UsageError(
+                f"--startup-timeout {self.startup_timeout:g} is invalid; give a positive number."
+            )
+
+    def _check_attach(self) -> None:
+        if self.targets:
+            raise UsageError(
+                "--url attaches to an app you started; it cannot be combined with --pattern "
+                "or --app (run those separately)."
+            )
+        if self.dsn is None:
+            raise UsageError(
+                "--url needs --dsn: leakbench does not start your app or its database in "
+                "attach mode, so give the database your app uses (--dsn postgresql://...), "
+                "whose connections it watches."
+            )
+        if not self.endpoints:
+            raise UsageError(
+                "--url needs --endpoint 'METHOD /path': leakbench does not know your app's routes."
+            )
+        spawned_only = [
+            ("--workers", self.workers != 1),
+            ("--app-env", bool(self.app_env)),
+            ("--setup-sql", self.setup_sql is not None),
+        ]
+        for option, given in spawned_only:
+            if given:
+                raise UsageError(
+                    f"{option} has no effect with --url: leakbench does not start the app "
+                    "in attach mode; drop it, or start the app yourself accordingly."
+                )
+
+    def endpoints_for(self, target: Target) -> tuple[Endpoint, ...]:
+        """The routes to load on ``target``: the user's choice, else the target's own."""
+        if self.endpoints:
+            return self.endpoints
+        if target.default_endpoints:
+            return target.default_endpoints
+        raise UsageError(f"No endpoint to load on {target.name!r}; give --endpoint 'POST /path'.")
+
+    @property
+    def pool_capacity(self) -> int:
+        """Connections all target workers together may hold through their pools."""
+        return self.workers * self.pool.capacity

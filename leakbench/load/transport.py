@@ -1,0 +1,242 @@
+"""A lean httpx transport: HTTP/1.1 keep-alive over raw asyncio connections.
+
+``httpx.AsyncClient`` stays the client API; this transport replaces httpcore
+behind it. httpcore spends most of a request's CPU on locks, anyio cancel
+scopes and per-call async-library detection, which on a 2-core machine is
+CPU taken from the app under test. Here a request is one ``write`` of
+pre-encoded bytes and one future resolved by the protocol's
+``data_received``.
+
+Scope: ``http://`` and ``https://`` (verified with the system's CAs, as
+httpx does by default), HTTP/1.1 only, one request per connection at a
+time. Connections are kept alive, reused (most recently used first) and
+opened on demand, so the caller bounds their number. Bodies are read whole.
+The read timeout covers the whole exchange, from writing the request to the
+last byte of the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import cast
+
+import httpx
+
+from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
+
+_HTTP11 = {"http_version": b"HTTP/1.1"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# (scheme, host, port): where a connection goes.
+_Origin = tuple[str, str, int]
+
+
+class ServerDisconnected(httpx.RemoteProtocolError):
+    """The server closed the connection without sending a byte of the response.
+
+    uvicorn does this to a kept-alive connection after an app raised: the
+    request written on it meanwhile is never answered. It is not a fault of
+    the driver; the next request opens a fresh connection.
+    """
+
+
+class _Connection(asyncio.Protocol):
+    """One TCP connection carrying one request at a time."""
+
+    __slots__ = ("_loop", "_reader", "_timer", "_transport", "_waiter", "closed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._reader = ResponseReader()
+        self._transport: asyncio.Transport | None = None
+        self._waiter: asyncio.Future[ParsedResponse] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._transport = cast("asyncio.Transport", transport)
+
+    def exchange(
+        self, payload: bytes, timeout: float | None, *, head_request: bool
+    ) -> asyncio.Future[ParsedResponse]:
+        """Write one request; the future resolves to its response."""
+        assert self._transport is not None
+        self._reader.expect(head_request=head_request)
+        waiter = self._waiter = self._loop.create_future()
+        self._transport.write(payload)
+        if timeout is not None:
+            self._timer = self._loop.call_later(timeout, self._time_out, timeout)
+        return waiter
+
+    def data_received(self, data: bytes) -> None:
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            self.abort()  # bytes nobody asked for: the connection is unusable
+            return
+        try:
+            response = self._reader.feed(data)
+        except ResponseFormatError as exc:
+            self._fail(httpx.RemoteProtocolError(f"Invalid response: {exc}."))
+            return
+        if response is not None:
+            self._settle()
+            if not response.keep_alive:
+                self.close()
+            waiter.set_result(response)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self._waiter
+        if waiter is None or waiter.done():
+            return
+        self._settle()
+        if not self._reader.received:
+            waiter.set_exception(
+                ServerDisconnected("The server closed the connection without answering.")
+            )
+            return
+        try:
+            waiter.set_result(self._reader.feed_eof())
+        except ResponseFormatError as error:
+            reason = f" ({exc})" if exc else ""
+            waiter.set_exception(
+                httpx.RemoteProtocolError(f"Incomplete response: {error}{reason}.")
+            )
+
+    def _time_out(self, timeout: float) -> None:
+        self._timer = None
+        self._fail(httpx.ReadTimeout(f"No complete response within {timeout:g} s."))
+
+    def _fail(self, error: Exception) -> None:
+        waiter = self._waiter
+        self._settle()
+        self.abort()
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+
+    def _settle(self) -> None:
+        self._waiter = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.abort()
+
+
+def encode_request(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> bytes:
+    """The request's bytes on the wire; a streamed body goes out as one chunk."""
+    chunked = any(name.lower() == b"transfer-encoding" for name, _ in headers)
+    lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
+    lines.append(b"\r\n")
+    if chunked:
+        if body:
+            lines.append(b"%x\r\n%s\r\n" % (len(body), body))
+        lines.append(b"0\r\n\r\n")
+    else:
+        lines.append(body)
+    return b"".join(lines)
+
+
+class LoadTransport(httpx.AsyncBaseTransport):
+    """An ``httpx.AsyncBaseTransport`` tuned for driving load at one origin.
+
+    A request object sent many times is encoded once (keyed by identity):
+    do not change a request after sending it.
+    """
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        self._idle: dict[_Origin, list[_Connection]] = {}
+        self._encoded: tuple[httpx.Request, bytes] | None = None
+        self._ssl_context = ssl_context
+        self._closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        if url.scheme not in _DEFAULT_PORTS:
+            raise httpx.UnsupportedProtocol(
+                f"leakbench's load transport speaks http:// and https://, not {url.scheme}://."
+            )
+        payload = await self._payload(request)
+        timeouts = request.extensions.get("timeout", {})
+        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
+        connection = self._checkout(origin) or await self._connect(origin, timeouts.get("connect"))
+        try:
+            parsed = await connection.exchange(
+                payload, timeouts.get("read"), head_request=request.method == "HEAD"
+            )
+        except BaseException:
+            connection.abort()  # an unfinished exchange leaves the connection unusable
+            raise
+        if connection.closed or self._closed:
+            connection.close()
+        else:
+            self._idle.setdefault(origin, []).append(connection)
+        return httpx.Response(
+            parsed.status,
+            headers=parsed.headers,
+            stream=httpx.ByteStream(parsed.body),
+            extensions={**_HTTP11, "reason_phrase": parsed.reason},
+        )
+
+    async def _payload(self, request: httpx.Request) -> bytes:
+        cached = self._encoded
+        if cached is not None and cached[0] is request:
+            return cached[1]
+        body = await request.aread()
+        payload = encode_request(
+            request.method.encode("ascii"), request.url.raw_path, request.headers.raw, body
+        )
+        self._encoded = (request, payload)
+        return payload
+
+    def _checkout(self, origin: _Origin) -> _Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            # Most recently used first: measured against uvicorn's close-after-raise,
+            # this loses fewer requests to closing connections than oldest first.
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        return None
+
+    async def _connect(self, origin: _Origin, timeout: float | None) -> _Connection:
+        scheme, host, port = origin
+        loop = asyncio.get_running_loop()
+        tls, hostname = (self._tls(), host) if scheme == "https" else (None, None)
+        try:
+            async with asyncio.timeout(timeout):
+                _, connection = await loop.create_connection(
+                    lambda: _Connection(loop), host, port, ssl=tls, server_hostname=hostname
+                )
+        except TimeoutError:
+            raise httpx.ConnectTimeout(
+                f"Connecting to {host}:{port} took more than {timeout:g} s."
+            ) from None
+        except OSError as exc:
+            raise httpx.ConnectError(f"Cannot connect to {host}:{port}: {exc}.") from None
+        return connection
+
+    def _tls(self) -> ssl.SSLContext:
+        # One context for every connection: building one costs about 20 ms.
+        if self._ssl_context is None:
+            self._ssl_context = ssl.create_default_context()
+        return self._ssl_context
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()

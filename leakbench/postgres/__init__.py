@@ -1,0 +1,1 @@
+"""PostgreSQL servers (embedded or external) and the databases leakbench owns on them."""

@@ -1,0 +1,348 @@
+"""Typed, immutable results of a run: samples, load figures, verdicts.
+
+These are the single source for every output (table, JSON, and the other
+report formats); nothing renders from anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Phase(StrEnum):
+    """When a pg_stat_activity sample was taken, relative to a row's load."""
+
+    BASELINE = "baseline"
+    LOAD = "load"
+    SETTLE = "settle"
+    FINAL = "final"
+    AFTER_GC = "after_gc"
+
+
+class Verdict(StrEnum):
+    """The judgement on one row, and on a whole run."""
+
+    CLEAN = "CLEAN"
+    LEAKED = "LEAKED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+    FAILED = "FAILED"
+    INTERRUPTED = "INTERRUPTED"
+
+
+class LeakKind(StrEnum):
+    """Why leaked connections were still held after the settle."""
+
+    NONE = "none"
+    HELD_BY_REFERENCE = "held_by_reference"
+    AWAITING_GC = "awaiting_gc"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class OldestTransaction:
+    """The backend whose transaction is oldest, as pg_stat_activity shows it."""
+
+    seconds: float
+    state: str
+    # The last statement it ran, truncated (pg_stat_activity.query).
+    query: str
+    wait_event: str | None = None
+    application_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitEventCount:
+    """How many backends in ``state`` wait on ``wait_event`` ("Type:Event", or "none")."""
+
+    state: str
+    wait_event: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class BackendDetail:
+    """The costly fields, read only for the final and after-collection snapshots."""
+
+    oldest_transaction: OldestTransaction | None = None
+    wait_events: tuple[WaitEventCount, ...] = ()
+    # "pid:xact_start" of each backend active or idle in transaction: a transaction
+    # still open after a forced collection is the same one, not a new one.
+    open_transactions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ActivitySample:
+    """One look at pg_stat_activity for the target's database."""
+
+    t: float
+    phase: Phase
+    active: int = 0
+    idle: int = 0
+    idle_in_transaction: int = 0
+    idle_in_transaction_aborted: int = 0
+    other: int = 0
+    oldest_transaction_seconds: float | None = None
+    detail: BackendDetail | None = None
+
+    @property
+    def total(self) -> int:
+        return (
+            self.active
+            + self.idle
+            + self.idle_in_transaction
+            + self.idle_in_transaction_aborted
+            + self.other
+        )
+
+    @property
+    def in_transaction(self) -> int:
+        """Connections idle inside an open transaction, aborted or not."""
+        return self.idle_in_transaction + self.idle_in_transaction_aborted
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    """The app-side view: SQLAlchemy pool events counted inside the target."""
+
+    connects: int = 0
+    checkouts: int = 0
+    checkins: int = 0
+    invalidations: int = 0
+    closes: int = 0
+    # Checkouts that gave up waiting for a free connection (pool exhausted).
+    timeouts: int = 0
+    # pool_size + max_overflow of one worker's QueuePools; None if unknown or unbounded.
+    capacity: int | None = None
+
+    @property
+    def checked_out(self) -> int:
+        return self.checkouts - self.checkins
+
+
+@dataclass(frozen=True, slots=True)
+class LatencySummary:
+    """Latency percentiles in milliseconds, from a fixed-size histogram."""
+
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    max: float = 0.0
+    mean: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LoadStats:
+    """What the driver sent and what came back, for one row."""
+
+    sent: int
+    status_counts: tuple[tuple[int, int], ...]
+    transport_errors: int
+    timeouts: int
+    elapsed_seconds: float
+    latency: LatencySummary
+    concurrency: int
+    driver_cpu_seconds: float = 0.0
+    # Requests the server never answered because it closed a kept-alive
+    # connection first (uvicorn does after an app raised); not driver errors.
+    disconnects: int = 0
+    # Time the driver's thread was ready to run but waited for a CPU (Linux
+    # schedstat; 0 elsewhere): on a busy machine the driver starves without
+    # using a whole core.
+    driver_cpu_wait_seconds: float = 0.0
+
+    @property
+    def responses(self) -> int:
+        return sum(count for _, count in self.status_counts)
+
+    @property
+    def completed(self) -> int:
+        """Requests that got an answer or failed for good."""
+        return self.responses + self.transport_errors + self.timeouts + self.disconnects
+
+    @property
+    def errors(self) -> int:
+        """Transport failures and timeouts; HTTP statuses are counted separately."""
+        return self.transport_errors + self.timeouts
+
+    @property
+    def error_rate(self) -> float:
+        """Transport failures and timeouts per completed request; 5xx responses are not errors."""
+        return self.errors / self.completed if self.completed else 0.0
+
+    @property
+    def exercised(self) -> int:
+        """Responses that got past request validation (anything but a 4xx)."""
+        return sum(count for status, count in self.status_counts if not 400 <= status < 500)
+
+    @property
+    def server_errors(self) -> int:
+        return sum(count for status, count in self.status_counts if status >= 500)
+
+    @property
+    def rps(self) -> float:
+        return self.completed / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def driver_saturated(self) -> bool:
+        """True when the driver was running or waiting for a CPU most of the load.
+
+        Then it, not the app, bounded the figures. A driver waiting on the app
+        sleeps in epoll most of the time (measured: 15-30 % busy on /ok and on
+        a trivial route); one that is the bottleneck is busy over 80 %.
+        """
+        busy = self.driver_cpu_seconds + self.driver_cpu_wait_seconds
+        return self.elapsed_seconds > 0 and busy / self.elapsed_seconds > 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnds:
+    """Sessions of the database that the server ended during a row (pg_stat_database, PG 14+)."""
+
+    # Ended by a FATAL error: idle_in_transaction_session_timeout and idle_session_timeout do this.
+    fatal: int = 0
+    # Ended by an operator, e.g. pg_terminate_backend().
+    killed: int = 0
+    # The client vanished without closing its connection.
+    abandoned: int = 0
+
+    @property
+    def terminated(self) -> int:
+        """Sessions the server ended, rather than the app closing them."""
+        return self.fatal + self.killed
+
+
+@dataclass(frozen=True, slots=True)
+class Capacity:
+    """Connections the target's pools may open, against the server's limit, and pool waits."""
+
+    workers: int
+    # pool_size + max_overflow of one worker; None when unknown or unbounded.
+    per_worker: int | None
+    max_connections: int | None
+    # Checkouts that timed out waiting for the pool (counted by the in-target probe).
+    pool_timeouts: int = 0
+    # Requests leakbench gave up on after --request-timeout.
+    request_timeouts: int = 0
+
+    @property
+    def total(self) -> int | None:
+        return None if self.per_worker is None else self.workers * self.per_worker
+
+    @property
+    def exceeds_server(self) -> bool:
+        total, limit = self.total, self.max_connections
+        return total is not None and limit is not None and total > limit
+
+
+@dataclass(frozen=True, slots=True)
+class Findings:
+    """The pure analysis of a row's samples: peaks, residue and the verdict."""
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    baseline: ActivitySample
+    after_settle: ActivitySample
+    peak_idle_in_transaction: int
+    peak_active: int
+    peak_total_connections: int
+    peak_oldest_transaction_seconds: float | None
+    settled: bool
+    settle_seconds: float
+    leaked_connections: int
+    leak_kind: LeakKind = LeakKind.NONE
+    after_gc: ActivitySample | None = None
+    sample_gaps: int = 0
+    # None when the server does not expose session ends (before PostgreSQL 14).
+    session_ends: SessionEnds | None = None
+    capacity: Capacity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowResult:
+    """One (pattern, endpoint) row of the comparison table."""
+
+    pattern: str
+    endpoint: str
+    verdict: Verdict
+    load: LoadStats | None
+    findings: Findings | None
+    samples: tuple[ActivitySample, ...] = ()
+    pool_after_settle: PoolStats | None = None
+    error: str | None = None
+    # The same counters before the load, so a checked-out count can be compared.
+    pool_baseline: PoolStats | None = None
+    # True when the target never came up, so its other rows were not attempted.
+    start_failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """What leak behaviour depends on, recorded in every report."""
+
+    python: str
+    fastapi: str
+    starlette: str
+    sqlalchemy: str
+    sqlmodel: str
+    psycopg: str
+    uvicorn: str
+    httpx: str
+    leakbench: str
+    postgresql: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """The settings a run used, as recorded in its report (no secrets)."""
+
+    database: str
+    embedded_database: bool
+    concurrency: int
+    duration_seconds: float | None
+    requests_per_row: int | None
+    request_timeout_seconds: float
+    pool_size: int
+    max_overflow: int
+    pool_timeout_seconds: float
+    workers: int
+    settle_seconds: float
+    quiet_period_seconds: float
+    max_idle_in_transaction: int
+    poll_interval_seconds: float
+    server_max_connections: int | None = None
+    idle_in_transaction_session_timeout: str | None = None
+    # Attach mode: the app leakbench loaded but did not start, and the filter on its connections.
+    attach_url: str | None = None
+    application_name: str | None = None
+    # CI thresholds (leakbench.thresholds): what fails the run besides a leak.
+    fail_on_leak: bool = True
+    max_total_connections: int | None = None
+    max_error_rate: float | None = None
+    max_p95_ms: float | None = None
+    # Open-loop load: requests per second (None: closed loop).
+    rate_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of ``leakbench run``: every row, the versions and the settings."""
+
+    rows: tuple[RowResult, ...]
+    versions: Versions
+    settings: RunSettings
+    started_at: str = ""
+    finished_at: str = ""
+    interrupted: bool = False
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def verdict(self) -> Verdict:
+        """The worst row wins: LEAKED over FAILED over INCONCLUSIVE over CLEAN."""
+        verdicts = {row.verdict for row in self.rows}
+        for worst in (Verdict.LEAKED, Verdict.FAILED, Verdict.INTERRUPTED, Verdict.INCONCLUSIVE):
+            if worst in verdicts:
+                return worst
+        if self.interrupted:
+            return Verdict.INTERRUPTED
+        return Verdict.CLEAN if self.rows else Verdict.INCONCLUSIVE

@@ -1,0 +1,193 @@
+"""Starting, watching and stopping the app under test.
+
+The target runs as a child process in its own session (process group), so
+stopping it stops uvicorn's workers too. leakbench binds the listening
+socket itself on a free loopback port and hands it over, which avoids the
+race of picking a port and hoping it is still free.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+from leakbench import shutdown
+from leakbench.config import Target
+from leakbench.errors import TargetStartError
+from leakbench.probe import CONTROL_DIR_ENV, ask
+from leakbench.processes import stop_process_group
+from leakbench.results import PoolStats
+from leakbench.target_boot import APP_DIR_ENV, APP_ENV, PARENT_PID_ENV
+
+_LISTEN_BACKLOG = 4096
+
+
+class TargetProcess:
+    """One running instance of a target app, alive inside a ``with`` block."""
+
+    def __init__(
+        self,
+        target: Target,
+        env: Mapping[str, str],
+        work_dir: Path,
+        *,
+        workers: int = 1,
+        startup_timeout: float = 30.0,
+    ) -> None:
+        self.target = target
+        self.env = dict(env)
+        self.work_dir = work_dir
+        self.workers = workers
+        self.startup_timeout = startup_timeout
+        self.control_dir = work_dir / "control"
+        self.log_path = work_dir / "target.log"
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def __enter__(self) -> TargetProcess:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.control_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.control_dir.glob("ctl-*.sock"):
+            stale.unlink(missing_ok=True)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(_LISTEN_BACKLOG)
+        self.port = int(listener.getsockname()[1])
+        env = {
+            **self.env,
+            APP_ENV: self.target.app,
+            CONTROL_DIR_ENV: str(self.control_dir),
+            "PYTHONUNBUFFERED": "1",
+            PARENT_PID_ENV: str(os.getpid()),
+        }
+        if self.target.app_dir is not None:
+            env[APP_DIR_ENV] = str(self.target.app_dir)
+        args = [sys.executable, "-m", "leakbench.target_boot"]
+        args += ["--fd", str(listener.fileno()), "--workers", str(self.workers)]
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                args,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                pass_fds=(listener.fileno(),),
+                start_new_session=True,
+                cwd=str(self.target.app_dir or Path.cwd()),
+            )
+        listener.close()
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self._process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                shutdown.check()
+                code = self._process.poll()
+                if code is not None:
+                    raise TargetStartError(
+                        f"The target {self.target.name!r} exited with code {code} before it "
+                        f"answered HTTP; its log ends: {self.log_tail()}"
+                    )
+                try:
+                    client.get("/__leakbench_ready__")
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+                    continue
+                if self._probes_ready(deadline):
+                    return
+        raise TargetStartError(
+            f"The target {self.target.name!r} did not answer HTTP within "
+            f"{self.startup_timeout:g} s (raise --startup-timeout if it is slow to start); "
+            f"its log ends: {self.log_tail()}"
+        )
+
+    def _probes_ready(self, deadline: float) -> bool:
+        # The probe opens its socket while the app imports; wait for one per worker.
+        while time.monotonic() < deadline:
+            if len(list(self.control_dir.glob("ctl-*.sock"))) >= self.workers:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def exit_code(self) -> int | None:
+        return self._process.poll() if self._process else None
+
+    def _ask_all(self, command: str) -> list[dict[str, object]]:
+        answers = []
+        for path in sorted(self.control_dir.glob("ctl-*.sock")):
+            answer = ask(path, command)
+            if answer is not None:
+                answers.append(answer)
+        return answers
+
+    def pool_stats(self) -> PoolStats | None:
+        """The pool counters summed over the target's workers, if it uses SQLAlchemy."""
+        answers = [a for a in self._ask_all("stats") if a.get("sqlalchemy")]
+        if not answers:
+            return None
+
+        def total(key: str) -> int:
+            return sum(int(str(a.get(key, 0))) for a in answers)
+
+        # Workers run the same app; one that has not checked out yet has seen no pool.
+        capacities = [int(str(a["capacity"])) for a in answers if a.get("capacity") is not None]
+        return PoolStats(
+            connects=total("connect"),
+            checkouts=total("checkout"),
+            checkins=total("checkin"),
+            invalidations=total("invalidate"),
+            closes=total("close"),
+            timeouts=total("timeout"),
+            capacity=max(capacities) if capacities else None,
+        )
+
+    def force_gc(self) -> bool:
+        """Run a full garbage collection in every worker; True if all answered."""
+        return len(self._ask_all("gc")) >= self.workers
+
+    def log_tail(self, lines: int = 8) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+        return " | ".join(tail) if tail else "(empty log)"
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            stop_process_group(process, grace=5.0)
+        if self.control_dir.is_dir():
+            for path in self.control_dir.glob("ctl-*.sock"):
+                path.unlink(missing_ok=True)

@@ -1,0 +1,189 @@
+"""Target applications that leakbench knows by name.
+
+Each scenario is a small FastAPI + SQLModel app in its own module. This
+registry only names them; it imports no web framework, so ``leakbench
+scenarios`` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Expectation = Literal["CLEAN", "LEAKED"]
+# Why a LEAKED scenario's connections are still held (leakbench's LeakKind values).
+LeakKindName = Literal["held_by_reference", "awaiting_gc"]
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A shipped target app and the verdict it is known to deserve."""
+
+    name: str
+    module: str
+    summary: str
+    expected: Expectation
+    endpoints: tuple[str, ...] = ("/ok", "/error")
+    twin: str | None = None
+    leak_kind: LeakKindName | None = None
+
+    @property
+    def app(self) -> str:
+        """The uvicorn import string of the scenario's ASGI app."""
+        return f"scenarios.{self.module}:app"
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    # The pull request's two dependencies.
+    Scenario(
+        name="with-session",
+        module="with_session",
+        summary="The FastAPI template's `with Session(engine) as session: yield session`.",
+        expected="CLEAN",
+        twin="try-finally",
+    ),
+    Scenario(
+        name="try-finally",
+        module="try_finally",
+        summary="The PR's fix: `session = Session(engine); try: yield finally: session.close()`.",
+        expected="CLEAN",
+        twin="with-session",
+    ),
+    # Leaks held by a live reference: they last until the process exits.
+    Scenario(
+        name="global-session-cache",
+        module="global_session_cache",
+        summary="Each request's session is kept in a module-level list and never closed.",
+        expected="LEAKED",
+        twin="try-finally",
+        leak_kind="held_by_reference",
+    ),
+    Scenario(
+        name="app-state-sessions",
+        module="app_state_sessions",
+        summary="Each request's session is parked on `app.state` and never closed.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="try-finally",
+        leak_kind="held_by_reference",
+    ),
+    Scenario(
+        name="raw-connection-cache",
+        module="raw_connection_cache",
+        summary="A raw psycopg connection per thread in a module-level dict, never committed.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="raw-connection-closed",
+        leak_kind="held_by_reference",
+    ),
+    Scenario(
+        name="shared-connection-transaction",
+        module="shared_connection_transaction",
+        summary="A module-level `engine.connect()` whose autobegun transaction never ends.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="try-finally",
+        leak_kind="held_by_reference",
+    ),
+    Scenario(
+        name="endless-task-session",
+        module="endless_task_session",
+        summary="Each request starts an asyncio task that polls forever in an open session.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="async-session",
+        leak_kind="held_by_reference",
+    ),
+    # Leaks only reference cycles keep: they last until a cyclic garbage collection.
+    Scenario(
+        name="never-closed-session",
+        module="never_closed_session",
+        summary="`yield Session(engine)` with no close: freed only by the cyclic GC.",
+        expected="LEAKED",
+        twin="try-finally",
+        leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="async-session-unclosed",
+        module="async_session_unclosed",
+        summary="`yield AsyncSessionLocal()` with no close: dropped only by the cyclic GC.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="async-session",
+        leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="background-function-scope",
+        module="background_function_scope",
+        summary='A BackgroundTasks job reads through the `scope="function"` session: reopened.',
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="background-fresh-session",
+        leak_kind="awaiting_gc",
+    ),
+    # Clean: the async stack, background jobs, raw connections.
+    Scenario(
+        name="async-session",
+        module="async_session",
+        summary="Seed 002: `async with AsyncSessionLocal() as session: yield session`.",
+        expected="CLEAN",
+        twin="async-session-unclosed",
+    ),
+    Scenario(
+        name="background-request-session",
+        module="background_request_session",
+        summary="A BackgroundTasks job reads through the request-scoped session.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="background-fresh-session",
+    ),
+    Scenario(
+        name="background-fresh-session",
+        module="background_fresh_session",
+        summary="The fix: the BackgroundTasks job opens and closes a session of its own.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="background-function-scope",
+    ),
+    Scenario(
+        name="raw-connection-closed",
+        module="raw_connection_closed",
+        summary="A raw psycopg connection per request in a `with` block.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="raw-connection-cache",
+    ),
+    Scenario(
+        name="raw-connection-dropped",
+        module="raw_connection_dropped",
+        summary="Trap: a raw psycopg connection never closed, freed at once by refcounting.",
+        expected="CLEAN",
+        twin="raw-connection-closed",
+    ),
+    # Traps that look bad under load and are not leaks.
+    Scenario(
+        name="slow-transaction",
+        module="slow_transaction",
+        summary="Trap: 0.4 s transactions keep many connections idle in transaction in flight.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+    ),
+    Scenario(
+        name="pool-exhaustion",
+        module="pool_exhaustion",
+        summary="Trap: slow transactions and a 0.5 s pool_timeout; requests fail, none leaks.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+    ),
+)
+
+# The two dependencies the pull request compares; `--pattern both` runs them.
+PR_PATTERNS: tuple[str, ...] = ("with-session", "try-finally")
+
+
+def by_name(name: str) -> Scenario | None:
+    """Return the scenario called ``name``, or None."""
+    for scenario in SCENARIOS:
+        if scenario.name == name:
+            return scenario
+    return None

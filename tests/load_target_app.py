@@ -1,0 +1,70 @@
+"""A raw ASGI app for the load driver's tests, run under uvicorn by leakbench's TargetProcess.
+
+Routes (any method):
+    /status/<code>   answers <code> with a small JSON body
+    /count           counts the request; GET /count/read returns the count
+    /slow            answers after 1 s
+    /chunked         answers 200 in three chunks (uvicorn frames it chunked)
+    /drop            the first request on a connection is answered, then the app
+                     raises after 0.1 s, so uvicorn closes the connection; later
+                     requests on that connection wait 0.5 s and are never answered
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+CHUNKS = (b'{"part": 1}', b'{"part": 2}', b'{"part": 3}')
+_counted = 0
+_connections_seen: set[tuple[str, int]] = set()
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _drain(receive: Receive) -> None:
+    while (await receive()).get("more_body"):
+        pass
+
+
+async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    global _counted  # noqa: PLW0603 - the request count lives as long as the process
+    if scope["type"] != "http":
+        return
+    await _drain(receive)
+    path: str = scope["path"]
+    if path.startswith("/status/"):
+        await _answer(send, int(path.rsplit("/", 1)[1]), b'{"ok": true}')
+    elif path == "/count":
+        _counted += 1
+        await _answer(send, 200, b"{}")
+    elif path == "/count/read":
+        await _answer(send, 200, str(_counted).encode())
+    elif path == "/slow":
+        await asyncio.sleep(1.0)
+        await _answer(send, 200, b"{}")
+    elif path == "/chunked":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        for chunk in CHUNKS:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    elif path == "/drop":
+        client = tuple(scope["client"])
+        if client in _connections_seen:
+            await asyncio.sleep(0.5)
+            await _answer(send, 200, b"{}")
+            return
+        _connections_seen.add(client)
+        await _answer(send, 200, b"{}")
+        await asyncio.sleep(0.1)
+        raise RuntimeError("the test app closes this connection (uvicorn does after a raise)")
+    else:
+        await _answer(send, 404, b"{}")

@@ -1,0 +1,230 @@
+"""Prometheus metrics: the exposition text, the port checks, and a scrape during a real run."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from leakbench.cli import app
+from leakbench.load.driver import LoadProgress
+from leakbench.metrics import (
+    CONTENT_TYPE,
+    FinishedRow,
+    MetricsObserver,
+    MetricsView,
+    render_metrics,
+    serve_metrics,
+)
+from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, Verdict
+from leakbench.row_state import RowSnapshot
+
+_SAMPLE_LINE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
+
+
+def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Prometheus text to {(name, labels): value}, failing on any malformed line."""
+    values = {}
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) \w+ .+$", line), line
+            continue
+        match = _SAMPLE_LINE.match(line)
+        assert match, line
+        labels = frozenset(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match[2]))
+        values[match[1], labels] = float(match[3])
+    return values
+
+
+def key(name: str, **labels: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    return name, frozenset(labels.items())
+
+
+RUNNING = RowSnapshot(
+    "global-session-cache",
+    "/ok",
+    Phase.LOAD,
+    duration=2.0,
+    load_seconds=1.0,
+    phase_seconds=1.0,
+    phase_limit=2.0,
+    completed=420,
+    errors=3,
+    server_errors=5,
+    requests_per_second=410.5,
+    sample=ActivitySample(
+        1.0, Phase.LOAD, active=1, idle=2, idle_in_transaction=9, oldest_transaction_seconds=0.8
+    ),
+)
+
+
+def test_the_exposition_names_follow_postgres_exporter() -> None:
+    finished = FinishedRow("try-finally", "/ok", 1000, 0, 0, pool_checked_out=0)
+    text = render_metrics(MetricsView("leakbench_ab12_0", RUNNING, (finished,)))
+    values = parse(text)
+    db = "leakbench_ab12_0"
+    assert values[key("pg_stat_activity_count", datname=db, state="idle in transaction")] == 9
+    assert values[key("pg_stat_activity_count", datname=db, state="active")] == 1
+    assert values[key("pg_stat_activity_count", datname=db, state="idle")] == 2
+    assert values[key("pg_stat_activity_count", datname=db, state="other")] == 0
+    assert values[key("pg_stat_activity_max_tx_duration", datname=db)] == 0.8
+    running = {"pattern": "global-session-cache", "endpoint": "/ok"}
+    assert values[key("leakbench_requests_total", **running)] == 420
+    assert values[key("leakbench_requests_total", pattern="try-finally", endpoint="/ok")] == 1000
+    assert values[key("leakbench_request_errors_total", kind="transport", **running)] == 3
+    assert values[key("leakbench_request_errors_total", kind="http_5xx", **running)] == 5
+    assert values[key("leakbench_requests_per_second", **running)] == 410.5
+    assert values[key("leakbench_phase", phase="load", **running)] == 1
+    assert values[key("leakbench_pool_checked_out", pattern="try-finally", endpoint="/ok")] == 0
+    assert "# TYPE pg_stat_activity_count gauge" in text
+    assert "# TYPE leakbench_requests_total counter" in text
+
+
+def test_between_rows_only_finished_counters_remain() -> None:
+    text = render_metrics(MetricsView(None, None, ()))
+    assert text == ""
+    odd = FinishedRow('we"ird\\', "/x\ny", 1, 0, 0, None)
+    text = render_metrics(MetricsView(None, None, (odd,)))
+    assert 'pattern="we\\"ird\\\\",endpoint="/x\\ny"' in text
+    assert "pg_stat_activity_count" not in text and "leakbench_pool_checked_out" not in text
+    parse(text)
+
+
+def test_the_observer_keeps_a_finished_rows_counters_and_pool_view() -> None:
+    observer = MetricsObserver()
+    observer.database_created("leakbench_cd34_1")
+    observer.row_started("global-session-cache", "/ok", 2.0)
+    observer.phase_changed(Phase.LOAD, 2.0)
+    observer.tick(LoadProgress(sent=50, completed=40), ActivitySample(0.5, Phase.LOAD, idle=4))
+    during = observer.view()
+    assert during.running is not None and during.running.completed == 40
+    assert during.database == "leakbench_cd34_1"
+    pool = PoolStats(checkouts=52, checkins=40)
+    observer.row_finished(
+        RowResult("global-session-cache", "/ok", Verdict.LEAKED, None, None, pool_after_settle=pool)
+    )
+    after = observer.view()
+    assert after.running is None
+    assert after.finished == (FinishedRow("global-session-cache", "/ok", 40, 0, 0, 12),)
+
+
+def test_the_server_answers_metrics_and_nothing_else() -> None:
+    with serve_metrics(0) as (observer, server):
+        observer.database_created("leakbench_ef56_0")
+        response = httpx.get(server.url)
+        missing = httpx.get(server.url.replace("/metrics", "/admin"))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == CONTENT_TYPE
+    assert missing.status_code == 404
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_a_port_in_use_is_a_one_line_usage_error(busy_port: int) -> None:
+    result = CliRunner().invoke(app, ["run", "--prometheus-port", str(busy_port)])
+    assert result.exit_code == 2, result.output
+    assert f"--prometheus-port {busy_port} is already in use on 127.0.0.1" in result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_port_out_of_range_is_a_usage_error() -> None:
+    result = CliRunner().invoke(app, ["run", "--prometheus-port", "70000"])
+    assert result.exit_code == 2, result.output
+    assert "--prometheus-port 70000 is out of range" in result.output
+
+
+def _lines(stream: object, into: queue.Queue[str]) -> None:
+    for line in stream:  # type: ignore[attr-defined]
+        into.put(line)
+
+
+def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "leakbench",
+        "run",
+        "--pattern",
+        "global-session-cache",
+        "-e",
+        "ok",
+        "-c",
+        "20",
+        "-d",
+        "2",
+        "--settle",
+        "1",
+        "--pool-timeout",
+        "1",
+        "--dsn",
+        embedded_dsn,
+        "--prometheus-port",
+        "0",
+        "--timeout",
+        "90",
+    ]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path
+    )
+    output: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=_lines, args=(process.stdout, output), daemon=True).start()
+    seen: list[str] = []
+    scrapes: list[dict[tuple[str, frozenset[tuple[str, str]]], float]] = []
+    try:
+        deadline = time.monotonic() + 60
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = output.get(timeout=60)
+            seen.append(line)
+            found = re.search(r"metrics: (http://127\.0\.0\.1:\d+/metrics)", line)
+            url = found[1] if found else None
+        assert url, "".join(seen)
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                scrapes.append(parse(httpx.get(url, timeout=2).text))
+            except httpx.TransportError:
+                break  # the run ended between the poll and the scrape
+            time.sleep(0.1)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, "".join(seen)
+
+    row = {"pattern": "global-session-cache", "endpoint": "/ok"}
+    idle_in_transaction = [
+        value
+        for scrape in scrapes
+        for (name, labels), value in scrape.items()
+        if name == "pg_stat_activity_count" and ("state", "idle in transaction") in labels
+    ]
+    requests = [
+        s[key("leakbench_requests_total", **row)]
+        for s in scrapes
+        if key("leakbench_requests_total", **row) in s
+    ]
+    assert max(idle_in_transaction) == 12  # the whole pool: pool_size 2 + max_overflow 10
+    assert requests and requests[-1] > 0
+    assert requests == sorted(requests)  # a counter never goes back
+    assert any(key("leakbench_phase", phase="load", **row) in s for s in scrapes)
+    assert any(key("leakbench_phase", phase="settle", **row) in s for s in scrapes)

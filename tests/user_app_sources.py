@@ -1,0 +1,109 @@
+"""Apps leakbench has never seen, written to disk by the tests at run time.
+
+Nothing here is imported by leakbench: each test writes these sources into
+its own temporary folder and points ``--app`` or ``--url`` at them, the way
+a user would point leakbench at their service.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+# The app does not create its table: --setup-sql (or the test) does.
+ORDERS_SCHEMA = "CREATE TABLE orders (id serial PRIMARY KEY, item text NOT NULL);\n"
+
+# A file-path app that imports a sibling module from its own folder, reads
+# its database from ORDERS_DB (a postgresql+psycopg:// URL) and keeps every
+# request's session in a module-level list: a leak held by a live reference.
+_LEAKY_DB = """
+    import os
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(os.environ["ORDERS_DB"], pool_size=5, max_overflow=0, pool_timeout=1)
+"""
+_LEAKY_MAIN = """
+    from fastapi import FastAPI
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from orders_db import engine
+
+    app = FastAPI()
+    OPEN_SESSIONS = []
+
+
+    @app.post("/orders")
+    def create_order() -> dict[str, int]:
+        session = Session(engine)
+        session.execute(text("INSERT INTO orders (item) VALUES ('book')"))
+        session.commit()
+        total = session.execute(text("SELECT count(*) FROM orders")).scalar_one()
+        OPEN_SESSIONS.append(session)  # never closed
+        return {"total": total}
+"""
+
+# A package app (``shop.main:app``) that closes every session. /slow holds
+# a connection of a one-connection pool that gives up after 0.1 s, so under
+# load its checkouts time out: pool exhaustion, not a leak.
+_SHOP_DB = """
+    import os
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(os.environ["SHOP_URL"], pool_size=2, max_overflow=1, pool_timeout=5)
+    slow_engine = create_engine(
+        os.environ["SHOP_URL"], pool_size=1, max_overflow=0, pool_timeout=0.1
+    )
+"""
+_SHOP_MAIN = """
+    from fastapi import FastAPI
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from shop.db import engine, slow_engine
+
+    app = FastAPI()
+
+
+    @app.post("/orders")
+    def create_order() -> dict[str, int]:
+        with Session(engine) as session:
+            session.execute(text("INSERT INTO orders (item) VALUES ('pen')"))
+            session.commit()
+            return {"total": session.execute(text("SELECT count(*) FROM orders")).scalar_one()}
+
+
+    @app.post("/slow")
+    def slow_report() -> dict[str, bool]:
+        with Session(slow_engine) as session:
+            session.execute(text("SELECT pg_sleep(0.2)"))
+        return {"ok": True}
+"""
+
+
+def _write(path: Path, source: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(source).lstrip())
+
+
+def write_leaky_app(folder: Path) -> Path:
+    """Write the leaking app; returns its main.py (for ``--app main.py:app``)."""
+    _write(folder / "orders_db.py", _LEAKY_DB)
+    _write(folder / "main.py", _LEAKY_MAIN)
+    return folder / "main.py"
+
+
+def write_shop_package(folder: Path) -> str:
+    """Write the clean ``shop`` package under ``folder``; returns ``shop.main:app``."""
+    _write(folder / "shop" / "__init__.py", "")
+    _write(folder / "shop" / "db.py", _SHOP_DB)
+    _write(folder / "shop" / "main.py", _SHOP_MAIN)
+    return "shop.main:app"
+
+
+def write_schema(folder: Path) -> Path:
+    path = folder / "schema.sql"
+    _write(path, ORDERS_SCHEMA)
+    return path
