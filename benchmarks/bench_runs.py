@@ -52,6 +52,9 @@ class Outcome:
     peak_rss_mb: float
     # Transport failures and timeouts (wrk: socket connect/write/timeout errors).
     errors: int = 0
+    # Of those, requests given up after the request timeout (leakbench only): a
+    # target too slow for the connections queues them, the driver did not fail.
+    timeouts: int = 0
     # Requests lost to a connection the server closed (wrk counts them as read errors).
     disconnects: int = 0
     # The sampling section: pg_stat_activity samples taken, and the responses/s
@@ -90,7 +93,7 @@ class DriverSpec:
     concurrency: int
     duration: float
     requests: int | None = None
-    request_timeout: float = 10.0
+    request_timeout: float = 10.0  # leakbench run's default
     # Sample pg_stat_activity as ``leakbench run`` does (same process, same
     # query), in windows of ``poll_window`` s alternating with windows without.
     poll_dsn: str | None = None
@@ -191,7 +194,9 @@ def run_wrk(url: str, method: str, body: str, concurrency: int, duration: float)
 def run_driver(spec: DriverSpec) -> Outcome:
     """leakbench's driver in a fresh interpreter, fed ``spec`` on stdin."""
     child = _run_measured(
-        [sys.executable, __file__], json.dumps(dataclasses.asdict(spec)), spec.duration + 60
+        [sys.executable, __file__],
+        json.dumps(dataclasses.asdict(spec)),
+        spec.duration + spec.request_timeout + 60,
     )
     if child.code != 0:
         raise ChildFailed(f"the driver's process failed (exit {child.code}): {child.errors[-600:]}")
@@ -205,6 +210,7 @@ def run_driver(spec: DriverSpec) -> Outcome:
         cpu_seconds=data["load_cpu_seconds"],
         peak_rss_mb=child.peak_rss_mb,
         errors=data["errors"],
+        timeouts=data["timeouts"],
         disconnects=data["disconnects"],
         samples=data["samples"],
         rps_sampling=data["rps_sampling"],
@@ -311,6 +317,7 @@ def _child_main() -> None:
                 "p99_ms": stats.latency.p99,
                 "load_cpu_seconds": cpu,
                 "errors": stats.errors,
+                "timeouts": stats.timeouts,
                 "disconnects": stats.disconnects,
                 "samples": sampler.samples if sampler else 0,
                 "rps_sampling": sampler.rps(sampling=True) if sampler else 0.0,

@@ -32,6 +32,7 @@ from leakbench.postgres.server import Server, open_server
 from leakbench.processes import make_owned_folder, orphaned_folders
 from leakbench.results import RowResult, RunResult, RunSettings, Verdict
 from leakbench.setup_sql import run_setup_sql
+from leakbench.spawn import Spare, spare_for_first_target
 from leakbench.target import TargetProcess
 from leakbench.versions import collect
 
@@ -51,7 +52,13 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     rows: list[RowResult] = []
     interrupted = False
     current: tuple[str, str] | None = None
-    with open_server(config.dsn, config.startup_timeout) as server, _work_dir() as work:
+    with (
+        _work_dir() as work,
+        # Started first: its imports overlap the embedded server's start. A user's
+        # --app-env is left out: libraries may read it while they are imported.
+        spare_for_first_target(work, enabled=not config.app_env) as spare,
+        open_server(config.dsn, config.startup_timeout) as server,
+    ):
         observer.run_started(server.description)
         for folder in server.removed_stale:
             observer.warning(f"Removed {folder}, an embedded server left by a killed run.")
@@ -80,6 +87,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                             endpoint=endpoint,
                             work=work,
                             observer=observer,
+                            spare=spare,
                         )
                         current = None
                         rows.append(row)
@@ -232,6 +240,7 @@ def _measure_row(
     endpoint: Endpoint,
     work: Path,
     observer: RunObserver,
+    spare: Spare,
 ) -> RowResult:
     env = target_environment(config, server, database)
     # Not named after the target: an --app path would escape the work folder, and
@@ -241,7 +250,12 @@ def _measure_row(
     try:
         with (
             TargetProcess(
-                target, env, row_dir, workers=config.workers, startup_timeout=config.startup_timeout
+                target,
+                env,
+                row_dir,
+                workers=config.workers,
+                startup_timeout=config.startup_timeout,
+                spare=spare,
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):

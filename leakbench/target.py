@@ -3,15 +3,12 @@
 The target runs as a child process in its own session (process group), so
 stopping it stops uvicorn's workers too. leakbench binds the listening
 socket itself on a free loopback port and hands it over, which avoids the
-race of picking a port and hoping it is still free.
+race of picking a port and hoping it is still free (see leakbench.spawn,
+which also keeps a spare interpreter for the first target).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,11 +19,9 @@ from leakbench import shutdown
 from leakbench.config import Target
 from leakbench.errors import TargetStartError
 from leakbench.probe import CONTROL_DIR_ENV, ask
-from leakbench.processes import stop_process_group
 from leakbench.results import PoolStats
-from leakbench.target_boot import APP_DIR_ENV, APP_ENV, PARENT_PID_ENV
-
-_LISTEN_BACKLOG = 4096
+from leakbench.spawn import BootedProcess, Spare, boot
+from leakbench.target_boot import APP_DIR_ENV, APP_ENV
 
 
 class TargetProcess:
@@ -40,6 +35,7 @@ class TargetProcess:
         *,
         workers: int = 1,
         startup_timeout: float = 30.0,
+        spare: Spare | None = None,
     ) -> None:
         self.target = target
         self.env = dict(env)
@@ -49,7 +45,8 @@ class TargetProcess:
         self.control_dir = work_dir / "control"
         self.log_path = work_dir / "target.log"
         self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
+        self._spare = spare
+        self._booted: BootedProcess | None = None
 
     @property
     def base_url(self) -> str:
@@ -57,7 +54,7 @@ class TargetProcess:
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid if self._process else None
+        return self._booted.process.pid if self._booted else None
 
     def __enter__(self) -> TargetProcess:
         try:
@@ -74,43 +71,25 @@ class TargetProcess:
         self.control_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.control_dir.glob("ctl-*.sock"):
             stale.unlink(missing_ok=True)
-        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", 0))
-        listener.listen(_LISTEN_BACKLOG)
-        self.port = int(listener.getsockname()[1])
-        env = {
-            **self.env,
-            APP_ENV: self.target.app,
-            CONTROL_DIR_ENV: str(self.control_dir),
-            "PYTHONUNBUFFERED": "1",
-            PARENT_PID_ENV: str(os.getpid()),
-        }
+        cwd = self.target.app_dir or Path.cwd()
+        booted = self._spare.claim() if self._spare is not None else None
+        if booted is None:
+            booted = boot(self.log_path, cwd)
+        self._booted, self.port, self.log_path = booted, booted.port, booted.log_path
+        env = {**self.env, APP_ENV: self.target.app, CONTROL_DIR_ENV: str(self.control_dir)}
         if self.target.app_dir is not None:
             env[APP_DIR_ENV] = str(self.target.app_dir)
-        args = [sys.executable, "-m", "leakbench.target_boot"]
-        args += ["--fd", str(listener.fileno()), "--workers", str(self.workers)]
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=env,
-                pass_fds=(listener.fileno(),),
-                start_new_session=True,
-                cwd=str(self.target.app_dir or Path.cwd()),
-            )
-        listener.close()
+        booted.launch(env, cwd, self.workers)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        assert self._process is not None
+        assert self._booted is not None
+        process = self._booted.process
         deadline = time.monotonic() + self.startup_timeout
         with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 shutdown.check()
-                code = self._process.poll()
+                code = process.poll()
                 if code is not None:
                     raise TargetStartError(
                         f"The target {self.target.name!r} exited with code {code} before it "
@@ -138,10 +117,10 @@ class TargetProcess:
         return False
 
     def alive(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        return self._booted is not None and self._booted.process.poll() is None
 
     def exit_code(self) -> int | None:
-        return self._process.poll() if self._process else None
+        return self._booted.process.poll() if self._booted else None
 
     def _ask_all(self, command: str) -> list[dict[str, object]]:
         answers = []
@@ -185,9 +164,9 @@ class TargetProcess:
         return " | ".join(tail) if tail else "(empty log)"
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None:
-            stop_process_group(process, grace=5.0)
+        booted, self._booted = self._booted, None
+        if booted is not None:
+            booted.stop()
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)
