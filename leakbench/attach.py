@@ -64,6 +64,13 @@ def _is_loopback(host: str) -> bool:
     return all(ipaddress.ip_address(str(info[4][0])).is_loopback for info in infos)
 
 
+# Not printed at the start (it is no danger), but kept with the result and its reports.
+VERSIONS_WARNING = (
+    "The versions recorded are those of leakbench's own environment; the app you attached to "
+    "may run other ones, so note its own beside this report."
+)
+
+
 class AttachedApp:
     """The :class:`leakbench.measure.TargetHandle` of an app leakbench did not start."""
 
@@ -111,6 +118,11 @@ def database_of(server: Server) -> str:
         return conn.info.dbname
 
 
+def row_name(attach: AttachTarget) -> str:
+    """What the table calls the attached app: its base URL, any password redacted."""
+    return redact(AttachedApp(attach.url).base_url)
+
+
 def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> Iterator[RowResult]:
     """Measure every endpoint of the attached app, one row each, on the DSN's database."""
     attach = config.attach
@@ -119,7 +131,7 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
     app.wait_until_up(min(config.startup_timeout, 5.0))
     database = database_of(server)
     observer.database_created(database)  # not created here, but it is the one watched
-    name = redact(app.base_url)
+    name = row_name(attach)
     for endpoint in config.endpoints:
         spec = RowSpec(name=name, endpoint=endpoint, max_connections=server.info.max_connections)
         observer.row_started(name, endpoint.label, config.load.duration)

@@ -118,6 +118,7 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
     warnings = attach.check_url(config.attach)
     for text in warnings:
         observer.warning(text)
+    warnings.append(attach.VERSIONS_WARNING)
     started_at = _now()
     rows: list[RowResult] = []
     interrupted = False
@@ -132,6 +133,11 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
                 observer.row_finished(row)
         except KeyboardInterrupt:
             interrupted = True
+            # One row per endpoint, in order: the first without a row was under way.
+            if len(rows) < len(config.endpoints):
+                name = attach.row_name(config.attach)
+                rows.append(_interrupted_row(name, config.endpoints[len(rows)].label))
+                observer.row_finished(rows[-1])
         settings = dataclasses.replace(
             _settings(config, server),
             attach_url=dsn_tools.redact(config.attach.url),

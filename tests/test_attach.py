@@ -5,6 +5,8 @@ database, and leakbench loads it and judges only that database's connections.
 from __future__ import annotations
 
 import contextlib
+import json
+import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from leakbench.events import RunObserver
 from leakbench.processes import stop_process_group
 from leakbench.results import Phase, Verdict
 from leakbench.runner import run
+from tests.reliability.spawn import Spawned
 from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 
 runner = CliRunner()
@@ -133,6 +136,8 @@ def test_a_clean_app_started_by_the_user_is_clean(app_database: str, tmp_path: P
     assert code == 0, output
     assert "CLEAN │" in output and "Overall: CLEAN" in output
     assert f"attached to {url} (application_name '{APP_NAME}')" in output
+    flat = " ".join(output.split())  # rich wraps long lines
+    assert "versions recorded are those of leakbench's own environment" in flat
 
 
 def test_a_filter_that_matches_none_of_the_apps_connections_is_inconclusive(
@@ -204,6 +209,31 @@ def test_only_the_apps_database_and_application_name_are_judged(
     # On the whole database that one transaction counts, but never the other database's.
     assert whole_database is Verdict.LEAKED
     assert reasons[0].startswith("1 connection(s) were still idle in transaction")
+
+
+def test_ctrl_c_during_an_attached_row_marks_it_interrupted(
+    app_database: str, tmp_path: Path
+) -> None:
+    spec = write_shop_package(tmp_path)
+    env = {"SHOP_URL": sqlalchemy_url(app_database, APP_NAME)}
+    report = tmp_path / "r.json"
+    with serve(spec, tmp_path, env, tmp_path / "app.log") as url:
+        child = Spawned(
+            [
+                *("run", "--url", url, "--dsn", app_database, "-e", "POST /orders"),
+                *("-c", "5", "-d", "30", "--json", str(report)),
+            ]
+        )
+        try:
+            child.wait_for("/orders: load")
+            child.signal(signal.SIGINT)
+            assert child.wait(30) == 130, child.output
+        finally:
+            child.kill_everything()
+    rows = json.loads(report.read_text())["rows"]
+    assert [(r["pattern"], r["endpoint"], r["verdict"]) for r in rows] == [
+        (url, "/orders", "INTERRUPTED")
+    ]
 
 
 @pytest.mark.parametrize(
