@@ -24,6 +24,10 @@ class RunObserver:
     def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
         """A few times a second while a row runs."""
 
+    def pool_seen(self, checked_out: int) -> None:
+        """The target's pools had this many connections checked out (four times a second,
+        during the load only)."""
+
     def row_finished(self, row: RowResult) -> None:
         """A row has its verdict."""
 

@@ -116,7 +116,11 @@ def connections_text(sample: ActivitySample | None) -> Text:
 
 def live_view(snapshot: RowSnapshot) -> RenderableType:
     """What the live area shows for the running row."""
-    return Group(_phase_line(snapshot), _load_line(snapshot), connections_text(snapshot.sample))
+    connections = connections_text(snapshot.sample)
+    if snapshot.pool_checked_out is not None:
+        connections.append("   pool checked out ", style="dim")
+        connections.append(str(snapshot.pool_checked_out))
+    return Group(_phase_line(snapshot), _load_line(snapshot), connections)
 
 
 def finished_line(row: RowResult) -> Text:
@@ -178,6 +182,9 @@ class LiveObserver(RunObserver):
 
     def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
         self.tracker.record(progress, sample)
+
+    def pool_seen(self, checked_out: int) -> None:
+        self.tracker.record_pool(checked_out)
 
     def row_finished(self, row: RowResult) -> None:
         self.close()

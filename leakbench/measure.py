@@ -89,13 +89,20 @@ def activity_poller(
 
 @contextlib.contextmanager
 def _ticker(
-    observer: RunObserver, progress: LoadProgress, poller: ActivityPoller
+    observer: RunObserver, progress: LoadProgress, poller: ActivityPoller, target: TargetHandle
 ) -> Iterator[None]:
     stop = threading.Event()
 
     def loop() -> None:
         while not stop.wait(_TICK_SECONDS):
             observer.tick(progress, poller.latest())
+            # The pool is read during the load only: the target then allocates without
+            # pause anyway, while a read during the settle could set off the garbage
+            # collection that frees a leak before it is seen.
+            if poller.phase is Phase.LOAD:
+                pool = target.pool_stats()
+                if pool is not None:
+                    observer.pool_seen(pool.checked_out)
 
     thread = threading.Thread(target=loop, name="leakbench-ticker", daemon=True)
     thread.start()
@@ -133,7 +140,7 @@ def observe_row(
         body=config.load.body,
         rate=config.load.rate,
     )
-    with _ticker(observer, progress, poller):
+    with _ticker(observer, progress, poller, target):
         poller.phase = Phase.LOAD
         observer.phase_changed(Phase.LOAD, config.load.duration)
         load = run_load(plan, progress)

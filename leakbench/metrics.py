@@ -15,8 +15,10 @@ existing dashboard works unchanged:
 and leakbench's own, labelled by pattern and endpoint:
 ``leakbench_requests_total``, ``leakbench_request_errors_total{kind}``,
 ``leakbench_requests_per_second``, ``leakbench_phase{phase}`` and
-``leakbench_pool_checked_out`` (the pool's view after the settle, which the
-target reports once per row).
+``leakbench_pool_checked_out`` (the pool's view: live during the load, read
+four times a second, then once more after the settle; never during the
+settle, when talking to the target could set off the garbage collection
+that would hide a leak).
 """
 
 from __future__ import annotations
@@ -126,7 +128,8 @@ def _rows(view: MetricsView) -> list[_Family]:
     pool = _Family(
         "leakbench_pool_checked_out",
         "gauge",
-        "Connections checked out of the target's SQLAlchemy pool after the settle.",
+        "Connections checked out of the target's SQLAlchemy pool: live during the load, "
+        "then after the settle.",
     )
     for row in view.finished:
         key = {"pattern": row.pattern, "endpoint": row.endpoint}
@@ -143,6 +146,8 @@ def _rows(view: MetricsView) -> list[_Family]:
         errors.add(running.server_errors, **key, kind="http_5xx")
         rate.add(round(running.requests_per_second, 2), **key)
         phase.add(1, **key, phase=running.phase.value)
+        if running.pool_checked_out is not None:
+            pool.add(running.pool_checked_out, **key)
     return [requests, errors, rate, phase, pool]
 
 
@@ -173,6 +178,9 @@ class MetricsObserver(RunObserver):
 
     def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
         self.tracker.record(progress, sample)
+
+    def pool_seen(self, checked_out: int) -> None:
+        self.tracker.record_pool(checked_out)
 
     def row_finished(self, row: RowResult) -> None:
         running = self.tracker.snapshot()

@@ -41,6 +41,10 @@ class ObserverGroup(RunObserver):
         for observer in self.observers:
             observer.tick(progress, sample)
 
+    def pool_seen(self, checked_out: int) -> None:
+        for observer in self.observers:
+            observer.pool_seen(checked_out)
+
     def row_finished(self, row: RowResult) -> None:
         for observer in self.observers:
             observer.row_finished(row)

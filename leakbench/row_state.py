@@ -42,6 +42,8 @@ class RowSnapshot:
     server_errors: int = 0
     requests_per_second: float = 0.0
     sample: ActivitySample | None = None
+    # Read from the target during the load only (see leakbench.measure).
+    pool_checked_out: int | None = None
 
     @property
     def load_remaining(self) -> float | None:
@@ -73,6 +75,7 @@ class RowTracker:
         self._counts = (0, 0, 0, 0)
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
+        self._pool_checked_out: int | None = None
 
     def start(self, pattern: str, endpoint: str, duration: float | None) -> None:
         with self._lock:
@@ -83,6 +86,7 @@ class RowTracker:
             self._counts = (0, 0, 0, 0)
             self._recent.clear()
             self._sample = None
+            self._pool_checked_out = None
 
     def change_phase(self, phase: Phase, limit_seconds: float | None) -> None:
         with self._lock:
@@ -91,6 +95,7 @@ class RowTracker:
                 self._load_started = now
             elif self._phase is Phase.LOAD:
                 self._load_ended = now
+                self._pool_checked_out = None  # not read after the load: it would go stale
             self._phase, self._phase_limit, self._phase_started = phase, limit_seconds, now
 
     def record(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
@@ -109,6 +114,11 @@ class RowTracker:
                 self._recent.popleft()
             if sample is not None:
                 self._sample = sample
+
+    def record_pool(self, checked_out: int) -> None:
+        with self._lock:
+            if self._phase is Phase.LOAD:
+                self._pool_checked_out = checked_out
 
     def finish(self) -> None:
         with self._lock:
@@ -136,6 +146,7 @@ class RowTracker:
                 # Requests only flow in the load phase; a trailing window would linger.
                 requests_per_second=self._rate() if self._phase is Phase.LOAD else 0.0,
                 sample=self._sample,
+                pool_checked_out=self._pool_checked_out,
             )
 
     def _load_elapsed(self, now: float) -> float:

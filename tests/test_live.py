@@ -78,6 +78,27 @@ def test_tracker_times_the_load_and_measures_a_recent_rate() -> None:
     assert tracker.snapshot() is None
 
 
+def test_the_pool_is_shown_during_the_load_only() -> None:
+    clock = FakeClock()
+    tracker = RowTracker(clock)
+    tracker.start("global-session-cache", "/ok", 4.0)
+    tracker.record_pool(3)  # before the load: not taken
+    assert tracker.snapshot().pool_checked_out is None  # type: ignore[union-attr]
+    tracker.change_phase(Phase.LOAD, 4.0)
+    tracker.record(progress(10), ActivitySample(0.5, Phase.LOAD, idle_in_transaction=12))
+    tracker.record_pool(12)
+    load = tracker.snapshot()
+    assert load is not None and load.pool_checked_out == 12
+    assert "idle in transaction  12    total 12   pool checked out 12" in rendered(load)
+    tracker.change_phase(Phase.SETTLE, 5.0)
+    tracker.record_pool(12)  # a read that raced the end of the load
+    settle = tracker.snapshot()
+    assert settle is not None and settle.pool_checked_out is None
+    assert "pool checked out" not in rendered(settle)
+    tracker.start("try-finally", "/ok", 4.0)
+    assert tracker.snapshot().pool_checked_out is None  # type: ignore[union-attr]
+
+
 def test_load_phase_shows_time_counts_and_connections_by_state() -> None:
     sample = ActivitySample(
         t=1.5,

@@ -169,7 +169,7 @@ def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_pa
         "-c",
         "20",
         "-d",
-        "2",
+        "3",
         "--settle",
         "1",
         "--pool-timeout",
@@ -228,3 +228,11 @@ def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_pa
     assert requests == sorted(requests)  # a counter never goes back
     assert any(key("leakbench_phase", phase="load", **row) in s for s in scrapes)
     assert any(key("leakbench_phase", phase="settle", **row) in s for s in scrapes)
+    # The pool's view is live: read during the load, while the row is still running.
+    live_pool = [
+        s[key("leakbench_pool_checked_out", **row)]
+        for s in scrapes
+        if key("leakbench_phase", phase="load", **row) in s
+        and key("leakbench_pool_checked_out", **row) in s
+    ]
+    assert live_pool and max(live_pool) == 12
