@@ -39,7 +39,8 @@ class BootedProcess:
 
     def launch(self, env: Mapping[str, str], cwd: Path, workers: int) -> None:
         """Send the order; the process then imports the app and serves it."""
-        order = {"env": dict(env), "cwd": str(cwd), "workers": workers}
+        # Unbuffered in uvicorn's workers too, so a crash's last lines reach the log.
+        order = {"env": {**env, "PYTHONUNBUFFERED": "1"}, "cwd": str(cwd), "workers": workers}
         assert self.process.stdin is not None
         # A process that already died answers with a broken pipe; the caller sees it exit.
         with contextlib.suppress(BrokenPipeError):

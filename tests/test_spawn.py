@@ -16,15 +16,20 @@ from leakbench.spawn import Spare, boot, spare_for_first_target
 from leakbench.target import TargetProcess
 
 APP_SOURCE = """\
-import os, sys
+import json, os, sys
 PRELOADED = "sqlmodel" in sys.modules  # the probe imports sqlalchemy, nothing imports sqlmodel
 
 async def app(scope, receive, send):
     if scope["type"] != "http":
         return
-    body = repr((os.environ.get("SPARE_TEST_VALUE"), os.getcwd(), PRELOADED)).encode()
+    seen = {
+        "value": os.environ.get("SPARE_TEST_VALUE"),
+        "unbuffered": os.environ.get("PYTHONUNBUFFERED"),
+        "cwd": os.getcwd(),
+        "preloaded": PRELOADED,
+    }
     await send({"type": "http.response.start", "status": 200, "headers": []})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": json.dumps(seen).encode()})
 """
 
 
@@ -43,17 +48,22 @@ def _app_target(tmp_path: Path) -> Target:
     return Target("spare-probe", "spare_probe_app:app", kind="app", app_dir=app_dir)
 
 
+def _environment(**extra: str) -> dict[str, str]:
+    """The test's environment without PYTHONUNBUFFERED, which leakbench must add itself."""
+    return {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, **extra}
+
+
 def _answer(process: TargetProcess) -> tuple[str | None, str, bool]:
-    text = httpx.get(process.base_url + "/", trust_env=False).text
-    value, cwd, preloaded = eval(text)  # noqa: S307 - the repr of a tuple our own app wrote
-    return value, cwd, preloaded
+    seen = httpx.get(process.base_url + "/", trust_env=False).json()
+    assert seen["unbuffered"] == "1"  # passed on to uvicorn's workers, so a crash reaches the log
+    return seen["value"], seen["cwd"], seen["preloaded"]
 
 
 def test_the_first_target_runs_in_the_spare_with_its_own_environment_and_folder(
     tmp_path: Path,
 ) -> None:
     target = _app_target(tmp_path)
-    env = {**os.environ, "SPARE_TEST_VALUE": "from-the-launch-order"}
+    env = _environment(SPARE_TEST_VALUE="from-the-launch-order")
     with spare_for_first_target(tmp_path, enabled=True) as spare:
         [spare_process] = _boot_processes()
         with TargetProcess(target, env, tmp_path / "row", spare=spare) as process:
@@ -65,7 +75,7 @@ def test_the_first_target_runs_in_the_spare_with_its_own_environment_and_folder(
 
 def test_a_later_target_starts_cold_once_the_spare_is_claimed(tmp_path: Path) -> None:
     target = _app_target(tmp_path)
-    env = dict(os.environ)
+    env = _environment()
     with spare_for_first_target(tmp_path, enabled=True) as spare:
         claimed = spare.claim()
         assert claimed is not None
