@@ -45,14 +45,14 @@ from bench_runs import WRK, ChildFailed, DriverSpec, Outcome, run_driver, run_wr
 
 from leakbench.config import RunConfig, Target
 from leakbench.load.limits import ensure_open_files
-from leakbench.measure import activity_poller
 from leakbench.postgres import admin
 from leakbench.postgres.server import Server, open_server
 from leakbench.results import Phase
-from leakbench.runner import target_environment
-from leakbench.target import TargetProcess
-from leakbench.targets import resolve_patterns
-from leakbench.versions import collect
+from leakbench.runner.row import activity_poller
+from leakbench.runner.run import target_environment
+from leakbench.runner.versions import collect
+from leakbench.target.process import TargetProcess
+from leakbench.target.specs import resolve_patterns
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'

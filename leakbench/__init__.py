@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from leakbench.app_env import EnvTemplate
     from leakbench.config import (
         AttachTarget,
         Endpoint,
@@ -19,14 +18,15 @@ if TYPE_CHECKING:
         VerdictSettings,
     )
     from leakbench.results import RowResult, RunResult, Verdict
-    from leakbench.runner import run
+    from leakbench.runner.run import run
+    from leakbench.target.env import EnvTemplate
 
 # The public names import their modules on first use: importing the package
 # must stay cheap for the pytest plugin (loaded by every pytest session) and
 # for the probe inside each target.
 _EXPORTS = {
     "AttachTarget": "leakbench.config",
-    "EnvTemplate": "leakbench.app_env",
+    "EnvTemplate": "leakbench.target.env",
     "Endpoint": "leakbench.config",
     "LoadSettings": "leakbench.config",
     "PoolSettings": "leakbench.config",
@@ -36,7 +36,7 @@ _EXPORTS = {
     "RowResult": "leakbench.results",
     "RunResult": "leakbench.results",
     "Verdict": "leakbench.results",
-    "run": "leakbench.runner",
+    "run": "leakbench.runner.run",
 }
 
 

@@ -1,4 +1,4 @@
-"""The ``leakbench`` command: a thin layer over :func:`leakbench.runner.run`."""
+"""The ``leakbench`` command: a thin layer over :func:`leakbench.runner.run.run`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ import typer
 from rich.console import Console
 
 import scenarios
-from leakbench import __version__, report_json, reports
-from leakbench.app_env import PLACEHOLDER_HELP, EnvTemplate
+from leakbench import __version__
 from leakbench.config import (
     AttachTarget,
     Endpoint,
@@ -21,20 +20,28 @@ from leakbench.config import (
     RunConfig,
     VerdictSettings,
 )
-from leakbench.dsn import redact
 from leakbench.errors import (
     EXIT_RUN_FAILED,
     Interrupted,
     LeakbenchError,
     UsageError,
 )
-from leakbench.observers import open_observer
-from leakbench.render import make_console, render_report_paths, render_run, render_thresholds
-from leakbench.reports import ReportFormat
-from leakbench.runner import run as run_pipeline
-from leakbench.signals import StopSignals
-from leakbench.targets import parse_app, resolve_patterns
-from leakbench.thresholds import Thresholds, evaluate, exit_code, parse_rate
+from leakbench.output import reports
+from leakbench.output.reports import ReportFormat
+from leakbench.output.reports import json as report_json
+from leakbench.output.terminal import (
+    make_console,
+    render_report_paths,
+    render_run,
+    render_thresholds,
+)
+from leakbench.postgres.dsn import redact
+from leakbench.progress.group import open_observer
+from leakbench.runner.run import run as run_pipeline
+from leakbench.system.signals import StopSignals
+from leakbench.target.env import PLACEHOLDER_HELP, EnvTemplate
+from leakbench.target.specs import parse_app, resolve_patterns
+from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code, parse_rate
 
 EXIT_CODES_HELP = """\b
 Exit codes:

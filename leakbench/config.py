@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from leakbench.app_env import EnvTemplate
 from leakbench.errors import UsageError
-from leakbench.thresholds import Thresholds
+from leakbench.target.env import EnvTemplate
+from leakbench.verdict.thresholds import Thresholds
 
 # Hard ceilings: a load test on a shared machine must stop by itself even when
 # asked for more. They are far above any sensible leak test.
@@ -178,7 +178,7 @@ class AttachTarget:
     """Attach mode: an app the user started at ``url``, on the database of ``--dsn``.
 
     Whether the URL's host is loopback (or ``allow_remote`` is set) is checked
-    when the run starts (:mod:`leakbench.attach`), as it may need a DNS lookup.
+    when the run starts (:mod:`leakbench.runner.attach`), as it may need a DNS lookup.
     """
 
     url: str

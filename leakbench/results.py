@@ -315,7 +315,7 @@ class RunSettings:
     # Attach mode: the app leakbench loaded but did not start, and the filter on its connections.
     attach_url: str | None = None
     application_name: str | None = None
-    # CI thresholds (leakbench.thresholds): what fails the run besides a leak.
+    # CI thresholds (leakbench.verdict.thresholds): what fails the run besides a leak.
     fail_on_leak: bool = True
     max_total_connections: int | None = None
     max_error_rate: float | None = None

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import scenarios
-from leakbench import dsn as dsn_tools
 from leakbench.config import Target
-from leakbench.target import TargetProcess
-from leakbench.targets import scenario_target
+from leakbench.postgres import dsn as dsn_tools
+from leakbench.target.process import TargetProcess
+from leakbench.target.specs import scenario_target
 
 StartTarget = Callable[[Target], TargetProcess]
 

@@ -19,13 +19,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from leakbench import dsn as dsn_tools
 from leakbench.cli import app
 from leakbench.config import AttachTarget, Endpoint, LoadSettings, RunConfig, VerdictSettings
-from leakbench.events import RunObserver
-from leakbench.processes import stop_process_group
+from leakbench.postgres import dsn as dsn_tools
+from leakbench.progress.events import RunObserver
 from leakbench.results import Phase, Verdict
-from leakbench.runner import run
+from leakbench.runner.run import run
+from leakbench.system.processes import stop_process_group
 from tests.reliability.spawn import Spawned
 from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 

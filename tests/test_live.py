@@ -8,12 +8,12 @@ import re
 from rich.console import Console
 
 from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
-from leakbench.live import LiveObserver, live_view
 from leakbench.load.driver import LoadProgress
-from leakbench.observers import ObserverGroup, open_observer
+from leakbench.progress.group import ObserverGroup, open_observer
+from leakbench.progress.live import LiveObserver, live_view
+from leakbench.progress.tracker import RowSnapshot, RowTracker
 from leakbench.results import ActivitySample, Phase, RowResult, Verdict
-from leakbench.row_state import RowSnapshot, RowTracker
-from leakbench.runner import run
+from leakbench.runner.run import run
 from tests.fix_server import scenario
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")

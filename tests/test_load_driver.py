@@ -25,7 +25,7 @@ from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.transport import LoadTransport
 from leakbench.results import LoadStats
-from leakbench.target import TargetProcess
+from leakbench.target.process import TargetProcess
 from tests.load_target_app import CHUNKS
 
 MANY_CONNECTIONS = 1000

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from leakbench import report_json
+from leakbench.output.reports import json as report_json
 from leakbench.results import (
     LatencySummary,
     LoadStats,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.load.driver import LoadProgress
-from leakbench.metrics import (
+from leakbench.progress.prometheus import (
     CONTENT_TYPE,
     FinishedRow,
     MetricsObserver,
@@ -27,8 +27,8 @@ from leakbench.metrics import (
     render_metrics,
     serve_metrics,
 )
+from leakbench.progress.tracker import RowSnapshot
 from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, Verdict
-from leakbench.row_state import RowSnapshot
 
 _SAMPLE_LINE = re.compile(r"^(\w+)\{(.*)\} (\S+)$")
 

@@ -21,9 +21,9 @@ from xml.etree import ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from leakbench import reports
 from leakbench.cli import app
-from leakbench.reports.summary import COLUMNS
+from leakbench.output import reports
+from leakbench.output.reports.summary import COLUMNS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.postgres.embedded import DIR_PREFIX
-from leakbench.processes import OWNER_FILE
+from leakbench.system.processes import OWNER_FILE
 from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
 

@@ -15,7 +15,7 @@ import pytest
 import scenarios
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run
 from leakbench.results import LeakKind, RowResult, Verdict
-from leakbench.targets import scenario_target
+from leakbench.target.specs import scenario_target
 
 # Small load, as CI runs this on 2 cores. When a leak drains the pool, requests
 # wait for it: short client and pool timeouts keep such rows (and the target's

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from leakbench.analysis import Observation, judge
-from leakbench.render import results_table
+from leakbench.output.sparkline import BLOCKS, sparkline
+from leakbench.output.terminal import results_table
 from leakbench.results import ActivitySample, Phase, RowResult, RunResult
-from leakbench.sparkline import BLOCKS, sparkline
+from leakbench.verdict.analysis import Observation, judge
 from tests.factories import run_result
 
 

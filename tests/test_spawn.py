@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.config import Target
-from leakbench.spawn import Spare, boot, spare_for_first_target
-from leakbench.target import TargetProcess
+from leakbench.target.process import TargetProcess
+from leakbench.target.spawn import Spare, boot, spare_for_first_target
 
 APP_SOURCE = """\
 import json, os, sys
@@ -37,7 +37,7 @@ def _boot_processes() -> list[psutil.Process]:
     return [
         child
         for child in psutil.Process().children(recursive=True)
-        if "leakbench.target_boot" in " ".join(child.cmdline())
+        if "leakbench.target.boot" in " ".join(child.cmdline())
     ]
 
 

@@ -34,7 +34,7 @@ from leakbench.results import (
     RunResult,
     Verdict,
 )
-from leakbench.thresholds import ThresholdName, Thresholds, evaluate, exit_code, parse_rate
+from leakbench.verdict.thresholds import ThresholdName, Thresholds, evaluate, exit_code, parse_rate
 from tests.factories import run_result
 
 runner = CliRunner()

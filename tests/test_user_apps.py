@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.app_env import EnvTemplate, database_environment
 from leakbench.cli import app
 from leakbench.errors import UsageError
+from leakbench.target.env import EnvTemplate, database_environment
 from tests.user_app_sources import write_leaky_app, write_schema, write_shop_package
 
 runner = CliRunner()

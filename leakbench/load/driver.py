@@ -29,12 +29,13 @@ from pathlib import Path
 
 import httpx
 
-from leakbench import __version__, shutdown
+from leakbench import __version__
 from leakbench.config import Endpoint
 from leakbench.load.histogram import LatencyHistogram
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.transport import LoadTransport, ServerDisconnected
 from leakbench.results import LoadStats
+from leakbench.system import shutdown
 
 # After a refused or reset connection a worker waits this long before it
 # retries, so a dead target does not turn the driver into a busy loop.

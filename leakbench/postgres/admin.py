@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from leakbench.dsn import describe, redact
 from leakbench.errors import DatabasePermissionError, DatabaseUnreachableError
-from leakbench.processes import process_alive
+from leakbench.postgres.dsn import describe, redact
+from leakbench.system.processes import process_alive
 
 DATABASE_PREFIX = "leakbench_"
 _COMMENT_TAG = "leakbench-owned"

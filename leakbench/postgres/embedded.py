@@ -25,9 +25,9 @@ from pathlib import Path
 
 import psycopg
 
-from leakbench import shutdown
 from leakbench.errors import EmbeddedPostgresError
-from leakbench.processes import make_owned_folder, orphaned_folders, process_alive
+from leakbench.system import shutdown
+from leakbench.system.processes import make_owned_folder, orphaned_folders, process_alive
 
 DIR_PREFIX = "leakbench-pg-"
 _UNPRIVILEGED_USER = "nobody"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from leakbench import dsn as dsn_tools
+from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.admin import ServerInfo, connect, server_info
 from leakbench.postgres.embedded import EmbeddedPostgres
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import psycopg
 
-from leakbench import shutdown
 from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
 from leakbench.postgres.embedded import DIR_PREFIX
 from leakbench.results import Verdict
-from leakbench.runner import run
-from leakbench.targets import resolve_patterns
+from leakbench.runner.run import run
+from leakbench.system import shutdown
+from leakbench.target.specs import resolve_patterns
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
 
 

@@ -1,0 +1,97 @@
+"""The report files of a run, all rendered from one :class:`~leakbench.results.RunResult`.
+
+``report.json`` (the data, :mod:`leakbench.output.reports.json`), ``report.md``,
+``report.html`` and ``junit.xml``; one module per format, each a pure
+``render(result) -> str``. This module only names them and writes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import tempfile
+from collections.abc import Callable, Iterable
+from enum import StrEnum
+from pathlib import Path
+
+from leakbench.errors import UsageError
+from leakbench.output.reports import html, junit, markdown
+from leakbench.output.reports import json as report_json
+from leakbench.results import RunResult
+
+DEFAULT_PARENT = Path("reports")
+
+
+class ReportFormat(StrEnum):
+    """A report file leakbench can write, named as ``--format`` takes it."""
+
+    JSON = "json"
+    MD = "md"
+    HTML = "html"
+    JUNIT = "junit"
+
+
+FILE_NAMES: dict[ReportFormat, str] = {
+    ReportFormat.JSON: "report.json",
+    ReportFormat.MD: "report.md",
+    ReportFormat.HTML: "report.html",
+    ReportFormat.JUNIT: "junit.xml",
+}
+
+_RENDERERS: dict[ReportFormat, Callable[[RunResult], str]] = {
+    ReportFormat.JSON: report_json.dumps,
+    ReportFormat.MD: markdown.render,
+    ReportFormat.HTML: html.render,
+    ReportFormat.JUNIT: junit.render,
+}
+
+
+def render(result: RunResult, report_format: ReportFormat) -> str:
+    """One format's text."""
+    return _RENDERERS[report_format](result)
+
+
+def default_dir(now: datetime.datetime | None = None) -> Path:
+    """``reports/<UTC timestamp>/``, with a suffix if a run in the same second took it."""
+    stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
+    candidate = DEFAULT_PARENT / stamp
+    suffix = 1
+    while candidate.exists():
+        suffix += 1
+        candidate = DEFAULT_PARENT / f"{stamp}-{suffix}"
+    return candidate
+
+
+def prepare_dir(directory: Path) -> Path:
+    """Create ``directory`` and prove it is writable, before any load is spent on a run."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory, prefix=".leakbench-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"--report-dir {directory} cannot be written ({exc.strerror or exc}); "
+            "choose a folder you can write to."
+        ) from None
+    return directory
+
+
+def discard_unused_default(directory: Path | None, requested: Path | None) -> None:
+    """Remove the default folder again when a run that failed wrote nothing into it."""
+    if directory is not None and requested is None:
+        with contextlib.suppress(OSError):
+            directory.rmdir()  # refuses a folder that is not empty
+
+
+def write_all(
+    result: RunResult,
+    directory: Path,
+    formats: Iterable[ReportFormat] = tuple(ReportFormat),
+) -> tuple[Path, ...]:
+    """Write each format's file into ``directory`` (atomically) and return their paths."""
+    written = []
+    for report_format in formats:
+        path = directory / FILE_NAMES[report_format]
+        report_json.write_atomic(path, render(result, report_format))
+        written.append(path)
+    return tuple(written)

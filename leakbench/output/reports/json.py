@@ -1,0 +1,256 @@
+"""The JSON report: a documented, versioned schema (docs/report-schema.md).
+
+``to_dict`` is the only place a result becomes JSON; ``from_dict`` reads a
+saved report back so ``leakbench report`` can re-render it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from leakbench.errors import ReportError
+from leakbench.results import (
+    ActivitySample,
+    BackendDetail,
+    Capacity,
+    Findings,
+    LatencySummary,
+    LeakKind,
+    LoadStats,
+    OldestTransaction,
+    Phase,
+    PoolStats,
+    RowResult,
+    RunResult,
+    RunSettings,
+    SessionEnds,
+    Verdict,
+    Versions,
+    WaitEventCount,
+)
+from leakbench.verdict.thresholds import Thresholds, evaluate
+
+SCHEMA_VERSION = 1
+
+
+def _sample(sample: ActivitySample) -> dict[str, Any]:
+    data = dataclasses.asdict(sample)
+    data["phase"] = sample.phase.value
+    data["total"] = sample.total
+    if sample.detail is None:
+        # Only final and after-collection snapshots carry one; keep the 10 Hz samples small.
+        del data["detail"]
+    return data
+
+
+def _optional(value: Any) -> dict[str, Any] | None:
+    return dataclasses.asdict(value) if value is not None else None
+
+
+def _row(row: RowResult) -> dict[str, Any]:
+    load, findings = row.load, row.findings
+    data: dict[str, Any] = {
+        "pattern": row.pattern,
+        "endpoint": row.endpoint,
+        "verdict": row.verdict.value,
+        "error": row.error,
+        "start_failed": row.start_failed,
+        "requests": load.completed if load else 0,
+        "errors": load.errors if load else 0,
+        "error_rate": round(load.error_rate, 6) if load else 0.0,
+        "rps": round(load.rps, 1) if load else 0.0,
+        "latency_ms": dataclasses.asdict(load.latency) if load else None,
+        "peak_idle_in_transaction": findings.peak_idle_in_transaction if findings else None,
+        "idle_in_transaction": findings.after_settle.in_transaction if findings else None,
+        "total_connections": findings.after_settle.total if findings else None,
+        "peak_total_connections": findings.peak_total_connections if findings else None,
+        "leak_kind": findings.leak_kind.value if findings else None,
+        "reasons": list(findings.reasons) if findings else [],
+        "load": None,
+        "findings": None,
+        "pool_after_settle": dataclasses.asdict(row.pool_after_settle)
+        if row.pool_after_settle
+        else None,
+        "pool_baseline": _optional(row.pool_baseline),
+        "samples": [_sample(s) for s in row.samples],
+    }
+    if load is not None:
+        load_data = dataclasses.asdict(load)
+        load_data["status_counts"] = {str(k): v for k, v in load.status_counts}
+        data["load"] = load_data
+    if findings is not None:
+        data["findings"] = {
+            "settled": findings.settled,
+            "settle_seconds": findings.settle_seconds,
+            "leaked_connections": findings.leaked_connections,
+            "peak_active": findings.peak_active,
+            "peak_oldest_transaction_seconds": findings.peak_oldest_transaction_seconds,
+            "sample_gaps": findings.sample_gaps,
+            "baseline": _sample(findings.baseline),
+            "after_settle": _sample(findings.after_settle),
+            "after_gc": _sample(findings.after_gc) if findings.after_gc else None,
+            "session_ends": _optional(findings.session_ends),
+            "capacity": _optional(findings.capacity),
+        }
+    return data
+
+
+def to_dict(result: RunResult) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": "leakbench",
+        "verdict": result.verdict.value,
+        "interrupted": result.interrupted,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "versions": dataclasses.asdict(result.versions),
+        "settings": dataclasses.asdict(result.settings),
+        "warnings": list(result.warnings),
+        "thresholds": _thresholds(result),
+        "rows": [_row(row) for row in result.rows],
+    }
+
+
+def _thresholds(result: RunResult) -> dict[str, Any]:
+    """The outcome only: the limits themselves are in ``settings``, where a re-read finds them."""
+    failures = evaluate(result, Thresholds.from_settings(result.settings))
+    return {
+        "passed": not failures,
+        "failures": [
+            {**dataclasses.asdict(failure), "threshold": failure.threshold.value}
+            for failure in failures
+        ],
+    }
+
+
+_REPORT_MODE = 0o644
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise ReportError(
+            f"Cannot write {path}: {exc.strerror}; choose a folder that exists and is writable."
+        ) from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        # mkstemp makes the file private (0600); a report is meant to be shared.
+        Path(tmp).chmod(_REPORT_MODE)
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ReportError(f"Cannot write {path}: {exc.strerror}.") from None
+
+
+def dumps(result: RunResult) -> str:
+    """The report as JSON text."""
+    return json.dumps(to_dict(result), indent=2) + "\n"
+
+
+def write_json(result: RunResult, path: Path) -> None:
+    write_atomic(path, dumps(result))
+
+
+def _sample_from(data: dict[str, Any]) -> ActivitySample:
+    fields = {f.name for f in dataclasses.fields(ActivitySample)}
+    values = {k: v for k, v in data.items() if k in fields}
+    values["phase"] = Phase(values["phase"])
+    if values.get("detail"):
+        values["detail"] = _detail_from(values["detail"])
+    return ActivitySample(**values)
+
+
+def _detail_from(data: dict[str, Any]) -> BackendDetail:
+    oldest = data.get("oldest_transaction")
+    return BackendDetail(
+        oldest_transaction=OldestTransaction(**oldest) if oldest else None,
+        wait_events=tuple(WaitEventCount(**w) for w in data.get("wait_events", [])),
+        open_transactions=tuple(data.get("open_transactions", ())),
+    )
+
+
+def _row_from(data: dict[str, Any]) -> RowResult:
+    load = None
+    if data.get("load"):
+        raw = dict(data["load"])
+        raw["latency"] = LatencySummary(**raw["latency"])
+        raw["status_counts"] = tuple(sorted((int(k), v) for k, v in raw["status_counts"].items()))
+        load = LoadStats(**raw)
+    findings = None
+    if data.get("findings"):
+        f = data["findings"]
+        findings = Findings(
+            verdict=Verdict(data["verdict"]),
+            reasons=tuple(data.get("reasons", [])),
+            baseline=_sample_from(f["baseline"]),
+            after_settle=_sample_from(f["after_settle"]),
+            peak_idle_in_transaction=data["peak_idle_in_transaction"],
+            peak_active=f["peak_active"],
+            peak_total_connections=data["peak_total_connections"],
+            peak_oldest_transaction_seconds=f["peak_oldest_transaction_seconds"],
+            settled=f["settled"],
+            settle_seconds=f["settle_seconds"],
+            leaked_connections=f["leaked_connections"],
+            leak_kind=LeakKind(data["leak_kind"]),
+            after_gc=_sample_from(f["after_gc"]) if f.get("after_gc") else None,
+            sample_gaps=f["sample_gaps"],
+            session_ends=SessionEnds(**f["session_ends"]) if f.get("session_ends") else None,
+            capacity=Capacity(**f["capacity"]) if f.get("capacity") else None,
+        )
+    pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
+    baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
+    return RowResult(
+        pattern=data["pattern"],
+        endpoint=data["endpoint"],
+        verdict=Verdict(data["verdict"]),
+        load=load,
+        findings=findings,
+        samples=tuple(_sample_from(s) for s in data.get("samples", [])),
+        pool_after_settle=pool,
+        pool_baseline=baseline_pool,
+        error=data.get("error"),
+        start_failed=bool(data.get("start_failed", False)),
+    )
+
+
+def from_dict(data: dict[str, Any]) -> RunResult:
+    """Rebuild a result from a saved report, or raise ReportError."""
+    if data.get("tool") != "leakbench" or data.get("schema_version") != SCHEMA_VERSION:
+        raise ReportError(
+            f"This is not a leakbench report of schema version {SCHEMA_VERSION}; "
+            "re-run leakbench to produce one."
+        )
+    try:
+        return RunResult(
+            rows=tuple(_row_from(row) for row in data["rows"]),
+            versions=Versions(**data["versions"]),
+            settings=RunSettings(**data["settings"]),
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            interrupted=data["interrupted"],
+            warnings=tuple(data.get("warnings", [])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ReportError(f"The report is incomplete or damaged ({exc!r}).") from None
+
+
+def read_json(path: Path) -> RunResult:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReportError(f"Cannot read {path}: {exc.strerror}; check the path.") from None
+    except ValueError:
+        raise ReportError(
+            f"{path} is not valid JSON; give a report.json leakbench wrote."
+        ) from None
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} is not a leakbench report.")
+    return from_dict(data)

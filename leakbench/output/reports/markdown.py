@@ -1,0 +1,115 @@
+"""``report.md``: GitHub-flavoured Markdown for a pull request or ``$GITHUB_STEP_SUMMARY``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from leakbench.output.reports.summary import (
+    COLUMNS,
+    NUMERIC_COLUMNS,
+    VERDICT_MARKS,
+    headline,
+    period,
+    setting_items,
+    table_cells,
+    threshold_outcomes,
+    version_items,
+)
+from leakbench.output.terminal import row_notes
+from leakbench.results import RunResult
+from leakbench.verdict.thresholds import ThresholdName
+
+# Characters that would start Markdown or HTML markup, or end a table cell.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def escape(text: str) -> str:
+    """Text shown as typed, on one line (error messages can hold log tails)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
+def _table(
+    header: tuple[str, ...], rows: Sequence[tuple[str, ...]], numeric: frozenset[int]
+) -> str:
+    align = ["--:" if i in numeric else ":--" for i in range(len(header))]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(align) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def render(result: RunResult) -> str:
+    """The whole report as Markdown text."""
+    verdict = result.verdict
+    out = [
+        f"## leakbench: {VERDICT_MARKS[verdict]} {verdict.value}",
+        "",
+        f"{escape(headline(result))} {escape(period(result))}",
+        "",
+    ]
+    rows = []
+    for row in result.rows:
+        cells = [escape(cell) for cell in table_cells(row)]
+        cells[-1] = f"{VERDICT_MARKS[row.verdict]} {cells[-1]}"
+        rows.append(tuple(cells))
+    out += [_table(COLUMNS, rows, NUMERIC_COLUMNS), ""]
+
+    notes = [(row, " ".join(row_notes(row))) for row in result.rows if row_notes(row)]
+    if notes:
+        out += ["### Why", ""]
+        out += [
+            f"- **{escape(row.pattern)} {escape(row.endpoint)}** ({row.verdict.value}): "
+            f"{escape(text)}"
+            for row, text in notes
+        ]
+        out.append("")
+
+    outcomes = threshold_outcomes(result)
+    out += ["### Thresholds", ""]
+    threshold_rows = []
+    for outcome in outcomes:
+        mark = "" if not outcome.active else ("✅ " if outcome.passed else "❌ ")
+        threshold_rows.append(
+            (
+                f"`--{outcome.name.value}`",
+                escape(outcome.limit),
+                f"{mark}{escape(outcome.outcome)}",
+            )
+        )
+    out += [_table(("Threshold", "Limit", "Outcome"), threshold_rows, frozenset()), ""]
+    # A leak's reasons are under "Why" already; the other failures say what crossed what.
+    failures = [
+        f
+        for outcome in outcomes
+        for f in outcome.failures
+        if f.threshold is not ThresholdName.FAIL_ON_LEAK
+    ]
+    out += [f"- `--{f.threshold.value}`: {escape(f.message)}" for f in failures]
+    if failures:
+        out.append("")
+
+    if result.warnings:
+        out += ["### Warnings", ""]
+        out += [f"- {escape(warning)}" for warning in result.warnings]
+        out.append("")
+
+    out += [
+        "### Versions",
+        "",
+        " · ".join(f"{name} {escape(value)}" for name, value in version_items(result.versions)),
+        "",
+        "<details><summary>Settings</summary>",
+        "",
+        _table(
+            ("Setting", "Value"),
+            [(escape(name), escape(value)) for name, value in setting_items(result.settings)],
+            frozenset(),
+        ),
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,208 @@
+"""What the Markdown and HTML reports both show, as plain strings.
+
+Each format only decides how to lay these out, so the two never disagree on
+a figure, a column or a threshold's outcome.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from leakbench.postgres.dsn import redact
+from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
+from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName, Thresholds, evaluate
+
+# Shaped like the pull request's table, with the load figures in front.
+COLUMNS: tuple[str, ...] = (
+    "Pattern",
+    "Endpoint",
+    "Requests",
+    "req/s",
+    "p95 ms",
+    "peak idle_in_transaction (load)",
+    "idle_in_transaction (after settle)",
+    "Total Connections (after settle)",
+    "Result",
+)
+# Columns holding numbers, right-aligned by both formats.
+NUMERIC_COLUMNS = frozenset(range(2, 8))
+
+VERDICT_MARKS = {
+    Verdict.CLEAN: "✅",
+    Verdict.LEAKED: "❌",
+    Verdict.INCONCLUSIVE: "⚠️",
+    Verdict.FAILED: "💥",
+    Verdict.INTERRUPTED: "⏸️",
+}
+
+
+def table_cells(row: RowResult) -> tuple[str, ...]:
+    """The row's cells in :data:`COLUMNS` order; ``-`` where nothing was measured."""
+    load, findings = row.load, row.findings
+    figures = (
+        (f"{load.completed:,}", f"{load.rps:,.0f}", f"{load.latency.p95:,.1f}")
+        if load is not None
+        else ("-", "-", "-")
+    )
+    connections = (
+        (
+            str(findings.peak_idle_in_transaction),
+            str(findings.after_settle.in_transaction),
+            str(findings.after_settle.total),
+        )
+        if findings is not None
+        else ("-", "-", "-")
+    )
+    return (row.pattern, row.endpoint, *figures, *connections, row.verdict.value)
+
+
+def headline(result: RunResult) -> str:
+    """One sentence for the top of a report."""
+    counts: dict[Verdict, int] = {}
+    for row in result.rows:
+        counts[row.verdict] = counts.get(row.verdict, 0) + 1
+    parts = [f"{count} {verdict.value}" for verdict, count in counts.items()]
+    text = f"{len(result.rows)} row(s): {', '.join(parts)}" if parts else "No row was measured"
+    if result.interrupted:
+        text += "; the run was interrupted, so only finished rows are shown"
+    return text + "."
+
+
+def _when(iso: str) -> str:
+    """``2025-11-21T23:30:37+00:00`` as ``2025-11-21 23:30:37 UTC``."""
+    return iso.replace("T", " ").replace("+00:00", " UTC") if iso else "-"
+
+
+def period(result: RunResult) -> str:
+    """When the run started and finished, as one sentence."""
+    return f"Run from {_when(result.started_at)} to {_when(result.finished_at)}."
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdOutcome:
+    """One threshold as a report lists it: its limit, and the rows that crossed it."""
+
+    name: ThresholdName
+    limit: str
+    active: bool
+    failures: tuple[ThresholdFailure, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def outcome(self) -> str:
+        if not self.active:
+            return "not checked"
+        if self.passed:
+            return "passed"
+        rows = ", ".join(failure.row for failure in self.failures)
+        return f"failed: {rows}"
+
+
+def _limit_texts(thresholds: Thresholds, settings: RunSettings) -> dict[ThresholdName, str]:
+    tolerated = settings.max_idle_in_transaction
+    return {
+        ThresholdName.FAIL_ON_LEAK: (
+            f"on: a LEAKED row fails (tolerating {tolerated} idle in transaction after the settle)"
+            if thresholds.fail_on_leak
+            else "off: LEAKED rows are reported but do not fail"
+        ),
+        ThresholdName.MAX_TOTAL_CONNECTIONS: (
+            f"at most {thresholds.max_total_connections} connections at any sample"
+            if thresholds.max_total_connections is not None
+            else "not set"
+        ),
+        ThresholdName.MAX_ERROR_RATE: (
+            f"at most {thresholds.max_error_rate:.2%} transport errors and timeouts "
+            "(5xx responses do not count)"
+            if thresholds.max_error_rate is not None
+            else "not set"
+        ),
+        ThresholdName.MAX_P95_MS: (
+            f"p95 latency at most {thresholds.max_p95_ms:g} ms"
+            if thresholds.max_p95_ms is not None
+            else "not set"
+        ),
+    }
+
+
+def threshold_outcomes(result: RunResult) -> tuple[ThresholdOutcome, ...]:
+    """Every threshold, in option order, with what the run's rows did against it."""
+    thresholds = Thresholds.from_settings(result.settings)
+    failures = evaluate(result, thresholds)
+    active = {
+        ThresholdName.FAIL_ON_LEAK: thresholds.fail_on_leak,
+        ThresholdName.MAX_TOTAL_CONNECTIONS: thresholds.max_total_connections is not None,
+        ThresholdName.MAX_ERROR_RATE: thresholds.max_error_rate is not None,
+        ThresholdName.MAX_P95_MS: thresholds.max_p95_ms is not None,
+    }
+    limits = _limit_texts(thresholds, result.settings)
+    return tuple(
+        ThresholdOutcome(
+            name=name,
+            limit=limits[name],
+            active=active[name],
+            failures=tuple(f for f in failures if f.threshold is name),
+        )
+        for name in ThresholdName
+    )
+
+
+def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
+    return (
+        ("Python", versions.python),
+        ("FastAPI", versions.fastapi),
+        ("Starlette", versions.starlette),
+        ("SQLAlchemy", versions.sqlalchemy),
+        ("SQLModel", versions.sqlmodel),
+        ("psycopg", versions.psycopg),
+        ("uvicorn", versions.uvicorn),
+        ("httpx", versions.httpx),
+        ("PostgreSQL", versions.postgresql),
+        ("leakbench", versions.leakbench),
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:g} s" if value is not None else "-"
+
+
+def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
+    load = (
+        f"{settings.duration_seconds:g} s per row"
+        if settings.duration_seconds is not None
+        else f"{settings.requests_per_row:,} requests per row"
+    )
+    items = [
+        ("Database", redact(settings.database)),
+        ("Load", f"{load}, {settings.concurrency} concurrent connections"),
+        ("Request timeout", _seconds(settings.request_timeout_seconds)),
+        (
+            "Pool (per worker)",
+            f"pool_size={settings.pool_size}, max_overflow={settings.max_overflow}, "
+            f"pool_timeout={settings.pool_timeout_seconds:g} s",
+        ),
+        ("uvicorn workers", str(settings.workers)),
+        (
+            "Settle",
+            f"up to {settings.settle_seconds:g} s, done after "
+            f"{settings.quiet_period_seconds:g} s quiet",
+        ),
+        ("Idle in transaction tolerated after the settle", str(settings.max_idle_in_transaction)),
+        ("pg_stat_activity poll interval", _seconds(settings.poll_interval_seconds)),
+        (
+            "Server max_connections",
+            str(settings.server_max_connections)
+            if settings.server_max_connections is not None
+            else "unknown",
+        ),
+        (
+            "Server idle_in_transaction_session_timeout",
+            settings.idle_in_transaction_session_timeout or "unknown",
+        ),
+    ]
+    if settings.attach_url:
+        items.append(("Attached to (not started by leakbench)", redact(settings.attach_url)))
+    return tuple(items)

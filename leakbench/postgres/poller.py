@@ -1,0 +1,249 @@
+"""Sampling pg_stat_activity for one database, on a connection of our own.
+
+The poller runs in a thread with its own connection to the server's
+maintenance database, so it never appears among the target's connections,
+and filters on the target's database name, so no other database counts.
+A failed query is counted as a gap and the poller reconnects; the analysis
+turns too many gaps into an INCONCLUSIVE verdict rather than a guess.
+
+The 10 Hz samples only count states. The final and after-collection
+snapshots also read the costly fields (the oldest transaction's query and
+the wait events), once each per row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+
+import psycopg
+
+from leakbench.postgres.dsn import redact
+from leakbench.results import (
+    ActivitySample,
+    BackendDetail,
+    OldestTransaction,
+    Phase,
+    SessionEnds,
+    WaitEventCount,
+)
+
+# The target's connections: its database, optionally one application_name,
+# never this poller nor any other leakbench session (they are all named
+# leakbench..., which matters in attach mode, where they share the database).
+_TARGET_BACKENDS = """
+FROM pg_stat_activity
+WHERE datname = %(database)s AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+    AND application_name NOT LIKE 'leakbench%%'
+    AND (%(application_name)s::text IS NULL OR application_name = %(application_name)s)
+"""
+
+ACTIVITY_QUERY = f"""
+SELECT
+    count(*) FILTER (WHERE state = 'active'),
+    count(*) FILTER (WHERE state = 'idle'),
+    count(*) FILTER (WHERE state = 'idle in transaction'),
+    count(*) FILTER (WHERE state = 'idle in transaction (aborted)'),
+    count(*) FILTER (WHERE state IS NULL OR state NOT IN
+        ('active', 'idle', 'idle in transaction', 'idle in transaction (aborted)')),
+    extract(epoch FROM max(clock_timestamp() - xact_start))
+{_TARGET_BACKENDS}
+"""
+
+# Longer queries are cut to this many characters in reports.
+QUERY_TEXT_CHARS = 200
+DETAIL_QUERY = f"""
+SELECT state, coalesce(wait_event_type || ':' || wait_event, 'none'),
+    extract(epoch FROM clock_timestamp() - xact_start),
+    left(query, {QUERY_TEXT_CHARS + 1}), application_name,
+    pid || ':' || extract(epoch FROM xact_start)
+{_TARGET_BACKENDS}
+    AND state IN ('active', 'idle in transaction', 'idle in transaction (aborted)')
+ORDER BY xact_start NULLS LAST
+"""
+_DETAILED_PHASES = frozenset({Phase.FINAL, Phase.AFTER_GC})
+
+# pg_stat_database counts how sessions ended from PostgreSQL 14 on.
+SESSION_ENDS_QUERY = """
+SELECT sessions_fatal, sessions_killed, sessions_abandoned
+FROM pg_stat_database WHERE datname = %s
+"""
+_SESSION_ENDS_SINCE = 140000
+
+Connector = Callable[[], psycopg.Connection[tuple[object, ...]]]
+
+
+class ActivityPoller:
+    """Samples the target database's connections every ``interval`` seconds."""
+
+    def __init__(
+        self,
+        connect: Connector,
+        database: str,
+        interval: float,
+        application_name: str | None = None,
+    ) -> None:
+        self._connect = connect
+        self.database = database
+        self.interval = interval
+        self._params = {"database": database, "application_name": application_name}
+        self.phase = Phase.BASELINE
+        self.gaps = 0
+        self._samples: list[ActivitySample] = []
+        self._origin = time.monotonic()
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> ActivityPoller:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="leakbench-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(psycopg.Error):
+                    self._conn.close()
+                self._conn = None
+
+    def restart_clock(self) -> None:
+        """Start a new row: forget samples and gaps, time from now."""
+        with self._lock:
+            self._samples.clear()
+            self.gaps = 0
+            self._origin = time.monotonic()
+
+    def samples(self) -> tuple[ActivitySample, ...]:
+        with self._lock:
+            return tuple(self._samples)
+
+    def latest(self) -> ActivitySample | None:
+        with self._lock:
+            return self._samples[-1] if self._samples else None
+
+    def snapshot(self, phase: Phase) -> ActivitySample | None:
+        """Take one sample now, outside the polling rhythm, and keep it.
+
+        Final and after-collection snapshots also carry a :class:`BackendDetail`.
+        """
+        with self._lock:
+            return self._sample_locked(phase, detailed=phase in _DETAILED_PHASES)
+
+    def session_ends(self) -> SessionEnds | None:
+        """The database's cumulative session-end counters, or None before PostgreSQL 14."""
+        with self._lock:
+            try:
+                conn = self._connection()
+                if conn.info.server_version < _SESSION_ENDS_SINCE:
+                    return None
+                row = conn.execute(SESSION_ENDS_QUERY, (self.database,)).fetchone()
+            except Exception:  # the counters are a bonus; never fail the row for them
+                self._drop_connection()
+                return None
+        if row is None:
+            return None
+        fatal, killed, abandoned = (int(str(value or 0)) for value in row)
+        return SessionEnds(fatal=fatal, killed=killed, abandoned=abandoned)
+
+    def server_started_at(self) -> str | None:
+        """When the server's postmaster started, to tell a restart; None when unreadable."""
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT pg_postmaster_start_time()").fetchone()
+            except Exception:  # a failed look is a gap in the evidence, not a crash
+                self._drop_connection()
+                return None
+        return str(row[0]) if row else None
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            with self._lock:
+                self._sample_locked(self.phase)
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+    def _sample_locked(self, phase: Phase, *, detailed: bool = False) -> ActivitySample | None:
+        try:
+            conn = self._connection()
+            row = conn.execute(ACTIVITY_QUERY, self._params).fetchone()
+            detail = None
+            if detailed:
+                detail = _detail(conn.execute(DETAIL_QUERY, self._params).fetchall())
+        except Exception:  # any failure is a gap, never a crash
+            self.gaps += 1
+            self._drop_connection()
+            return None
+        assert row is not None
+        counts = [int(str(value)) for value in row[:5]]
+        age = float(str(row[5])) if row[5] is not None else None
+        sample = ActivitySample(
+            t=round(time.monotonic() - self._origin, 3),
+            phase=phase,
+            active=counts[0],
+            idle=counts[1],
+            idle_in_transaction=counts[2],
+            idle_in_transaction_aborted=counts[3],
+            other=counts[4],
+            oldest_transaction_seconds=round(age, 3) if age is not None else None,
+            detail=detail,
+        )
+        self._samples.append(sample)
+        return sample
+
+
+def _detail(rows: list[tuple[object, ...]]) -> BackendDetail:
+    """Wait events counted per state, and the oldest transaction (rows come oldest first)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    oldest: OldestTransaction | None = None
+    open_transactions: list[str] = []
+    for state, wait_event, age, query, application_name, transaction in rows:
+        counts[str(state), str(wait_event)] += 1
+        if transaction is not None:
+            open_transactions.append(str(transaction))
+        if oldest is None and age is not None:
+            oldest = OldestTransaction(
+                seconds=round(float(str(age)), 3),
+                state=str(state),
+                query=_shorten(redact(str(query or ""))),
+                wait_event=None if wait_event == "none" else str(wait_event),
+                application_name=str(application_name or ""),
+            )
+    waits = tuple(
+        WaitEventCount(state=state, wait_event=event, count=count)
+        for (state, event), count in sorted(counts.items())
+    )
+    return BackendDetail(
+        oldest_transaction=oldest,
+        wait_events=waits,
+        open_transactions=tuple(sorted(open_transactions)),
+    )
+
+
+def _shorten(query: str) -> str:
+    flat = " ".join(query.split())
+    return flat if len(flat) <= QUERY_TEXT_CHARS else flat[: QUERY_TEXT_CHARS - 1] + "…"

@@ -1,0 +1,1 @@
+"""The pytest plugin: the leak_check fixture and its in-process load."""

@@ -1,0 +1,1 @@
+"""The run stage: run(config) -> RunResult, one row at a time, attach mode, versions."""

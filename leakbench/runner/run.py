@@ -1,0 +1,318 @@
+"""``run(config) -> RunResult``: the whole pipeline, one row at a time.
+
+For every target and endpoint (a row): start the target on a fresh process
+(so a leak in one row cannot starve the next) on a fresh database (after
+its --setup-sql), and measure the row (:mod:`leakbench.runner.row`). In attach
+mode (``--url``) the rows run against the user's app instead
+(:mod:`leakbench.runner.attach`), with no process or database of leakbench's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from leakbench.config import Endpoint, RunConfig, Target
+from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.load.driver import LoadProgress
+from leakbench.load.limits import ensure_open_files
+from leakbench.postgres import admin
+from leakbench.postgres import dsn as dsn_tools
+from leakbench.postgres.server import Server, open_server
+from leakbench.progress.events import RunObserver
+from leakbench.results import RowResult, RunResult, RunSettings, Verdict
+from leakbench.runner import attach
+from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
+from leakbench.runner.versions import collect
+from leakbench.system import shutdown
+from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.target.env import database_environment
+from leakbench.target.process import TargetProcess
+from leakbench.target.setup import run_setup_sql
+from leakbench.target.spawn import Spare, spare_for_first_target
+
+_WORK_DIR_PREFIX = "leakbench-run-"
+
+__all__ = ["POLLER_APPLICATION_NAME", "run", "target_environment"]
+
+
+def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
+    """Run every row of ``config`` and return the result, partial if interrupted."""
+    observer = observer or RunObserver()
+    # Before any target starts: targets inherit the raised open-file limit.
+    ensure_open_files(config.load.concurrency)
+    if config.attach is not None:
+        return _run_attached(config, observer)
+    started_at = _now()
+    rows: list[RowResult] = []
+    interrupted = False
+    current: tuple[str, str] | None = None
+    with (
+        _work_dir() as work,
+        # Started first: its imports overlap the embedded server's start. A user's
+        # --app-env is left out: libraries may read it while they are imported.
+        spare_for_first_target(work, enabled=not config.app_env) as spare,
+        open_server(config.dsn, config.startup_timeout) as server,
+    ):
+        observer.run_started(server.description)
+        for folder in server.removed_stale:
+            observer.warning(f"Removed {folder}, an embedded server left by a killed run.")
+        with admin.connect(server.admin_dsn) as conn:
+            for name in admin.drop_stale_databases(conn):
+                observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
+        run_id = admin.new_run_id()
+        warnings = _server_warnings(server)
+        for text in warnings:
+            observer.warning(text)
+        try:
+            for index, target in enumerate(config.targets):
+                database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
+                with _owned_database(server, database):
+                    observer.database_created(database)
+                    if config.setup_sql is not None:
+                        run_setup_sql(_database_dsn(server, database), config.setup_sql)
+                    for endpoint in config.endpoints_for(target):
+                        shutdown.check()
+                        current = (target.name, endpoint.label)
+                        row = _measure_row(
+                            config=config,
+                            server=server,
+                            database=database,
+                            target=target,
+                            endpoint=endpoint,
+                            work=work,
+                            observer=observer,
+                            spare=spare,
+                        )
+                        current = None
+                        rows.append(row)
+                        observer.row_finished(row)
+                        if row.start_failed:
+                            rows.extend(_skipped_rows(config, target, endpoint, row))
+                            break
+        except KeyboardInterrupt:
+            interrupted = True
+            if current is not None:
+                rows.append(_interrupted_row(*current))
+                observer.row_finished(rows[-1])
+        return RunResult(
+            rows=tuple(rows),
+            versions=collect(server.info.version),
+            settings=_settings(config, server),
+            started_at=started_at,
+            finished_at=_now(),
+            interrupted=interrupted,
+            warnings=tuple(warnings),
+        )
+
+
+def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
+    """Attach mode: rows against the user's running app; nothing started, created or dropped."""
+    assert config.attach is not None
+    # Said before anything is sent, even when the database then turns out unreachable.
+    warnings = attach.check_url(config.attach)
+    for text in warnings:
+        observer.warning(text)
+    warnings.append(attach.VERSIONS_WARNING)
+    started_at = _now()
+    rows: list[RowResult] = []
+    interrupted = False
+    with open_server(config.dsn, config.startup_timeout) as server:
+        observer.run_started(server.description)
+        for text in _server_warnings(server):
+            warnings.append(text)
+            observer.warning(text)
+        try:
+            for row in attach.attached_rows(config, server, observer):
+                rows.append(row)
+                observer.row_finished(row)
+        except KeyboardInterrupt:
+            interrupted = True
+            # One row per endpoint, in order: the first without a row was under way.
+            if len(rows) < len(config.endpoints):
+                name = attach.row_name(config.attach)
+                rows.append(_interrupted_row(name, config.endpoints[len(rows)].label))
+                observer.row_finished(rows[-1])
+        settings = dataclasses.replace(
+            _settings(config, server),
+            attach_url=dsn_tools.redact(config.attach.url),
+            application_name=config.attach.application_name,
+        )
+        return RunResult(
+            rows=tuple(rows),
+            versions=collect(server.info.version),
+            settings=settings,
+            started_at=started_at,
+            finished_at=_now(),
+            interrupted=interrupted,
+            warnings=tuple(warnings),
+        )
+
+
+def _interrupted_row(pattern: str, endpoint: str) -> RowResult:
+    return RowResult(
+        pattern,
+        endpoint,
+        Verdict.INTERRUPTED,
+        None,
+        None,
+        error="The run was interrupted during this row; it has no verdict.",
+    )
+
+
+def _skipped_rows(
+    config: RunConfig, target: Target, failed: Endpoint, row: RowResult
+) -> list[RowResult]:
+    """A target that cannot start fails every row left; starting it again would not help."""
+    endpoints = config.endpoints_for(target)
+    remaining = endpoints[endpoints.index(failed) + 1 :]
+    return [
+        RowResult(
+            target.name,
+            e.label,
+            Verdict.FAILED,
+            None,
+            None,
+            error=f"Not attempted: the target did not start for {row.endpoint} (see there).",
+            start_failed=True,
+        )
+        for e in remaining
+    ]
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def _work_dir() -> Iterator[Path]:
+    """Logs and probe sockets of this run's targets; removed at the end, or by the next run."""
+    for orphan in orphaned_folders(_WORK_DIR_PREFIX):  # left by a run killed with SIGKILL
+        shutil.rmtree(orphan, ignore_errors=True)
+    path = make_owned_folder(_WORK_DIR_PREFIX)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _owned_database(server: Server, name: str) -> Iterator[None]:
+    with admin.connect(server.admin_dsn) as conn:
+        admin.create_owned_database(conn, name)
+    try:
+        yield
+    finally:
+        with admin.connect(server.admin_dsn) as conn:
+            admin.drop_owned_database(conn, name)
+
+
+def _server_warnings(server: Server) -> list[str]:
+    timeout = server.info.idle_in_transaction_session_timeout
+    if timeout not in ("0", "0ms", ""):
+        return [
+            f"The server sets idle_in_transaction_session_timeout={timeout}: it ends sessions "
+            "idle in transaction for longer, which can hide a leak as silent terminations."
+        ]
+    return []
+
+
+def _database_dsn(server: Server, database: str) -> str:
+    return dsn_tools.with_database(server.admin_dsn, database)
+
+
+def target_environment(config: RunConfig, server: Server, database: str) -> dict[str, str]:
+    """What the target sees: its database (DATABASE_URL, PG*, --app-env) and the pool settings."""
+    params = dsn_tools.validate(_database_dsn(server, database))
+    env = dict(os.environ)
+    env.update(database_environment(params, config.app_env))
+    env["LEAKBENCH_POOL_SIZE"] = str(config.pool.pool_size)
+    env["LEAKBENCH_MAX_OVERFLOW"] = str(config.pool.max_overflow)
+    env["LEAKBENCH_POOL_TIMEOUT"] = str(config.pool.pool_timeout)
+    return env
+
+
+def _measure_row(
+    *,
+    config: RunConfig,
+    server: Server,
+    database: str,
+    target: Target,
+    endpoint: Endpoint,
+    work: Path,
+    observer: RunObserver,
+    spare: Spare,
+) -> RowResult:
+    env = target_environment(config, server, database)
+    # Not named after the target: an --app path would escape the work folder, and
+    # the probe's Unix socket path must stay short (about 100 bytes at most).
+    row_dir = Path(tempfile.mkdtemp(prefix="row-", dir=work))
+    progress = LoadProgress()
+    try:
+        with (
+            TargetProcess(
+                target,
+                env,
+                row_dir,
+                workers=config.workers,
+                startup_timeout=config.startup_timeout,
+                spare=spare,
+            ) as process,
+            activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
+        ):
+            observer.row_started(target.name, endpoint.label, config.load.duration)
+            spec = RowSpec(
+                name=target.name,
+                endpoint=endpoint,
+                workers=config.workers,
+                # leakbench sets a scenario's pool; an app's own pool is read by the probe.
+                per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
+                max_connections=server.info.max_connections,
+            )
+            return observe_row(
+                config=config,
+                spec=spec,
+                target=process,
+                poller=poller,
+                progress=progress,
+                observer=observer,
+            )
+    except TargetStartError as exc:
+        failed = str(exc)
+        return RowResult(
+            target.name, endpoint.label, Verdict.FAILED, None, None, error=failed, start_failed=True
+        )
+    except LeakbenchError as exc:
+        return RowResult(target.name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))
+
+
+def _settings(config: RunConfig, server: Server) -> RunSettings:
+    return RunSettings(
+        database=server.description,
+        embedded_database=server.embedded,
+        concurrency=config.load.concurrency,
+        duration_seconds=config.load.duration,
+        requests_per_row=config.load.requests,
+        request_timeout_seconds=config.load.request_timeout,
+        pool_size=config.pool.pool_size,
+        max_overflow=config.pool.max_overflow,
+        pool_timeout_seconds=config.pool.pool_timeout,
+        workers=config.workers,
+        settle_seconds=config.verdict.settle,
+        quiet_period_seconds=config.verdict.quiet_period,
+        max_idle_in_transaction=config.verdict.max_idle_in_transaction,
+        poll_interval_seconds=config.poll_interval,
+        server_max_connections=server.info.max_connections,
+        idle_in_transaction_session_timeout=server.info.idle_in_transaction_session_timeout,
+        fail_on_leak=config.thresholds.fail_on_leak,
+        max_total_connections=config.thresholds.max_total_connections,
+        max_error_rate=config.thresholds.max_error_rate,
+        max_p95_ms=config.thresholds.max_p95_ms,
+        rate_per_second=config.load.rate,
+    )

@@ -1,0 +1,1 @@
+"""Processes, signals and shutdown: what keeps a run from leaving anything behind."""

@@ -1,0 +1,1 @@
+"""The target stage: starting the app under test, its probe, and what it is given."""
