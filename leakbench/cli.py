@@ -9,9 +9,10 @@ from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 import scenarios
-from leakbench import __version__
+from leakbench import __version__, project_config, request_spec
 from leakbench.config import (
     AttachTarget,
     Endpoint,
@@ -66,7 +67,7 @@ app = typer.Typer(
 
 def _fail(exc: LeakbenchError) -> NoReturn:
     err = Console(stderr=True, highlight=False)
-    err.print(f"[bold red]error:[/] {redact(str(exc))}", soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(redact(str(exc)))}", soft_wrap=True)
     raise typer.Exit(exc.exit_code)
 
 
@@ -75,6 +76,26 @@ def _check_output_path(path: Path | None, option: str) -> None:
         raise UsageError(
             f"{option} {path}: the folder {path.resolve().parent} does not exist; create it first."
         )
+
+
+@app.callback()
+def _load_project_config(ctx: typer.Context) -> None:
+    """Prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections under load."""
+    # Only `run` reads the project's settings: a broken file must not stop `leakbench report`.
+    if ctx.invoked_subcommand != "run":
+        return
+    command = ctx.command.get_command(ctx, "run")  # type: ignore[attr-defined]
+    try:
+        found = project_config.find(Path.cwd())
+        if found is None or command is None:
+            return
+        source, section = found
+        ctx.default_map = {"run": project_config.default_map(command, source, section)}
+    except LeakbenchError as exc:
+        _fail(exc)
+    Console(stderr=True, highlight=False).print(
+        f"[dim]Settings from {source.name}; options given here override them.[/]"
+    )
 
 
 @app.command("run")
@@ -186,8 +207,91 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         ),
     ] = None,
     body: Annotated[
-        str, typer.Option(help="JSON body sent with each request.")
-    ] = '{"name": "test"}',
+        str | None,
+        typer.Option(
+            help="Body sent with each request (POST/PUT/PATCH of a mix). {n} (a request "
+            'counter) and {uuid} vary it per request. [default: \'{"name": "test"}\']',
+            show_default=False,
+        ),
+    ] = None,
+    body_file: Annotated[
+        Path | None,
+        typer.Option(help="Read the body from this file.", show_default=False),
+    ] = None,
+    form: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--form",
+            metavar="NAME=VALUE",
+            help="Send an urlencoded form field instead of a body. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    content_type: Annotated[
+        str | None,
+        typer.Option(
+            help="Content-Type of the body. [default: application/json; with --form "
+            "application/x-www-form-urlencoded]",
+            show_default=False,
+        ),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            metavar="'NAME: VALUE'",
+            help="Header sent with every request, e.g. 'Authorization: Bearer ${API_TOKEN}': "
+            "${NAME} is read from the environment when the run starts, so secrets stay out of "
+            "the process list; values are redacted in logs and reports. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    mix: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mix",
+            metavar="'[WEIGHT] METHOD /PATH [BODY]'",
+            help="A route of a weighted mix served by one target in one row, e.g. "
+            "'3 GET /items/'. Repeatable; reported with counts per route.",
+            show_default=False,
+        ),
+    ] = None,
+    login: Annotated[
+        str | None,
+        typer.Option(
+            metavar="'METHOD /PATH'",
+            help="Log in first (after each target starts): the JSON answer's token is sent as "
+            "'Authorization: Bearer' on every request.",
+            show_default=False,
+        ),
+    ] = None,
+    login_form: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME=VALUE",
+            help="A form field of the login (OAuth2 password: username=..., password=...); "
+            "${NAME} is read from the environment. Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    login_body: Annotated[
+        str | None,
+        typer.Option(help="JSON body of the login instead of a form.", show_default=False),
+    ] = None,
+    login_token_field: Annotated[
+        str, typer.Option(help="The answer's field holding the token (a.b for nested).")
+    ] = "access_token",  # noqa: S107 - a JSON field's name, not a password
+    setup_cmd: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--setup-cmd",
+            metavar="COMMAND",
+            help="The app's own set-up, e.g. 'alembic upgrade head', run in the app's folder "
+            "with its fresh database's environment before it starts (no shell). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
     pool_size: Annotated[int, typer.Option(help="SQLAlchemy pool_size for scenarios.")] = 2,
     max_overflow: Annotated[int, typer.Option(help="SQLAlchemy max_overflow for scenarios.")] = 10,
     pool_timeout: Annotated[float, typer.Option(help="SQLAlchemy pool_timeout (s).")] = 30.0,
@@ -278,6 +382,18 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             raise UsageError(
                 "--application-name and --allow-remote belong to attach mode; give --url too."
             )
+        default_body, request_settings = request_spec.from_options(
+            headers=header or [],
+            form=form or [],
+            body=body,
+            body_file=body_file,
+            content_type=content_type,
+            mix=mix or [],
+            login=login,
+            login_form=login_form or [],
+            login_body=login_body,
+            login_token_field=login_token_field,
+        )
         targets = resolve_patterns(pattern or []) + [parse_app(spec) for spec in app_spec or []]
         if not targets and attach is None:
             targets = resolve_patterns(["both"])
@@ -289,7 +405,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 duration=duration if duration is not None or requests is not None else 8.0,
                 requests=requests,
                 request_timeout=request_timeout,
-                body=body.encode(),
+                body=default_body,
                 rate=rate,
             ),
             pool=PoolSettings(pool_size, max_overflow, pool_timeout),
@@ -301,6 +417,8 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             app_env=tuple(EnvTemplate.parse(text) for text in app_env or []),
             setup_sql=setup_sql,
             attach=attach,
+            requests=request_settings,
+            setup_commands=tuple(setup_cmd or []),
             thresholds=Thresholds(
                 fail_on_leak=fail_on_leak,
                 max_total_connections=max_total_connections,

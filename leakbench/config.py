@@ -6,13 +6,14 @@ Every value is checked here, once, so the rest of the code can trust it.
 
 from __future__ import annotations
 
-import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from leakbench.errors import UsageError
+from leakbench.request_spec import HTTP_METHODS, RequestSettings, Route, parse_method_path
 from leakbench.target.env import EnvTemplate
 from leakbench.verdict.thresholds import Thresholds
 
@@ -25,8 +26,7 @@ MAX_SETTLE_SECONDS = 600.0
 MAX_RATE = 100_000.0
 
 DEFAULT_BODY = b'{"name": "test"}'
-HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
-_PATH_CHARS = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?\-]*$")
+__all__ = ["HTTP_METHODS"]  # re-exported: callers long found it here
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,34 +63,29 @@ class Endpoint:
     @classmethod
     def parse(cls, text: str) -> Endpoint:
         """Parse ``"POST /orders"``, ``"/orders"`` (POST) or a bare name ``"ok"`` (POST /ok)."""
-        raw = text.strip()
-        parts = raw.split()
-        if len(parts) == 1:
-            method, path = "POST", parts[0]
-        elif len(parts) == 2:
-            method, path = parts[0].upper(), parts[1]
-        else:
-            raise UsageError(
-                f"--endpoint {text!r} is malformed; write 'METHOD /path' such as 'POST /orders'."
-            )
-        if method not in HTTP_METHODS:
-            raise UsageError(
-                f"--endpoint {text!r} has an unknown method {method!r}; "
-                f"use one of {', '.join(HTTP_METHODS)}."
-            )
-        if not path.startswith("/"):
-            path = "/" + path
-        if not _PATH_CHARS.match(path):
-            raise UsageError(
-                f"--endpoint {text!r} has an invalid path {path!r}; "
-                "give an absolute URL path such as /orders."
-            )
+        method, path = parse_method_path(text.strip(), "--endpoint")
         return cls(method=method, path=path)
 
     @property
     def label(self) -> str:
         """The name shown in tables: the bare path for POST (as the PR), else 'GET /x'."""
         return self.path if self.method == "POST" else f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Workload:
+    """What one row sends: one route (an --endpoint) or a weighted mix of them (--mix)."""
+
+    label: str
+    routes: tuple[Route, ...]
+
+    @classmethod
+    def single(cls, endpoint: Endpoint) -> Workload:
+        return cls(endpoint.label, (Route(endpoint.method, endpoint.path),))
+
+    @property
+    def is_mix(self) -> bool:
+        return len(self.routes) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +215,10 @@ class RunConfig:
     app_env: tuple[EnvTemplate, ...] = ()
     setup_sql: Path | None = None
     attach: AttachTarget | None = None
+    # Headers, the default body's type, a --mix and a --login (leakbench.request_spec).
+    requests: RequestSettings = field(default_factory=RequestSettings)
+    # --setup-cmd: the app's own set-up (migrations, seed), run in its folder before it starts.
+    setup_commands: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.attach is not None:
@@ -233,7 +232,10 @@ class RunConfig:
         if self.setup_sql is not None and not self.setup_sql.is_file():
             raise UsageError(f"--setup-sql {self.setup_sql}: no such file; check the path.")
         for target in self.targets:
-            self.endpoints_for(target)
+            self.workloads_for(target)
+        for command in self.setup_commands:
+            _check_command(command)
+        self.requests.check_environment()
         if not 1 <= self.workers <= 64:
             raise UsageError(f"--workers {self.workers} is out of range; give 1 to 64.")
         if not 0.01 <= self.poll_interval <= 5:
@@ -257,14 +259,16 @@ class RunConfig:
                 "attach mode, so give the database your app uses (--dsn postgresql://...), "
                 "whose connections it watches."
             )
-        if not self.endpoints:
+        if not self.endpoints and not self.requests.mix:
             raise UsageError(
-                "--url needs --endpoint 'METHOD /path': leakbench does not know your app's routes."
+                "--url needs --endpoint 'METHOD /path' or --mix: leakbench does not know your "
+                "app's routes."
             )
         spawned_only = [
             ("--workers", self.workers != 1),
             ("--app-env", bool(self.app_env)),
             ("--setup-sql", self.setup_sql is not None),
+            ("--setup-cmd", bool(self.setup_commands)),
         ]
         for option, given in spawned_only:
             if given:
@@ -281,7 +285,30 @@ class RunConfig:
             return target.default_endpoints
         raise UsageError(f"No endpoint to load on {target.name!r}; give --endpoint 'POST /path'.")
 
+    def workloads_for(self, target: Target | None) -> tuple[Workload, ...]:
+        """The rows of ``target`` (None: the attached app): each endpoint, then the mix, if any."""
+        mix = self.requests.mix
+        if mix and not self.endpoints:
+            endpoints: tuple[Endpoint, ...] = ()
+        elif target is None:
+            endpoints = self.endpoints
+        else:
+            endpoints = self.endpoints_for(target)
+        rows = [Workload.single(endpoint) for endpoint in endpoints]
+        if mix:
+            rows.append(Workload(self.requests.mix_label, mix))
+        return tuple(rows)
+
     @property
     def pool_capacity(self) -> int:
         """Connections all target workers together may hold through their pools."""
         return self.workers * self.pool.capacity
+
+
+def _check_command(command: str) -> None:
+    try:
+        words = shlex.split(command)
+    except ValueError as exc:
+        raise UsageError(f"--setup-cmd {command!r} cannot be split into words ({exc}).") from None
+    if not words:
+        raise UsageError("--setup-cmd is empty; give a command such as 'alembic upgrade head'.")

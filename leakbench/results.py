@@ -132,6 +132,40 @@ class LatencySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class RouteStats:
+    """One route of a mix: what was sent to it and the answers by status."""
+
+    label: str
+    weight: int
+    status_counts: tuple[tuple[int, int], ...]
+    # Transport errors, timeouts and requests the server closed the connection on.
+    failures: int = 0
+
+    @property
+    def completed(self) -> int:
+        return sum(count for _, count in self.status_counts) + self.failures
+
+    @property
+    def status_classes(self) -> dict[str, int]:
+        """Answers by class ("2xx", "4xx"...), in order, plus "failed" when any failed."""
+        classes: dict[str, int] = {}
+        for status, count in self.status_counts:
+            key = f"{status // 100}xx"
+            classes[key] = classes.get(key, 0) + count
+        if self.failures:
+            classes["failed"] = self.failures
+        return classes
+
+    def describe(self) -> str:
+        """``GET /items/ (weight 3): 1,203 (2xx 1,200, 5xx 3)``, for notes and reports."""
+        classes = ", ".join(f"{key} {count:,}" for key, count in self.status_classes.items())
+        return (
+            f"{self.label} (weight {self.weight}): {self.completed:,} "
+            f"({classes or 'none completed'})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class LoadStats:
     """What the driver sent and what came back, for one row."""
 
@@ -150,6 +184,8 @@ class LoadStats:
     # schedstat; 0 elsewhere): on a busy machine the driver starves without
     # using a whole core.
     driver_cpu_wait_seconds: float = 0.0
+    # A mix row's routes, each with its own counts (empty for a single route).
+    routes: tuple[RouteStats, ...] = ()
 
     @property
     def responses(self) -> int:
@@ -322,6 +358,11 @@ class RunSettings:
     max_p95_ms: float | None = None
     # Open-loop load: requests per second (None: closed loop).
     rate_per_second: float | None = None
+    # What every request carried: header names with their values redacted, the login route.
+    request_headers: tuple[str, ...] = ()
+    login: str | None = None
+    # The app's own set-up (--setup-cmd), run before each target started.
+    setup_commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ transport behind it (:mod:`leakbench.load.transport`): httpcore's pool
 serialises concurrent requests on its lock (httpx issue 3215) and spends
 several times the app's CPU per request, which on a small machine is taken
 from the app under test. Every worker sends the same pre-built
-``httpx.Request``, encoded once.
+``httpx.Request``, encoded once, unless the route varies per request
+(``{n}``, ``{uuid}``) or the row is a mix (:mod:`leakbench.load.requests`).
 
 Closed loop (the default), each worker sends its next request as soon as
 the last is answered. Open loop (``rate``), requests are due at a fixed
@@ -33,8 +34,10 @@ from leakbench import __version__
 from leakbench.config import Endpoint
 from leakbench.load.histogram import LatencyHistogram
 from leakbench.load.limits import ensure_open_files
+from leakbench.load.requests import RequestShape, RequestSource
 from leakbench.load.transport import LoadTransport, ServerDisconnected
-from leakbench.results import LoadStats
+from leakbench.request_spec import JSON_TYPE, Route
+from leakbench.results import LoadStats, RouteStats
 from leakbench.system import shutdown
 
 # After a refused or reset connection a worker waits this long before it
@@ -62,6 +65,15 @@ class LoadPlan:
     body: bytes = b""
     # Requests per second for an open-loop load; None: closed loop, as fast as answered.
     rate: float | None = None
+    # A weighted mix of routes instead of ``endpoint`` (leakbench.request_spec.Route).
+    routes: tuple[Route, ...] = ()
+    # Sent with every request (values already read from the environment), and the body's type.
+    headers: tuple[tuple[str, str], ...] = ()
+    content_type: str = JSON_TYPE
+
+    @property
+    def all_routes(self) -> tuple[Route, ...]:
+        return self.routes or (Route(self.endpoint.method, self.endpoint.path),)
 
 
 @dataclass(slots=True)
@@ -76,6 +88,8 @@ class LoadProgress:
     disconnects: int = 0
     started_at: float = 0.0
     status_counts: Counter[int] = field(default_factory=Counter)
+    # A mix's counts per route: statuses, and failures under the key 0.
+    route_counts: list[Counter[int]] = field(default_factory=list)
 
 
 class _Budget:
@@ -146,32 +160,42 @@ class LoadClient(httpx.AsyncClient):
         return
 
 
-def build_request(plan: LoadPlan) -> httpx.Request:
-    """The one request every worker sends: minimal headers, the body encoded once."""
-    headers = {"user-agent": _USER_AGENT}
-    if plan.body:
-        headers["content-type"] = "application/json"
-    return httpx.Request(
-        plan.endpoint.method,
-        plan.base_url + plan.endpoint.path,
-        content=plan.body or None,
-        headers=headers,
-        extensions={"timeout": httpx.Timeout(plan.request_timeout).as_dict()},
+def request_source(plan: LoadPlan) -> RequestSource:
+    """The row's requests: minimal headers plus the user's, each fixed body encoded once."""
+    shape = RequestShape(
+        base_url=plan.base_url,
+        headers=plan.headers,
+        default_body=plan.body,
+        default_content_type=plan.content_type,
+        timeout=plan.request_timeout,
     )
+    return RequestSource(plan.all_routes, shape, _USER_AGENT)
+
+
+def build_request(plan: LoadPlan) -> httpx.Request:
+    """The one request of a single fixed route (what every worker sends)."""
+    request = request_source(plan).fixed
+    assert request is not None, "the plan's route varies per request"
+    return request
 
 
 async def _worker(
     client: httpx.AsyncClient,
-    request: httpx.Request,
+    source: RequestSource,
     budget: _Budget,
     histogram: LatencyHistogram,
     progress: LoadProgress,
 ) -> None:
     send, clock, record = client.send, time.perf_counter, histogram.record
+    fixed, per_route = source.fixed, progress.route_counts or None
+    index, request = 0, fixed
     while (started := budget.take()) is not None:
         delay = started - clock()
         if delay > 0:  # open loop: wait for this request's slot
             await asyncio.sleep(delay)
+        if fixed is None:
+            index, request = source.next()
+        assert request is not None
         progress.sent += 1
         try:
             # stream=True: the transport has already read the body whole; httpx's
@@ -181,11 +205,17 @@ async def _worker(
         except ServerDisconnected:
             progress.disconnects += 1
             progress.completed += 1
+            if per_route is not None:
+                per_route[index][0] += 1
             continue
         except httpx.TimeoutException:
             progress.timeouts += 1
+            if per_route is not None:
+                per_route[index][0] += 1
         except httpx.HTTPError:
             progress.transport_errors += 1
+            if per_route is not None:
+                per_route[index][0] += 1
             record(clock() - started)
             progress.completed += 1
             await asyncio.sleep(_ERROR_BACKOFF_SECONDS)
@@ -197,6 +227,8 @@ async def _worker(
             response.stream = _DRAINED
             status = response.status_code
             progress.status_counts[status] += 1
+            if per_route is not None:
+                per_route[index][status] += 1
             if status >= 500:
                 progress.server_errors += 1
         record(clock() - started)
@@ -228,14 +260,17 @@ async def drive(plan: LoadPlan, progress: LoadProgress | None = None) -> LoadSta
     """Run the plan to its end and return what happened."""
     progress = progress if progress is not None else LoadProgress()
     histogram = LatencyHistogram()
-    request = build_request(plan)
+    source = request_source(plan)
+    routes = plan.all_routes
+    if len(routes) > 1:
+        progress.route_counts = [Counter() for _ in routes]
     async with LoadClient(plan.request_timeout) as client:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
         progress.started_at = time.monotonic()
         started = time.perf_counter()
         budget = _Budget(started, plan)
         workers = [
-            asyncio.ensure_future(_worker(client, request, budget, histogram, progress))
+            asyncio.ensure_future(_worker(client, source, budget, histogram, progress))
             for _ in range(plan.concurrency)
         ]
         watcher = asyncio.ensure_future(_cancel_on_stop(workers))
@@ -256,6 +291,21 @@ async def drive(plan: LoadPlan, progress: LoadProgress | None = None) -> LoadSta
         driver_cpu_seconds=round(cpu, 3),
         disconnects=progress.disconnects,
         driver_cpu_wait_seconds=round(cpu_wait, 3),
+        routes=_route_stats(routes, progress),
+    )
+
+
+def _route_stats(routes: tuple[Route, ...], progress: LoadProgress) -> tuple[RouteStats, ...]:
+    if not progress.route_counts:
+        return ()
+    return tuple(
+        RouteStats(
+            label=route.label,
+            weight=route.weight,
+            status_counts=tuple(sorted((s, c) for s, c in counts.items() if s)),
+            failures=counts[0],
+        )
+        for route, counts in zip(routes, progress.route_counts, strict=True)
     )
 
 

@@ -26,6 +26,10 @@ import httpx
 from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
 
 _HTTP11 = {"http_version": b"HTTP/1.1"}
+# Fixed requests whose bytes are kept: a mix has one per route.
+_MAX_ENCODED = 64
+# Set on a request built for one use: its encoding is not kept.
+SINGLE_USE = "leakbench_single_use"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 # (scheme, host, port): where a connection goes.
 _Origin = tuple[str, str, int]
@@ -153,12 +157,14 @@ class LoadTransport(httpx.AsyncBaseTransport):
     """An ``httpx.AsyncBaseTransport`` tuned for driving load at one origin.
 
     A request object sent many times is encoded once (keyed by identity):
-    do not change a request after sending it.
+    do not change a request after sending it. One marked single-use
+    (the :data:`SINGLE_USE` extension) is encoded and forgotten.
     """
 
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._idle: dict[_Origin, list[_Connection]] = {}
-        self._encoded: tuple[httpx.Request, bytes] | None = None
+        # id(request) -> (request, bytes): the request is kept so its id stays unique.
+        self._encoded: dict[int, tuple[httpx.Request, bytes]] = {}
         self._ssl_context = ssl_context
         self._closed = False
 
@@ -191,14 +197,15 @@ class LoadTransport(httpx.AsyncBaseTransport):
         )
 
     async def _payload(self, request: httpx.Request) -> bytes:
-        cached = self._encoded
+        cached = self._encoded.get(id(request))
         if cached is not None and cached[0] is request:
             return cached[1]
         body = await request.aread()
         payload = encode_request(
             request.method.encode("ascii"), request.url.raw_path, request.headers.raw, body
         )
-        self._encoded = (request, payload)
+        if not request.extensions.get(SINGLE_USE) and len(self._encoded) < _MAX_ENCODED:
+            self._encoded[id(request)] = (request, payload)
         return payload
 
     def _checkout(self, origin: _Origin) -> _Connection | None:

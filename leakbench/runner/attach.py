@@ -27,6 +27,7 @@ from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
 from leakbench.results import PoolStats, RowResult, Verdict
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.target.login import LoginError
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
@@ -132,9 +133,9 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
     database = database_of(server)
     observer.database_created(database)  # not created here, but it is the one watched
     name = row_name(attach)
-    for endpoint in config.endpoints:
-        spec = RowSpec(name=name, endpoint=endpoint, max_connections=server.info.max_connections)
-        observer.row_started(name, endpoint.label, config.load.duration)
+    for workload in config.workloads_for(None):
+        spec = RowSpec(name=name, workload=workload, max_connections=server.info.max_connections)
+        observer.row_started(name, workload.label, config.load.duration)
         try:
             with activity_poller(
                 server.admin_dsn, database, config.poll_interval, attach.application_name
@@ -147,5 +148,7 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
                     progress=LoadProgress(),
                     observer=observer,
                 )
+        except LoginError:
+            raise  # every request would be refused: stop before any load
         except LeakbenchError as exc:
-            yield RowResult(name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))
+            yield RowResult(name, workload.label, Verdict.FAILED, None, None, error=str(exc))

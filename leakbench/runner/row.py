@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from leakbench.config import Endpoint, RunConfig
+from leakbench.config import Endpoint, RunConfig, Workload
 from leakbench.errors import TargetError
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.postgres import admin
@@ -25,6 +25,7 @@ from leakbench.postgres.poller import ActivityPoller
 from leakbench.progress.events import RunObserver
 from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, SessionEnds, Verdict
 from leakbench.system import shutdown
+from leakbench.target.login import request_headers
 from leakbench.verdict import analysis, capacity
 
 # How the poller's own connection shows in pg_stat_activity (it is never counted).
@@ -56,10 +57,10 @@ class TargetHandle(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RowSpec:
-    """One row: the target's name, the route, and the connection limits known for it."""
+    """One row: the target's name, what it sends, and the connection limits known for it."""
 
     name: str
-    endpoint: Endpoint
+    workload: Workload
     workers: int = 1
     # pool_size + max_overflow of one worker when leakbench set them (scenarios).
     per_worker_capacity: int | None = None
@@ -123,7 +124,8 @@ def observe_row(
     progress: LoadProgress,
     observer: RunObserver,
 ) -> RowResult:
-    """Measure and judge one row on a target that is up."""
+    """Measure and judge one row on a target that is up (logging in first, with --login)."""
+    headers = request_headers(config.requests, target.base_url, config.load.request_timeout)
     poller.restart_clock()
     baseline = poller.snapshot(Phase.BASELINE)
     if baseline is None:
@@ -131,15 +133,19 @@ def observe_row(
     ends_before = poller.session_ends()
     started_before = poller.server_started_at()
     pool_before = target.pool_stats()
+    first = spec.workload.routes[0]
     plan = LoadPlan(
         base_url=target.base_url,
-        endpoint=spec.endpoint,
+        endpoint=Endpoint(first.method, first.path),
         concurrency=config.load.concurrency,
         duration=config.load.time_limit,
         requests=config.load.requests,
         request_timeout=config.load.request_timeout,
         body=config.load.body,
         rate=config.load.rate,
+        routes=spec.workload.routes,
+        headers=headers,
+        content_type=config.requests.content_type,
     )
     with _ticker(observer, progress, poller, target):
         poller.phase = Phase.LOAD
@@ -152,7 +158,7 @@ def observe_row(
     if not target.alive():
         return RowResult(
             spec.name,
-            spec.endpoint.label,
+            spec.workload.label,
             Verdict.FAILED,
             load,
             None,
@@ -167,7 +173,7 @@ def observe_row(
     if final is None:
         return RowResult(
             spec.name,
-            spec.endpoint.label,
+            spec.workload.label,
             Verdict.INCONCLUSIVE,
             load,
             None,
@@ -213,7 +219,7 @@ def observe_row(
     )
     return RowResult(
         pattern=spec.name,
-        endpoint=spec.endpoint.label,
+        endpoint=spec.workload.label,
         verdict=findings.verdict,
         load=load,
         findings=findings,

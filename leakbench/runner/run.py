@@ -2,7 +2,7 @@
 
 For every target and endpoint (a row): start the target on a fresh process
 (so a leak in one row cannot starve the next) on a fresh database (after
-its --setup-sql), and measure the row (:mod:`leakbench.runner.row`). In attach
+its --setup-sql and --setup-cmd), and measure the row (:mod:`leakbench.runner.row`). In attach
 mode (``--url``) the rows run against the user's app instead
 (:mod:`leakbench.runner.attach`), with no process or database of leakbench's.
 """
@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from leakbench.config import Endpoint, RunConfig, Target
+from leakbench.config import RunConfig, Target, Workload
 from leakbench.errors import LeakbenchError, TargetStartError
 from leakbench.load.driver import LoadProgress
 from leakbench.load.limits import ensure_open_files
@@ -32,7 +32,9 @@ from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poll
 from leakbench.runner.versions import collect
 from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.target.commands import SetupCommandError, run_setup_commands
 from leakbench.target.env import database_environment
+from leakbench.target.login import LoginError
 from leakbench.target.process import TargetProcess
 from leakbench.target.setup import run_setup_sql
 from leakbench.target.spawn import Spare, spare_for_first_target
@@ -77,15 +79,21 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                     observer.database_created(database)
                     if config.setup_sql is not None:
                         run_setup_sql(_database_dsn(server, database), config.setup_sql)
-                    for endpoint in config.endpoints_for(target):
+                    if config.setup_commands:
+                        run_setup_commands(
+                            config.setup_commands,
+                            target.app_dir or Path.cwd(),
+                            target_environment(config, server, database),
+                        )
+                    for workload in config.workloads_for(target):
                         shutdown.check()
-                        current = (target.name, endpoint.label)
+                        current = (target.name, workload.label)
                         row = _measure_row(
                             config=config,
                             server=server,
                             database=database,
                             target=target,
-                            endpoint=endpoint,
+                            workload=workload,
                             work=work,
                             observer=observer,
                             spare=spare,
@@ -94,7 +102,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                         rows.append(row)
                         observer.row_finished(row)
                         if row.start_failed:
-                            rows.extend(_skipped_rows(config, target, endpoint, row))
+                            rows.extend(_skipped_rows(config, target, workload, row))
                             break
         except KeyboardInterrupt:
             interrupted = True
@@ -134,10 +142,11 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
                 observer.row_finished(row)
         except KeyboardInterrupt:
             interrupted = True
-            # One row per endpoint, in order: the first without a row was under way.
-            if len(rows) < len(config.endpoints):
+            # One row per workload, in order: the first without a row was under way.
+            workloads = config.workloads_for(None)
+            if len(rows) < len(workloads):
                 name = attach.row_name(config.attach)
-                rows.append(_interrupted_row(name, config.endpoints[len(rows)].label))
+                rows.append(_interrupted_row(name, workloads[len(rows)].label))
                 observer.row_finished(rows[-1])
         settings = dataclasses.replace(
             _settings(config, server),
@@ -167,22 +176,22 @@ def _interrupted_row(pattern: str, endpoint: str) -> RowResult:
 
 
 def _skipped_rows(
-    config: RunConfig, target: Target, failed: Endpoint, row: RowResult
+    config: RunConfig, target: Target, failed: Workload, row: RowResult
 ) -> list[RowResult]:
     """A target that cannot start fails every row left; starting it again would not help."""
-    endpoints = config.endpoints_for(target)
-    remaining = endpoints[endpoints.index(failed) + 1 :]
+    workloads = config.workloads_for(target)
+    remaining = workloads[workloads.index(failed) + 1 :]
     return [
         RowResult(
             target.name,
-            e.label,
+            w.label,
             Verdict.FAILED,
             None,
             None,
             error=f"Not attempted: the target did not start for {row.endpoint} (see there).",
             start_failed=True,
         )
-        for e in remaining
+        for w in remaining
     ]
 
 
@@ -244,7 +253,7 @@ def _measure_row(
     server: Server,
     database: str,
     target: Target,
-    endpoint: Endpoint,
+    workload: Workload,
     work: Path,
     observer: RunObserver,
     spare: Spare,
@@ -266,10 +275,10 @@ def _measure_row(
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):
-            observer.row_started(target.name, endpoint.label, config.load.duration)
+            observer.row_started(target.name, workload.label, config.load.duration)
             spec = RowSpec(
                 name=target.name,
-                endpoint=endpoint,
+                workload=workload,
                 workers=config.workers,
                 # leakbench sets a scenario's pool; an app's own pool is read by the probe.
                 per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
@@ -286,10 +295,12 @@ def _measure_row(
     except TargetStartError as exc:
         failed = str(exc)
         return RowResult(
-            target.name, endpoint.label, Verdict.FAILED, None, None, error=failed, start_failed=True
+            target.name, workload.label, Verdict.FAILED, None, None, error=failed, start_failed=True
         )
+    except (LoginError, SetupCommandError):
+        raise  # the whole run stops: no row of this app could be judged
     except LeakbenchError as exc:
-        return RowResult(target.name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))
+        return RowResult(target.name, workload.label, Verdict.FAILED, None, None, error=str(exc))
 
 
 def _settings(config: RunConfig, server: Server) -> RunSettings:
@@ -315,4 +326,7 @@ def _settings(config: RunConfig, server: Server) -> RunSettings:
         max_error_rate=config.thresholds.max_error_rate,
         max_p95_ms=config.thresholds.max_p95_ms,
         rate_per_second=config.load.rate,
+        request_headers=config.requests.redacted_headers,
+        login=config.requests.login.label if config.requests.login else None,
+        setup_commands=config.setup_commands,
     )
