@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from leakbench.errors import UsageError
 
@@ -148,8 +148,11 @@ def parse_pairs(items: Iterable[str], option: str) -> tuple[tuple[str, str], ...
 
 
 def encode_form(pairs: Iterable[tuple[str, str]]) -> bytes:
-    """An ``application/x-www-form-urlencoded`` body."""
-    return urlencode(list(pairs)).encode("ascii")
+    """An ``application/x-www-form-urlencoded`` body; ``{n}`` and ``{uuid}`` stay as they are."""
+    text = urlencode(list(pairs))
+    for token in VARIATIONS:
+        text = text.replace(quote_plus(token), token)
+    return text.encode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +203,9 @@ class Route:
             )
         method, path = parse_method_path(" ".join(pieces[:2]), "--mix")
         body = pieces[2].encode() if len(pieces) == 3 else None
-        return cls(method, path, _default_body(method, body), weight=weight)
+        # A body that opens like JSON is sent as JSON, whatever the row's --form says.
+        content_type = JSON_TYPE if body is not None and body[:1] in (b"{", b"[") else None
+        return cls(method, path, _default_body(method, body), content_type, weight)
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> Route:

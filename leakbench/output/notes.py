@@ -38,6 +38,13 @@ def vantage_notes(row: RowResult) -> list[str]:
     return notes
 
 
+def route_notes(row: RowResult) -> list[str]:
+    """A mix row's requests per route, with their answers by status class."""
+    if row.load is None or not row.load.routes:
+        return []
+    return ["Routes: " + "; ".join(route.describe() for route in row.load.routes) + "."]
+
+
 def _pool_side(row: RowResult) -> str:
     pool = row.pool_after_settle
     if pool is None:

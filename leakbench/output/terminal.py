@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.output.notes import capacity_lines, vantage_notes
+from leakbench.output.notes import capacity_lines, route_notes, vantage_notes
 from leakbench.output.sparkline import sparkline
 from leakbench.results import RowResult, RunResult, Verdict
 from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName
@@ -113,6 +113,7 @@ def row_notes(row: RowResult) -> list[str]:
         notes.append(row.error)
     if row.findings is not None:
         notes.extend(row.findings.reasons)
+    notes.extend(route_notes(row))
     notes.extend(vantage_notes(row))
     if row.load is not None and row.load.driver_saturated:
         notes.append(

@@ -36,6 +36,8 @@ _TICK_SECONDS = 0.25
 _AFTER_GC_PAUSE = 0.3
 # Tries at the after-settle snapshot, one poll interval apart, before giving up.
 _FINAL_ATTEMPTS = 20
+# Most seconds to wait, after a --login, for its transaction to end before the baseline.
+_LOGIN_QUIET_SECONDS = 2.0
 
 
 class TargetHandle(Protocol):
@@ -126,6 +128,8 @@ def observe_row(
 ) -> RowResult:
     """Measure and judge one row on a target that is up (logging in first, with --login)."""
     headers = request_headers(config.requests, target.base_url, config.load.request_timeout)
+    if config.requests.login is not None:
+        _await_login_quiet(poller)
     poller.restart_clock()
     baseline = poller.snapshot(Phase.BASELINE)
     if baseline is None:
@@ -227,6 +231,20 @@ def observe_row(
         pool_after_settle=pool,
         pool_baseline=pool_before,
     )
+
+
+def _await_login_quiet(poller: ActivityPoller) -> None:
+    """Let the login's own transaction end before the baseline, so it is not counted in it.
+
+    FastAPI may close a request's session after the answer is sent; the login
+    answer can thus arrive while its connection is still in a transaction.
+    """
+    deadline = time.monotonic() + _LOGIN_QUIET_SECONDS
+    while time.monotonic() < deadline:
+        sample = poller.snapshot(Phase.BASELINE)
+        if sample is not None and sample.active == 0 and sample.in_transaction == 0:
+            return
+        time.sleep(poller.interval)
 
 
 def _final_snapshot(poller: ActivityPoller) -> ActivitySample | None:

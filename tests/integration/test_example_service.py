@@ -1,0 +1,124 @@
+"""examples/items-service, run the way its README says: `leakbench run` in its folder.
+
+Its [tool.leakbench] section makes a fresh database, runs the Alembic
+migrations and the seed (--setup-cmd), logs in with the OAuth2 password form
+and drives a mix of its protected routes; LEAKY_ITEMS=1 switches on the bug.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leakbench.cli import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "items-service"
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the example (its reports land there), as the current folder."""
+    folder = tmp_path / "items-service"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "reports"))
+    monkeypatch.chdir(folder)
+    monkeypatch.delenv("LEAKY_ITEMS", raising=False)
+    return folder
+
+
+def _report(folder: Path) -> dict[str, object]:
+    (report,) = (folder / "reports").glob("*/report.json")
+    data: dict[str, object] = json.loads(report.read_text())
+    return data
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.slow
+def test_leakbench_run_in_the_example_is_clean(service: Path) -> None:
+    result = runner.invoke(app, ["run"])
+    output = _flat(result.output)
+    assert result.exit_code == 0, result.output
+    assert "Settings from pyproject.toml" in output
+    row = next(line for line in result.output.splitlines() if "mix (3 routes)" in line)
+    assert "app.main:app" in row and "CLEAN" in row
+    assert "Routes: GET /api/v1/items/?limit=20 (weight 3):" in output
+    report = _report(service)
+    settings = report["settings"]
+    assert isinstance(settings, dict)
+    assert settings["login"] == "POST /api/v1/login/access-token"
+    assert settings["setup_commands"] == ["alembic upgrade head", "python -m app.initial_data"]
+    (row_data,) = report["rows"]  # type: ignore[misc]
+    routes = row_data["load"]["routes"]
+    assert [r["label"] for r in routes] == [
+        "GET /api/v1/items/?limit=20",
+        "POST /api/v1/items/",
+        "GET /api/v1/users/me",
+    ]
+    # Logged in: every route answered 200, none 401/403; the creates did not collide.
+    for route in routes:
+        assert [status for status, _ in route["status_counts"]] == [200], route
+        assert route["failures"] == 0
+    assert "changethis" not in json.dumps(report)
+
+
+@pytest.mark.slow
+def test_the_leaky_setting_is_leaked(service: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAKY_ITEMS", "1")
+    result = runner.invoke(app, ["run"])
+    output = _flat(result.output)
+    assert result.exit_code == 1, result.output
+    row = next(line for line in result.output.splitlines() if "mix (3 routes)" in line)
+    assert "LEAKED" in row
+    assert "a live reference holds them" in output
+    assert "SELECT count(*) AS count_1 FROM item" in output
+
+
+@pytest.mark.slow
+def test_a_failed_login_or_set_up_stops_before_any_load(service: Path, embedded_dsn: str) -> None:
+    wrong = runner.invoke(
+        app,
+        [
+            "run", "--dsn", embedded_dsn,
+            "--login-form", "username=admin@example.com", "--login-form", "password=wrong",
+        ],
+    )  # fmt: skip
+    assert wrong.exit_code == 3, wrong.output
+    message = _flat(wrong.output)
+    assert (
+        "--login POST /api/v1/login/access-token answered 400: "
+        '{"detail":"Incorrect email or password"}' in message
+    )
+    assert "Requests" not in wrong.output and "load →" not in wrong.output
+
+    broken = runner.invoke(
+        app, ["run", "--dsn", embedded_dsn, "--setup-cmd", "alembic upgrade 9999"]
+    )
+    assert broken.exit_code == 3, broken.output
+    message = _flat(broken.output)
+    assert re.search(r"--setup-cmd 'alembic upgrade 9999' failed with exit code \d+ in ", message)
+    assert "9999" in message.split("its output ends:")[1]
+    assert "load →" not in broken.output
+
+
+@pytest.mark.slow
+def test_the_example_s_own_tests_pass(service: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=service,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 passed" in done.stdout
