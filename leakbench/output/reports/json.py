@@ -25,6 +25,7 @@ from leakbench.results import (
     OldestTransaction,
     Phase,
     PoolStats,
+    RouteStats,
     RowResult,
     RunResult,
     RunSettings,
@@ -50,6 +51,26 @@ def _sample(sample: ActivitySample) -> dict[str, Any]:
 
 def _optional(value: Any) -> dict[str, Any] | None:
     return dataclasses.asdict(value) if value is not None else None
+
+
+def _route(route: RouteStats) -> dict[str, Any]:
+    return {
+        "label": route.label,
+        "weight": route.weight,
+        "completed": route.completed,
+        "status_counts": {str(k): v for k, v in route.status_counts},
+        "status_classes": route.status_classes,
+        "failures": route.failures,
+    }
+
+
+def _route_from(data: dict[str, Any]) -> RouteStats:
+    return RouteStats(
+        label=data["label"],
+        weight=data["weight"],
+        status_counts=tuple(sorted((int(k), v) for k, v in data["status_counts"].items())),
+        failures=data["failures"],
+    )
 
 
 def _row(row: RowResult) -> dict[str, Any]:
@@ -82,6 +103,7 @@ def _row(row: RowResult) -> dict[str, Any]:
     if load is not None:
         load_data = dataclasses.asdict(load)
         load_data["status_counts"] = {str(k): v for k, v in load.status_counts}
+        load_data["routes"] = [_route(route) for route in load.routes]
         data["load"] = load_data
     if findings is not None:
         data["findings"] = {
@@ -177,12 +199,20 @@ def _detail_from(data: dict[str, Any]) -> BackendDetail:
     )
 
 
+def _settings_from(data: dict[str, Any]) -> RunSettings:
+    raw = dict(data)
+    for key in ("request_headers", "setup_commands"):
+        raw[key] = tuple(raw.get(key, ()))
+    return RunSettings(**raw)
+
+
 def _row_from(data: dict[str, Any]) -> RowResult:
     load = None
     if data.get("load"):
         raw = dict(data["load"])
         raw["latency"] = LatencySummary(**raw["latency"])
         raw["status_counts"] = tuple(sorted((int(k), v) for k, v in raw["status_counts"].items()))
+        raw["routes"] = tuple(_route_from(route) for route in raw.get("routes", ()))
         load = LoadStats(**raw)
     findings = None
     if data.get("findings"):
@@ -232,7 +262,7 @@ def from_dict(data: dict[str, Any]) -> RunResult:
         return RunResult(
             rows=tuple(_row_from(row) for row in data["rows"]),
             versions=Versions(**data["versions"]),
-            settings=RunSettings(**data["settings"]),
+            settings=_settings_from(data["settings"]),
             started_at=data["started_at"],
             finished_at=data["finished_at"],
             interrupted=data["interrupted"],

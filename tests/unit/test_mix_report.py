@@ -1,0 +1,55 @@
+"""A mix row's per-route counts: in the notes and the JSON report, and back from a saved report."""
+
+from __future__ import annotations
+
+from leakbench.output.reports import json as report_json
+from leakbench.output.terminal import row_notes
+from leakbench.results import LatencySummary, LoadStats, RouteStats, RowResult, Verdict
+from tests.factories import run_result
+
+ROUTES = (
+    RouteStats("GET /items/?limit=5", 3, ((200, 1200), (503, 3)), failures=0),
+    RouteStats("POST /items/", 1, ((200, 398), (422, 2)), failures=1),
+)
+
+
+def _mix_row() -> RowResult:
+    load = LoadStats(
+        sent=1604,
+        status_counts=((200, 1598), (422, 2), (503, 3)),
+        transport_errors=1,
+        timeouts=0,
+        elapsed_seconds=2.0,
+        latency=LatencySummary(p50=1.0, p95=2.0),
+        concurrency=8,
+        routes=ROUTES,
+    )
+    return RowResult("app.main:app", "mix (2 routes)", Verdict.CLEAN, load, None)
+
+
+def test_the_notes_give_each_route_its_count_and_status_classes() -> None:
+    notes = row_notes(_mix_row())
+    assert (
+        "Routes: GET /items/?limit=5 (weight 3): 1,203 (2xx 1,200, 5xx 3); "
+        "POST /items/ (weight 1): 401 (2xx 398, 4xx 2, failed 1)." in notes
+    )
+
+
+def test_the_json_report_keeps_the_routes_and_reads_them_back() -> None:
+    result = run_result(
+        _mix_row(),
+        request_headers=("Authorization: ***",),
+        login="POST /login",
+        setup_commands=("alembic upgrade head",),
+    )
+    data = report_json.to_dict(result)
+    routes = data["rows"][0]["load"]["routes"]
+    assert routes[1] == {
+        "label": "POST /items/",
+        "weight": 1,
+        "completed": 401,
+        "status_counts": {"200": 398, "422": 2},
+        "status_classes": {"2xx": 398, "4xx": 2, "failed": 1},
+        "failures": 1,
+    }
+    assert report_json.from_dict(data) == result
