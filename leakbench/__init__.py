@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Target,
         VerdictSettings,
     )
+    from leakbench.request_spec import Header, Login, RequestSettings, Route
     from leakbench.results import RowResult, RunResult, Verdict
     from leakbench.runner.run import run
     from leakbench.target.env import EnvTemplate
@@ -33,6 +34,10 @@ _EXPORTS = {
     "RunConfig": "leakbench.config",
     "Target": "leakbench.config",
     "VerdictSettings": "leakbench.config",
+    "Header": "leakbench.request_spec",
+    "Login": "leakbench.request_spec",
+    "RequestSettings": "leakbench.request_spec",
+    "Route": "leakbench.request_spec",
     "RowResult": "leakbench.results",
     "RunResult": "leakbench.results",
     "Verdict": "leakbench.results",
@@ -51,8 +56,12 @@ __all__ = [
     "AttachTarget",
     "Endpoint",
     "EnvTemplate",
+    "Header",
     "LoadSettings",
+    "Login",
     "PoolSettings",
+    "RequestSettings",
+    "Route",
     "RowResult",
     "RunConfig",
     "RunResult",
