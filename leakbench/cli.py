@@ -253,7 +253,8 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             "--mix",
             metavar="'[WEIGHT] METHOD /PATH [BODY]'",
             help="A route of a weighted mix served by one target in one row, e.g. "
-            "'3 GET /items/'. Repeatable; reported with counts per route.",
+            "'3 GET /items/' (or a JSON object like a config table). Repeatable; reported "
+            "with counts per route.",
             show_default=False,
         ),
     ] = None,

@@ -119,14 +119,3 @@ def test_headers_forms_variations_and_a_mix_reach_the_app(
     assert SECRET not in output
     for path in report_dir.iterdir():
         assert SECRET not in path.read_text(), path.name
-
-
-@pytest.mark.slow
-def test_a_missing_environment_variable_stops_before_anything_starts(tmp_path: Path) -> None:
-    result = runner.invoke(
-        app,
-        ["run", "-p", "with-session", "-H", "Authorization: Bearer ${NO_SUCH_TOKEN_VAR}"],
-    )
-    assert result.exit_code == 2
-    assert "NO_SUCH_TOKEN_VAR is not set" in " ".join(result.output.split())
-    assert "database:" not in result.output

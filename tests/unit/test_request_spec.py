@@ -8,7 +8,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from leakbench.cli import app
 from leakbench.errors import UsageError
 from leakbench.load.requests import RequestShape, RequestSource, weighted_order
 from leakbench.load.transport import SINGLE_USE
@@ -153,3 +155,12 @@ def test_options_build_the_body_and_the_login(tmp_path: Path) -> None:
 def test_conflicting_or_malformed_request_options(options: dict[str, object], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         from_options(**options)  # type: ignore[arg-type]
+
+
+def test_a_missing_environment_variable_stops_the_run_before_anything_starts() -> None:
+    result = CliRunner().invoke(
+        app, ["run", "-p", "with-session", "-H", "Authorization: Bearer ${NO_SUCH_TOKEN_VAR}"]
+    )
+    assert result.exit_code == 2
+    assert "NO_SUCH_TOKEN_VAR is not set" in " ".join(result.output.split())
+    assert "database:" not in result.output
