@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from leakbench.output.reports import json as report_json
+from leakbench.output.reports import markdown
 from leakbench.output.terminal import row_notes
 from leakbench.results import LatencySummary, LoadStats, RouteStats, RowResult, Verdict
 from tests.factories import run_result
@@ -53,3 +54,15 @@ def test_the_json_report_keeps_the_routes_and_reads_them_back() -> None:
         "failures": 1,
     }
     assert report_json.from_dict(data) == result
+
+
+def test_the_markdown_report_lists_the_set_up_login_and_header_names() -> None:
+    result = run_result(
+        _mix_row(),
+        request_headers=("Authorization: ***",),
+        login="POST /login",
+        setup_commands=("alembic upgrade head", "python -m app.initial_data"),
+    )
+    text = markdown.render(result)
+    assert "alembic upgrade head; python -m app.initial\\_data" in text
+    assert "POST /login" in text and "Authorization: \\*\\*\\*" in text

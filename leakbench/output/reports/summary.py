@@ -205,4 +205,10 @@ def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
     ]
     if settings.attach_url:
         items.append(("Attached to (not started by leakbench)", redact(settings.attach_url)))
+    if settings.setup_commands:
+        items.append(("Set-up commands", "; ".join(settings.setup_commands)))
+    if settings.login:
+        items.append(("Logged in with", settings.login))
+    if settings.request_headers:
+        items.append(("Headers (values redacted)", ", ".join(settings.request_headers)))
     return tuple(items)
