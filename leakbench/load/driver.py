@@ -70,6 +70,9 @@ class LoadPlan:
     # Sent with every request (values already read from the environment), and the body's type.
     headers: tuple[tuple[str, str], ...] = ()
     content_type: str = JSON_TYPE
+    # {n} of this plan's first request and its step (see leakbench.load.requests.RequestShape).
+    counter_start: int = 1
+    counter_step: int = 1
 
     @property
     def all_routes(self) -> tuple[Route, ...]:
@@ -168,6 +171,8 @@ def request_source(plan: LoadPlan) -> RequestSource:
         default_body=plan.body,
         default_content_type=plan.content_type,
         timeout=plan.request_timeout,
+        counter_start=plan.counter_start,
+        counter_step=plan.counter_step,
     )
     return RequestSource(plan.all_routes, shape, _USER_AGENT)
 

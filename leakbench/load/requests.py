@@ -28,6 +28,10 @@ class RequestShape:
     default_body: bytes
     default_content_type: str = JSON_TYPE
     timeout: float = 10.0
+    # {n} of the first request, and the step between requests: several driver
+    # processes sharing one row count 1, 3, 5... and 2, 4, 6..., never the same n.
+    counter_start: int = 1
+    counter_step: int = 1
 
 
 def weighted_order(weights: Sequence[int]) -> list[int]:
@@ -74,13 +78,14 @@ _TOKENS = ("{n}", "{uuid}")
 class RequestSource:
     """Gives each worker its next request and the index of the route it belongs to."""
 
-    __slots__ = ("_count", "_order", "_prepared", "_timeout")
+    __slots__ = ("_count", "_order", "_prepared", "_shape", "_timeout")
 
     def __init__(self, routes: Sequence[Route], shape: RequestShape, user_agent: str) -> None:
         self._prepared = [_Prepared(route, shape, user_agent) for route in routes]
         self._order = weighted_order([route.weight for route in routes])
         self._count = 0
         self._timeout = shape.timeout
+        self._shape = shape
 
     @property
     def fixed(self) -> httpx.Request | None:
@@ -93,7 +98,9 @@ class RequestSource:
         prepared = self._prepared[index]
         if prepared.fixed is not None:
             return index, prepared.fixed
-        n, unique = str(self._count), str(uuid.uuid4())
+        shape = self._shape
+        n = str(shape.counter_start + (self._count - 1) * shape.counter_step)
+        unique = str(uuid.uuid4())
         url = prepared.url.replace("{n}", n).replace("{uuid}", unique)
         body = prepared.body.replace(b"{n}", n.encode()).replace(b"{uuid}", unique.encode())
         return index, prepared.build(url, body, self._timeout, once=True)

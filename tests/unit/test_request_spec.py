@@ -114,6 +114,12 @@ def test_a_fixed_route_is_built_once_and_a_varying_one_every_time() -> None:
     assert requests[0].headers["content-type"] == "application/json"
 
 
+def test_processes_sharing_a_row_count_apart() -> None:
+    shape = RequestShape("http://h", (), b"{n}", counter_start=2, counter_step=3)
+    source = RequestSource([Route("POST", "/x")], shape, "ua")
+    assert [source.next()[1].content for _ in range(3)] == [b"2", b"5", b"8"]
+
+
 def test_a_mix_serves_its_routes_by_weight_with_their_own_bodies() -> None:
     source = _source(
         Route("GET", "/a", b"", weight=2),
