@@ -78,6 +78,11 @@ def _check_output_path(path: Path | None, option: str) -> None:
         )
 
 
+# Shared by the contexts of one invocation (click's ctx.meta).
+_SETTINGS_SOURCE = "leakbench.settings_source"
+_SETTINGS_ERROR = "leakbench.settings_error"
+
+
 @app.callback()
 def _load_project_config(ctx: typer.Context) -> None:
     """Prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections under load."""
@@ -91,15 +96,25 @@ def _load_project_config(ctx: typer.Context) -> None:
             return
         source, section = found
         ctx.default_map = {"run": project_config.default_map(command, source, section)}
+        ctx.meta[_SETTINGS_SOURCE] = source.name
     except LeakbenchError as exc:
-        _fail(exc)
-    Console(stderr=True, highlight=False).print(
-        f"[dim]Settings from {source.name}; options given here override them.[/]"
-    )
+        # Reported when `run` starts, so `leakbench run --help` still shows the help.
+        ctx.meta[_SETTINGS_ERROR] = exc
+
+
+def _announce_project_config(ctx: typer.Context) -> None:
+    error = ctx.meta.get(_SETTINGS_ERROR)
+    if isinstance(error, LeakbenchError):
+        _fail(error)
+    if ctx.meta.get(_SETTINGS_SOURCE):
+        Console(stderr=True, highlight=False).print(
+            f"[dim]Settings from {ctx.meta[_SETTINGS_SOURCE]}; options given here override them.[/]"
+        )
 
 
 @app.command("run")
 def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    ctx: typer.Context,
     pattern: Annotated[
         list[str] | None,
         typer.Option(
@@ -371,6 +386,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ] = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
+    _announce_project_config(ctx)
     directory: Path | None = None
     try:
         _check_output_path(json_path, "--json")

@@ -90,3 +90,9 @@ def test_every_long_option_of_run_has_a_key() -> None:
     options = {project_config.option_key(p) for p in command.params} - {None, "help"}
     assert options == keys
     assert {"header", "mix", "login-form", "setup-cmd", "app-env", "json"} <= keys
+
+
+def test_help_still_works_with_a_broken_file(tmp_path: Path) -> None:
+    _write(tmp_path, "[tool.leakbench]\nconcurency = 8\n")
+    result = runner.invoke(app, ["run", "--help"])
+    assert result.exit_code == 0 and "--setup-cmd" in result.output
