@@ -3,7 +3,8 @@
 #   bash scripts/test.sh            (extra arguments go to pytest)
 # Creates .venv (if missing), installs leakbench with its test extras, installs
 # Debian's chromium for the HTML report test when it is missing and we may
-# (root with apt-get), then runs ruff, mypy and pytest.
+# (root with apt-get), then runs ruff, mypy, lint-imports (the layering contracts
+# in pyproject.toml) and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,4 +27,5 @@ fi
 ruff check leakbench scenarios tests benchmarks
 ruff format --check leakbench scenarios tests benchmarks
 mypy
+lint-imports --no-logo
 python -m pytest "$@"

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
+from leakbench.config import EnvTemplate
 from leakbench.errors import UsageError
-from leakbench.target.env import EnvTemplate, database_environment
+from leakbench.target.env import database_environment
 from tests.user_app_sources import write_leaky_app, write_schema, write_shop_package
 
 runner = CliRunner()
