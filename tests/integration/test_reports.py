@@ -26,7 +26,7 @@ from leakbench.output import reports
 from leakbench.output.reports.summary import COLUMNS
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
 # A clean twin and a real leak, one endpoint each, loaded briefly; the short

@@ -15,7 +15,7 @@ from leakbench.cli import app
 from leakbench.config import EnvTemplate
 from leakbench.errors import UsageError
 from leakbench.target.env import database_environment
-from tests.user_app_sources import write_leaky_app, write_schema, write_shop_package
+from tests.integration.user_app_sources import write_leaky_app, write_schema, write_shop_package
 
 runner = CliRunner()
 SMALL_LOAD = ["-c", "20", "-d", "1", "--settle", "2", "--no-live"]

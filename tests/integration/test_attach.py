@@ -27,7 +27,7 @@ from leakbench.results import Phase, Verdict
 from leakbench.runner.run import run
 from leakbench.system.processes import stop_process_group
 from tests.reliability.spawn import Spawned
-from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
+from tests.integration.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 
 runner = CliRunner()
 SMALL_LOAD = ["-c", "20", "-d", "1", "--settle", "2", "--no-live"]

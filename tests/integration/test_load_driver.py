@@ -1,4 +1,4 @@
-"""The load driver against a real uvicorn target (tests/load_target_app.py).
+"""The load driver against a real uvicorn target (tests/integration/load_target_app.py).
 
 Loads are small and bounded by request counts; nothing here asserts on speed.
 """
@@ -26,7 +26,7 @@ from leakbench.load.limits import ensure_open_files
 from leakbench.load.transport import LoadTransport
 from leakbench.results import LoadStats
 from leakbench.target.process import TargetProcess
-from tests.load_target_app import CHUNKS
+from tests.integration.load_target_app import CHUNKS
 
 MANY_CONNECTIONS = 1000
 
