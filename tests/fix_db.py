@@ -1,8 +1,9 @@
 """Database fixtures: the embedded server every test shares, and an external one.
 
 Loaded as a pytest plugin (see pyproject's addopts). The embedded server is
-started once per session, lazily, and its version is printed in the header
-so a failure report says which PostgreSQL it ran against.
+started once per session, lazily: only when a collected test needs it. Its
+version is printed under the collected count so a failure report says which
+PostgreSQL it ran against.
 """
 
 from __future__ import annotations
@@ -50,12 +51,19 @@ def _version(dsn: str) -> str:
     return str(row[0]) if row else "unknown"
 
 
-def pytest_report_header() -> list[str]:
-    lines = [f"embedded PostgreSQL: {_version(embedded_server().dsn)}"]
-    external = external_dsn()
-    lines.append(
-        f"external PostgreSQL: {_version(external)}" if external else "external PostgreSQL: none"
-    )
+def pytest_report_collectionfinish(items: list[pytest.Item]) -> list[str]:
+    """The servers' versions, under the collected count: only for servers the tests will use.
+
+    Said after collection, not in the header, so that a run of pure tests
+    (``pytest tests/unit``) never starts or looks for a server.
+    """
+    used = {name for item in items for name in getattr(item, "fixturenames", ())}
+    lines = []
+    if "embedded_dsn" in used:
+        lines.append(f"embedded PostgreSQL: {_version(embedded_server().dsn)}")
+    if "external_server_dsn" in used:
+        external = external_dsn()
+        lines.append(f"external PostgreSQL: {_version(external) if external else 'none'}")
     return lines
 
 

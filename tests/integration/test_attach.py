@@ -27,7 +27,7 @@ from leakbench.results import Phase, Verdict
 from leakbench.runner.run import run
 from leakbench.system.processes import stop_process_group
 from tests.reliability.spawn import Spawned
-from tests.integration.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
+from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 
 runner = CliRunner()
 SMALL_LOAD = ["-c", "20", "-d", "1", "--settle", "2", "--no-live"]
@@ -234,62 +234,3 @@ def test_ctrl_c_during_an_attached_row_marks_it_interrupted(
     assert [(r["pattern"], r["endpoint"], r["verdict"]) for r in rows] == [
         (url, "/orders", "INTERRUPTED")
     ]
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (
-            ["--url", "ftp://127.0.0.1:8000", "--dsn", "postgresql://u@127.0.0.1:1/app"],
-            "--url 'ftp://127.0.0.1:8000' is not an http(s) URL",
-        ),
-        (
-            ["--url", "127.0.0.1:8000", "--dsn", "postgresql://u@127.0.0.1:1/app"],
-            "is not an http(s) URL",
-        ),
-        (
-            ["--url", "http://192.0.2.10:8000", "--dsn", "postgresql://u@127.0.0.1:1/app"],
-            "192.0.2.10 is not a loopback address); leakbench loads only 127.0.0.1/::1 unless "
-            "you pass --allow-remote",
-        ),
-        (
-            ["--url", "http://127.0.0.1:8000"],
-            "--url needs --dsn: leakbench does not start your app or its database in attach mode",
-        ),
-        (
-            ["--url", "http://127.0.0.1:8000", "--dsn", "postgresql://u@h/d", "-p", "both"],
-            "it cannot be combined with --pattern or --app",
-        ),
-        (
-            ["--url", "http://127.0.0.1:8000", "--dsn", "postgresql://u@h/d", "--setup-sql", "x"],
-            "--setup-sql has no effect with --url",
-        ),
-        (["--application-name", "shop"], "belong to attach mode; give --url too"),
-    ],
-)
-def test_attach_mode_refusals_are_usage_errors(
-    tmp_path: Path, args: list[str], message: str
-) -> None:
-    endpoint = [] if "--application-name" in args else ["-e", "POST /orders"]
-    code, output = run_cli(tmp_path, *args, *endpoint, "--no-live")
-    assert code == 2, output
-    assert message in output
-    assert "Traceback" not in output
-
-
-def test_url_needs_an_endpoint(tmp_path: Path) -> None:
-    code, output = run_cli(
-        tmp_path, "--url", "http://127.0.0.1:8000", "--dsn", "postgresql://u@h/d"
-    )
-    assert code == 2 and "--url needs --endpoint 'METHOD /path'" in output
-
-
-def test_allow_remote_warns_before_anything_is_sent(tmp_path: Path) -> None:
-    # The database is unreachable, so the run stops before any request: only the warning shows.
-    code, output = run_cli(
-        tmp_path, "--url", "http://192.0.2.10:8000", "--allow-remote",
-        "--dsn", "postgresql://u@127.0.0.1:1/app", "-e", "POST /orders", "--no-live",
-    )  # fmt: skip
-    assert code == 3, output
-    assert "warning: Loading http://192.0.2.10:8000, which is not on this machine" in output
-    assert "Cannot connect to PostgreSQL at u@127.0.0.1:1/app" in output

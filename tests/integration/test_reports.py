@@ -8,7 +8,6 @@ loaded in headless Chromium.
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 import shutil
@@ -22,7 +21,6 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-from leakbench.output import reports
 from leakbench.output.reports.summary import COLUMNS
 
 runner = CliRunner()
@@ -311,30 +309,6 @@ def test_report_dir_with_formats_writes_only_those(leaky_run: ReportRun, tmp_pat
 
 
 # -- the report folder ------------------------------------------------------------------
-
-
-def test_an_unwritable_report_dir_is_a_usage_error_before_the_run(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder", encoding="utf-8")
-    result = runner.invoke(
-        app, ["run", "-p", "try-finally", "--report-dir", str(blocker / "reports")]
-    )
-    assert result.exit_code == 2, result.output
-    assert f"--report-dir {blocker / 'reports'} cannot be written" in result.output
-    assert result.output.strip().count("\n") == 0
-    assert "database:" not in result.output  # nothing was started
-
-
-def test_the_default_report_dir_is_a_utc_timestamp_that_never_collides(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    moment = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
-    first = reports.prepare_dir(reports.default_dir(moment))
-    assert first == Path("reports/20250102T030405Z")
-    second = reports.prepare_dir(reports.default_dir(moment))
-    assert second == Path("reports/20250102T030405Z-2")
-    assert first.is_dir() and second.is_dir()
 
 
 def test_a_run_that_fails_leaves_no_empty_default_folder(

@@ -86,14 +86,3 @@ def test_the_slow_transaction_trap_is_clean_while_its_load_shows_idle_in_transac
         # What a single snapshot during the load would call a leak.
         assert row.findings.peak_idle_in_transaction > 0, explain(row)
         assert row.findings.after_settle.in_transaction == 0
-
-
-def test_every_scenario_is_registered_once_with_a_known_twin() -> None:
-    names = [s.name for s in scenarios.SCENARIOS]
-    assert len(names) == len(set(names))
-    modules = [s.module for s in scenarios.SCENARIOS]
-    assert len(modules) == len(set(modules))
-    for scenario in scenarios.SCENARIOS:
-        assert scenario.twin is None or scenario.twin in names, scenario.name
-        assert scenario.twin != scenario.name
-        assert (scenario.leak_kind is None) == (scenario.expected == "CLEAN"), scenario.name
