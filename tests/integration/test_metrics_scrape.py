@@ -34,7 +34,7 @@ def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_pa
         "-c",
         "20",
         "-d",
-        "3",
+        "2",
         "--settle",
         "1",
         "--pool-timeout",

@@ -1,20 +1,17 @@
 """The four report files of one real run, and ``leakbench report`` rebuilding them.
 
-One short run (a clean twin and the leaking global-session-cache) feeds
-every test here: report.json against docs/report-schema.md, junit.xml
-failing exactly the LEAKED rows, the Markdown table, and the HTML page
-loaded in headless Chromium.
+One short run (a clean twin and the leaking global-session-cache, the
+session's ``leak_and_twin``) feeds every test here: report.json against
+docs/report-schema.md, junit.xml failing exactly the LEAKED rows, the
+Markdown table, and the HTML page loaded in headless Chromium.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -22,52 +19,24 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.output.reports.summary import COLUMNS
+from tests.integration.shared_runs import ReportRun
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
-# A clean twin and a real leak, one endpoint each, loaded briefly; the short
-# pool and request timeouts keep the exhausted leaking app from stalling the row.
-RUN_ARGS = (
-    "-p", "try-finally", "-p", "global-session-cache", "-e", "/ok",
-    "-c", "30", "-d", "1.5", "--settle", "3", "--pool-timeout", "1", "--request-timeout", "3",
-)  # fmt: skip
 
 
-@dataclass(frozen=True)
-class ReportRun:
-    exit_code: int
-    output: str
-    directory: Path
-
-    def text(self, name: str) -> str:
-        return (self.directory / name).read_text(encoding="utf-8")
-
-    def json(self) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(self.text("report.json"))
-        return data
-
-
-@pytest.fixture(scope="module")
-def leaky_run(embedded_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
-    directory = tmp_path_factory.mktemp("reports") / "run"
-    result = runner.invoke(
-        app, ["run", *RUN_ARGS, "--dsn", embedded_dsn, "--report-dir", str(directory)]
-    )
-    return ReportRun(result.exit_code, result.output, directory)
-
-
-def test_a_run_writes_the_four_files_and_fails_on_the_leak(leaky_run: ReportRun) -> None:
-    assert leaky_run.exit_code == 1, leaky_run.output
+def test_a_run_writes_the_four_files_and_fails_on_the_leak(leak_and_twin: ReportRun) -> None:
+    assert leak_and_twin.exit_code == 1, leak_and_twin.output
     for name in REPORT_FILES:
-        assert (leaky_run.directory / name).stat().st_size > 0, name
-    verdicts = {(r["pattern"], r["verdict"]) for r in leaky_run.json()["rows"]}
+        assert (leak_and_twin.directory / name).stat().st_size > 0, name
+    verdicts = {(r["pattern"], r["verdict"]) for r in leak_and_twin.json()["rows"]}
     assert verdicts == {("try-finally", "CLEAN"), ("global-session-cache", "LEAKED")}
     assert "threshold failed: --fail-on-leak: global-session-cache /ok is LEAKED." in (
-        leaky_run.output
+        leak_and_twin.output
     )
-    assert f"Reports: {leaky_run.directory}" in leaky_run.output
+    assert f"Reports: {leak_and_twin.directory}" in leak_and_twin.output
 
 
 # -- report.json against the documented schema ---------------------------------------------
@@ -140,10 +109,10 @@ def _object(value: object, expr: str, schema: Schema, path: str) -> list[str]:
     return problems
 
 
-def test_report_json_matches_the_documented_schema(leaky_run: ReportRun) -> None:
+def test_report_json_matches_the_documented_schema(leak_and_twin: ReportRun) -> None:
     schema = documented_schema()
     assert {"Report", "Row", "Sample", "Settings", "ThresholdFailure"} <= set(schema)
-    data = leaky_run.json()
+    data = leak_and_twin.json()
     assert _violations(data, "Report", schema, "$") == []
     assert data["schema_version"] == 1
     leaked = next(r for r in data["rows"] if r["verdict"] == "LEAKED")
@@ -156,10 +125,10 @@ def test_report_json_matches_the_documented_schema(leaky_run: ReportRun) -> None
 
 
 def test_the_schema_check_catches_a_missing_field_a_wrong_type_and_an_extra_one(
-    leaky_run: ReportRun,
+    leak_and_twin: ReportRun,
 ) -> None:
     schema = documented_schema()
-    damaged = leaky_run.json()
+    damaged = leak_and_twin.json()
     del damaged["rows"][0]["verdict"]
     damaged["settings"]["concurrency"] = "30"
     damaged["rows"][1]["samples"][0]["surprise"] = 1
@@ -172,10 +141,10 @@ def test_the_schema_check_catches_a_missing_field_a_wrong_type_and_an_extra_one(
 # -- junit.xml, report.md, report.html ------------------------------------------------------
 
 
-def test_junit_fails_exactly_the_leaked_rows(leaky_run: ReportRun) -> None:
-    suites = ET.fromstring(leaky_run.text("junit.xml"))  # noqa: S314 - our own file
+def test_junit_fails_exactly_the_leaked_rows(leak_and_twin: ReportRun) -> None:
+    suites = ET.fromstring(leak_and_twin.text("junit.xml"))  # noqa: S314 - our own file
     cases = suites.findall("./testsuite/testcase")
-    rows = leaky_run.json()["rows"]
+    rows = leak_and_twin.json()["rows"]
     assert len(cases) == len(rows)
     failed = {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None}
     leaked = {
@@ -189,15 +158,15 @@ def test_junit_fails_exactly_the_leaked_rows(leaky_run: ReportRun) -> None:
     assert suites.get("tests") == "2"
     assert suites.get("failures") == "1"
     properties = {p.get("name"): p.get("value") for p in suites.iter("property")}
-    assert properties["version.sqlalchemy"] == leaky_run.json()["versions"]["sqlalchemy"]
+    assert properties["version.sqlalchemy"] == leak_and_twin.json()["versions"]["sqlalchemy"]
     assert properties["threshold.fail-on-leak"].endswith("failed: global-session-cache /ok")
 
 
-def test_markdown_has_the_pull_request_table_and_the_reasons(leaky_run: ReportRun) -> None:
-    text = leaky_run.text("report.md")
+def test_markdown_has_the_pull_request_table_and_the_reasons(leak_and_twin: ReportRun) -> None:
+    text = leak_and_twin.text("report.md")
     assert text.startswith("## leakbench: ❌ LEAKED\n")
     assert "| " + " | ".join(COLUMNS) + " |" in text
-    for row in leaky_run.json()["rows"]:
+    for row in leak_and_twin.json()["rows"]:
         load = row["load"]
         mark = "✅" if row["verdict"] == "CLEAN" else "❌"
         cells = [
@@ -215,17 +184,17 @@ def test_markdown_has_the_pull_request_table_and_the_reasons(leaky_run: ReportRu
     assert "**global-session-cache /ok** (LEAKED): 12 connection(s) were still idle" in text
     assert "| `--fail-on-leak` |" in text
     assert "❌ failed: global-session-cache /ok" in text
-    assert "SQLAlchemy " + leaky_run.json()["versions"]["sqlalchemy"] in text
+    assert "SQLAlchemy " + leak_and_twin.json()["versions"]["sqlalchemy"] in text
 
 
-def test_html_is_one_self_contained_file_with_a_chart_per_row(leaky_run: ReportRun) -> None:
-    page = leaky_run.text("report.html")
+def test_html_is_one_self_contained_file_with_a_chart_per_row(leak_and_twin: ReportRun) -> None:
+    page = leak_and_twin.text("report.html")
     assert "Content-Security-Policy" in page
     # Nothing to fetch: every href is an in-page anchor, and nothing has a src.
     assert re.findall(r"\ssrc=", page) == []
     assert all(href.startswith("#") for href in re.findall(r'\shref="([^"]*)"', page))
     assert "<script" not in page
-    assert page.count('<svg class="chart"') == len(leaky_run.json()["rows"])
+    assert page.count('<svg class="chart"') == len(leak_and_twin.json()["rows"])
     assert page.count('class="band-load"') == page.count('class="band-settle"') == 2
     assert "12 still in transaction" in page
 
@@ -253,16 +222,16 @@ def load_in_chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="the chromium binary is not installed")
 def test_html_loads_in_headless_chromium_without_console_errors(
-    leaky_run: ReportRun, tmp_path: Path
+    leak_and_twin: ReportRun, tmp_path: Path
 ) -> None:
-    dom, console = load_in_chromium(leaky_run.directory / "report.html", tmp_path / "profile")
+    dom, console = load_in_chromium(leak_and_twin.directory / "report.html", tmp_path / "profile")
     assert console == []
     assert dom.count('<svg class="chart"') == 2
     assert "global-session-cache" in dom
     # The check is not blind: an external image breaks the page's policy, and says so.
     broken = tmp_path / "broken.html"
     broken.write_text(
-        leaky_run.text("report.html").replace(
+        leak_and_twin.text("report.html").replace(
             "<main>", '<main><img src="https://example.invalid/x.png" alt="">'
         ),
         encoding="utf-8",
@@ -275,32 +244,34 @@ def test_html_loads_in_headless_chromium_without_console_errors(
 
 
 def test_report_rebuilds_every_file_from_the_saved_json(
-    leaky_run: ReportRun, tmp_path: Path
+    leak_and_twin: ReportRun, tmp_path: Path
 ) -> None:
     again = tmp_path / "again"
     result = runner.invoke(
-        app, ["report", str(leaky_run.directory / "report.json"), "--report-dir", str(again)]
+        app, ["report", str(leak_and_twin.directory / "report.json"), "--report-dir", str(again)]
     )
     assert result.exit_code == 1, result.output
     assert "global-session-cache" in result.output
     for name in REPORT_FILES:
-        assert (again / name).read_text(encoding="utf-8") == leaky_run.text(name), name
+        assert (again / name).read_text(encoding="utf-8") == leak_and_twin.text(name), name
 
 
-def test_report_format_prints_one_format_to_stdout(leaky_run: ReportRun) -> None:
-    saved = str(leaky_run.directory / "report.json")
+def test_report_format_prints_one_format_to_stdout(leak_and_twin: ReportRun) -> None:
+    saved = str(leak_and_twin.directory / "report.json")
     markdown = runner.invoke(app, ["report", saved, "--format", "md"])
     assert markdown.exit_code == 1
-    assert markdown.output == leaky_run.text("report.md")
+    assert markdown.output == leak_and_twin.text("report.md")
     junit = runner.invoke(app, ["report", saved, "-f", "junit"])
-    assert junit.output == leaky_run.text("junit.xml")
+    assert junit.output == leak_and_twin.text("junit.xml")
     two = runner.invoke(app, ["report", saved, "--format", "md", "--format", "html"])
     assert two.exit_code == 2
     assert "give one format for stdout, or --report-dir DIR" in two.output
 
 
-def test_report_dir_with_formats_writes_only_those(leaky_run: ReportRun, tmp_path: Path) -> None:
-    saved = str(leaky_run.directory / "report.json")
+def test_report_dir_with_formats_writes_only_those(
+    leak_and_twin: ReportRun, tmp_path: Path
+) -> None:
+    saved = str(leak_and_twin.directory / "report.json")
     result = runner.invoke(
         app, ["report", saved, "--report-dir", str(tmp_path), "-f", "html", "-f", "junit"]
     )

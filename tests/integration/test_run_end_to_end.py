@@ -20,9 +20,10 @@ from leakbench.postgres.embedded import DIR_PREFIX
 from leakbench.system.processes import OWNER_FILE
 from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
+from tests.integration.shared_runs import ReportRun
 
 runner = CliRunner()
-SMALL_LOAD = ["-c", "40", "-d", "1.5", "--settle", "3"]
+SMALL_LOAD = ["-c", "40", "-d", "1", "--settle", "2"]
 
 
 def run_cli(*args: str) -> tuple[int, str]:
@@ -71,25 +72,9 @@ def test_the_pull_requests_two_patterns_measure_clean(embedded_dsn: str, tmp_pat
         assert any(s["phase"] == "settle" for s in row["samples"])
 
 
-def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(embedded_dsn: str, tmp_path: Path) -> None:
-    report = tmp_path / "run.json"
-    code, output = run_cli(
-        "--pattern",
-        "global-session-cache",
-        "--pattern",
-        "try-finally",
-        "-e",
-        "ok",
-        "--dsn",
-        embedded_dsn,
-        "--json",
-        str(report),
-        "--pool-timeout",
-        "2",
-        *SMALL_LOAD,
-    )
-    assert code == 1, output
-    rows = {r["pattern"]: r for r in json.loads(report.read_text())["rows"]}
+def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(leak_and_twin: ReportRun) -> None:
+    assert leak_and_twin.exit_code == 1, leak_and_twin.output
+    rows = {r["pattern"]: r for r in leak_and_twin.json()["rows"]}
     leaked, clean = rows["global-session-cache"], rows["try-finally"]
     assert leaked["verdict"] == "LEAKED"
     assert leaked["idle_in_transaction"] == 12  # the whole pool: pool_size 2 + max_overflow 10
@@ -97,9 +82,9 @@ def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(embedded_dsn: str, tmp_p
     assert leaked["pool_after_settle"]["checkouts"] - leaked["pool_after_settle"]["checkins"] == 12
     assert clean["verdict"] == "CLEAN"
     assert clean["idle_in_transaction"] == 0
-    assert "Overall: LEAKED" in output
+    assert "Overall: LEAKED" in leak_and_twin.output
 
-    replay = runner.invoke(app, ["report", str(report)])
+    replay = runner.invoke(app, ["report", str(leak_and_twin.directory / "report.json")])
     assert replay.exit_code == 1
     assert "LEAKED" in replay.output
 
