@@ -28,4 +28,8 @@ ruff check leakbench scenarios tests benchmarks
 ruff format --check leakbench scenarios tests benchmarks
 mypy
 lint-imports --no-logo
-python -m pytest "$@"
+# Two workers, each a whole module at a time (module-scoped targets and runs stay
+# shared): a row spends most of its time waiting (settle, target start), so two
+# overlap well even on 2 cores. `pytest tests/unit` or `pytest -m "not slow"` for
+# a quick look (README, Development).
+python -m pytest -n 2 --dist loadscope "$@"

@@ -1,21 +1,22 @@
 """Database fixtures: the embedded server every test shares, and an external one.
 
 Loaded as a pytest plugin (see pyproject's addopts). The embedded server is
-started once per session, lazily: only when a collected test needs it. Its
-version is printed under the collected count so a failure report says which
-PostgreSQL it ran against.
+started once per session (once per worker with pytest-xdist), lazily: only
+when a test needs it. The header names both servers' versions so a failure
+report says which PostgreSQL it ran against.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from leakbench.postgres import admin
-from leakbench.postgres.embedded import EmbeddedPostgres
+from leakbench.postgres.embedded import EmbeddedPostgres, bin_dir
 
 EXTERNAL_DSN_ENV = "LEAKBENCH_TEST_DSN"
 _DEFAULT_EXTERNAL = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -51,20 +52,22 @@ def _version(dsn: str) -> str:
     return str(row[0]) if row else "unknown"
 
 
-def pytest_report_collectionfinish(items: list[pytest.Item]) -> list[str]:
-    """The servers' versions, under the collected count: only for servers the tests will use.
+def _embedded_version() -> str:
+    """The embedded server's version, asked of its binary: no server is started for it."""
+    done = subprocess.run(
+        [str(bin_dir() / "postgres"), "--version"], capture_output=True, text=True, check=False
+    )
+    return done.stdout.strip().rsplit(" ", 1)[-1] if done.returncode == 0 else "unknown"
 
-    Said after collection, not in the header, so that a run of pure tests
-    (``pytest tests/unit``) never starts or looks for a server.
-    """
-    used = {name for item in items for name in getattr(item, "fixturenames", ())}
-    lines = []
-    if "embedded_dsn" in used:
-        lines.append(f"embedded PostgreSQL: {_version(embedded_server().dsn)}")
-    if "external_server_dsn" in used:
-        external = external_dsn()
-        lines.append(f"external PostgreSQL: {_version(external) if external else 'none'}")
-    return lines
+
+def pytest_report_header() -> list[str]:
+    """Which PostgreSQL the tests run against, said without starting one (``pytest
+    tests/unit`` starts none; the embedded server starts when a test first needs it)."""
+    external = external_dsn()
+    return [
+        f"embedded PostgreSQL: {_embedded_version()}",
+        f"external PostgreSQL: {_version(external) if external else 'none'}",
+    ]
 
 
 def pytest_unconfigure() -> None:

@@ -187,6 +187,7 @@ def sample_database_url(
     return url
 
 
+@pytest.mark.slow
 def test_leak_check_catches_a_leaked_session_and_passes_clean_ones(
     pytester: pytest.Pytester, sample_database_url: str
 ) -> None:
@@ -222,6 +223,7 @@ def test_leak_check_catches_a_leaked_session_and_passes_clean_ones(
     ]
 
 
+@pytest.mark.slow
 def test_drive_fails_a_leaky_endpoint_and_passes_a_clean_one(
     pytester: pytest.Pytester, sample_database_url: str
 ) -> None:

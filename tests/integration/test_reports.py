@@ -21,6 +21,8 @@ from leakbench.cli import app
 from leakbench.output.reports.summary import COLUMNS
 from tests.integration.shared_runs import ReportRun
 
+pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
+
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"

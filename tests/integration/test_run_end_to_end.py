@@ -22,6 +22,8 @@ from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
 from tests.integration.shared_runs import ReportRun
 
+pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
+
 runner = CliRunner()
 SMALL_LOAD = ["-c", "40", "-d", "1", "--settle", "2"]
 

@@ -18,6 +18,8 @@ from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, ru
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.target.specs import scenario_target
 
+pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
+
 # Small load, as CI runs this on 2 cores: a second drains a leaking pool many
 # times over. When a leak drains the pool, requests wait for it: short client and
 # pool timeouts keep such rows (and the target's shutdown, which waits for them)
@@ -58,7 +60,6 @@ def explain(row: RowResult) -> str:
     return f"{row.pattern} {row.endpoint}: {row.verdict} {row.error or ''} {' | '.join(reasons)}"
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=lambda s: s.name)
 def test_scenario_earns_its_expected_verdict(
     scenario: scenarios.Scenario, scenario_rows: dict[str, tuple[RowResult, ...]]
@@ -78,7 +79,6 @@ def test_scenario_earns_its_expected_verdict(
             assert row.findings.leaked_connections > 0, explain(row)
 
 
-@pytest.mark.slow
 def test_the_slow_transaction_trap_is_clean_while_its_load_shows_idle_in_transaction(
     scenario_rows: dict[str, tuple[RowResult, ...]],
 ) -> None:
