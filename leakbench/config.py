@@ -240,7 +240,7 @@ class EnvTemplate:
         return tuple(name for _, name in self._pieces() if name)
 
     def render(self, values: Mapping[str, str]) -> str:
-        """The template with its placeholders filled from :func:`placeholder_values`."""
+        """The template filled from :func:`leakbench.target.env.placeholder_values`."""
         out: list[str] = []
         for literal, name in self._pieces():
             out.append(literal)
