@@ -1,17 +1,20 @@
 """The four report files of one real run, and ``leakbench report`` rebuilding them.
 
-One short run (a clean twin and the leaking global-session-cache, the
-session's ``leak_and_twin``) feeds every test here: report.json against
-docs/report-schema.md, junit.xml failing exactly the LEAKED rows, the
-Markdown table, and the HTML page loaded in headless Chromium.
+One short run through the CLI (a clean twin and the leaking
+global-session-cache) feeds every test here: the verdicts it reports,
+report.json against docs/report-schema.md, junit.xml failing exactly the
+LEAKED rows, the Markdown table, and the HTML page loaded in headless Chromium.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -19,7 +22,6 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.output.reports.summary import COLUMNS
-from tests.integration.shared_runs import ReportRun
 
 pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
@@ -27,6 +29,57 @@ runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
+
+
+# A clean twin and a real leak, one endpoint each, loaded briefly; the short
+# pool and request timeouts keep the exhausted leaking app from stalling the row.
+LEAK_AND_TWIN_ARGS = (
+    "-p", "try-finally", "-p", "global-session-cache", "-e", "/ok",
+    "-c", "30", "-d", "1", "--settle", "2", "--pool-timeout", "1", "--request-timeout", "3",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReportRun:
+    """A finished ``leakbench run`` with its exit code, output and report folder."""
+
+    exit_code: int
+    output: str
+    directory: Path
+
+    def text(self, name: str) -> str:
+        return (self.directory / name).read_text(encoding="utf-8")
+
+    def json(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.text("report.json"))
+        return data
+
+
+@pytest.fixture(scope="module")
+def leak_and_twin(embedded_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    """One short CLI run of a real leak and its fixed twin, with all four report files."""
+    directory = tmp_path_factory.mktemp("reports") / "run"
+    result = runner.invoke(
+        app, ["run", *LEAK_AND_TWIN_ARGS, "--dsn", embedded_dsn, "--report-dir", str(directory)]
+    )
+    return ReportRun(result.exit_code, result.output, directory)
+
+
+def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(leak_and_twin: ReportRun) -> None:
+    assert leak_and_twin.exit_code == 1, leak_and_twin.output
+    rows = {r["pattern"]: r for r in leak_and_twin.json()["rows"]}
+    leaked, clean = rows["global-session-cache"], rows["try-finally"]
+    assert leaked["verdict"] == "LEAKED"
+    assert leaked["idle_in_transaction"] == 12  # the whole pool: pool_size 2 + max_overflow 10
+    assert leaked["leak_kind"] == "held_by_reference"
+    assert leaked["pool_after_settle"]["checkouts"] - leaked["pool_after_settle"]["checkins"] == 12
+    assert clean["verdict"] == "CLEAN"
+    assert clean["idle_in_transaction"] == 0
+    assert "Overall: LEAKED" in leak_and_twin.output
+
+    replay = runner.invoke(app, ["report", str(leak_and_twin.directory / "report.json")])
+    assert replay.exit_code == 1
+    assert "LEAKED" in replay.output
 
 
 def test_a_run_writes_the_four_files_and_fails_on_the_leak(leak_and_twin: ReportRun) -> None:

@@ -20,7 +20,6 @@ from leakbench.postgres.embedded import DIR_PREFIX
 from leakbench.system.processes import OWNER_FILE
 from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
-from tests.integration.shared_runs import ReportRun
 
 pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
@@ -72,23 +71,6 @@ def test_the_pull_requests_two_patterns_measure_clean(embedded_dsn: str, tmp_pat
         assert set(row["latency_ms"]) >= {"p50", "p95", "p99"}
         assert any(s["phase"] == "load" for s in row["samples"])
         assert any(s["phase"] == "settle" for s in row["samples"])
-
-
-def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(leak_and_twin: ReportRun) -> None:
-    assert leak_and_twin.exit_code == 1, leak_and_twin.output
-    rows = {r["pattern"]: r for r in leak_and_twin.json()["rows"]}
-    leaked, clean = rows["global-session-cache"], rows["try-finally"]
-    assert leaked["verdict"] == "LEAKED"
-    assert leaked["idle_in_transaction"] == 12  # the whole pool: pool_size 2 + max_overflow 10
-    assert leaked["leak_kind"] == "held_by_reference"
-    assert leaked["pool_after_settle"]["checkouts"] - leaked["pool_after_settle"]["checkins"] == 12
-    assert clean["verdict"] == "CLEAN"
-    assert clean["idle_in_transaction"] == 0
-    assert "Overall: LEAKED" in leak_and_twin.output
-
-    replay = runner.invoke(app, ["report", str(leak_and_twin.directory / "report.json")])
-    assert replay.exit_code == 1
-    assert "LEAKED" in replay.output
 
 
 def test_the_leak_is_visible_to_an_independent_look(
