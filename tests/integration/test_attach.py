@@ -29,8 +29,6 @@ from leakbench.system.processes import stop_process_group
 from tests.reliability.spawn import Spawned
 from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 runner = CliRunner()
 SMALL_LOAD = ["-c", "20", "-d", "1", "--settle", "2", "--no-live"]
 APP_NAME = "shop-app"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import re
 
-import pytest
 from rich.console import Console
 
 from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
@@ -13,8 +12,6 @@ from leakbench.progress.live import LiveObserver
 from leakbench.results import Verdict
 from leakbench.runner.run import run
 from tests.fix_server import scenario
-
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 

@@ -28,6 +28,8 @@ from leakbench.results import LoadStats
 from leakbench.target.process import TargetProcess
 from tests.integration.load_target_app import CHUNKS
 
+pytestmark = pytest.mark.quick  # a real server, but well under a second per test
+
 MANY_CONNECTIONS = 1000
 
 

@@ -12,11 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.prometheus_text import key, parse
-
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
 
 def _lines(stream: object, into: queue.Queue[str]) -> None:

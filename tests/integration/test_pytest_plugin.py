@@ -187,7 +187,6 @@ def sample_database_url(
     return url
 
 
-@pytest.mark.slow
 def test_leak_check_catches_a_leaked_session_and_passes_clean_ones(
     pytester: pytest.Pytester, sample_database_url: str
 ) -> None:
@@ -223,7 +222,6 @@ def test_leak_check_catches_a_leaked_session_and_passes_clean_ones(
     ]
 
 
-@pytest.mark.slow
 def test_drive_fails_a_leaky_endpoint_and_passes_a_clean_one(
     pytester: pytest.Pytester, sample_database_url: str
 ) -> None:
@@ -246,6 +244,7 @@ def test_drive_fails_a_leaky_endpoint_and_passes_a_clean_one(
     )
 
 
+@pytest.mark.quick
 def test_the_settle_option_must_be_seconds(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nleakbench_settle = soon\n")
     pytester.makepyfile("def test_x():\n    pass\n")

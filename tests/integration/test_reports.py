@@ -23,8 +23,6 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from leakbench.output.reports.summary import COLUMNS
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"

@@ -21,8 +21,6 @@ from leakbench.system.processes import OWNER_FILE
 from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 runner = CliRunner()
 SMALL_LOAD = ["-c", "40", "-d", "1", "--settle", "2"]
 

@@ -18,8 +18,6 @@ from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, ru
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.target.specs import scenario_target
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 # Small load, as CI runs this on 2 cores: a second drains a leaking pool many
 # times over. When a leak drains the pool, requests wait for it: short client and
 # pool timeouts keep such rows (and the target's shutdown, which waits for them)

@@ -7,12 +7,9 @@ import json
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
 runner = CliRunner()
 

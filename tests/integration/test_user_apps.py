@@ -14,8 +14,6 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from tests.user_app_sources import write_leaky_app, write_schema, write_shop_package
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 runner = CliRunner()
 SMALL_LOAD = ["-c", "20", "-d", "1", "--settle", "2", "--no-live"]
 

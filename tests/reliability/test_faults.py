@@ -9,15 +9,12 @@ from pathlib import Path
 
 import psutil
 import psycopg
-import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.postgres.embedded import EmbeddedPostgres
 from leakbench.runner.run import POLLER_APPLICATION_NAME
 from tests.reliability.spawn import Spawned, no_survivors, words
-
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
 runner = CliRunner()
 

@@ -18,8 +18,6 @@ from leakbench.cli import app
 from leakbench.postgres.embedded import EmbeddedPostgres
 from tests.reliability.spawn import words
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 PASSWORD = "Sup3r-s3cret-Pa55"
 runner = CliRunner()
 

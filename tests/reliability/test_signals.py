@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
 from leakbench.postgres.embedded import DIR_PREFIX
@@ -18,8 +17,6 @@ from leakbench.runner.run import run
 from leakbench.system import shutdown
 from leakbench.target.specs import resolve_patterns
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
-
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
 
 
 def owned_databases(dsn: str) -> set[str]:

@@ -19,8 +19,6 @@ from psycopg import sql
 from leakbench.postgres.embedded import DIR_PREFIX
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
 
-pytestmark = pytest.mark.slow  # real targets and loads: seconds per test
-
 
 def _dead_pid() -> int:
     """The pid of a process that has exited (and been reaped)."""
