@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.output import reports
-from leakbench.output.reports.summary import COLUMNS
+from leakbench.output.summary import COLUMNS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,12 +1,15 @@
-"""The two vantage points, in words: what PostgreSQL sees and what the pool says.
+"""The notes under a row, in words, for the terminal and every report format.
 
-Plain strings for every report format (terminal, Markdown...); no rendering
-library here. The server side comes from pg_stat_activity and
-pg_stat_database, the app side from the in-target probe's pool counters.
+What a row's verdict rests on (its reasons), the two vantage points (what
+PostgreSQL sees and what the pool says) and caveats on its figures. Plain
+strings; no rendering library here. The server side comes from
+pg_stat_activity and pg_stat_database, the app side from the in-target
+probe's pool counters.
 """
 
 from __future__ import annotations
 
+from leakbench.postgres.dsn import redact
 from leakbench.results import ActivitySample, RowResult, RunResult, Verdict
 from leakbench.verdict import capacity as capacity_tools
 
@@ -79,3 +82,79 @@ def capacity_lines(result: RunResult) -> list[str]:
     if len(by_text) == 1:
         return [f"Capacity: {next(iter(by_text))}."]
     return [f"Capacity of {', '.join(rows)}: {text}." for text, rows in by_text.items()]
+
+
+def row_notes(row: RowResult) -> list[str]:
+    """What a row's verdict rests on, and caveats on its figures (shared by every format)."""
+    notes: list[str] = []
+    if row.error:
+        notes.append(row.error)
+    if row.findings is not None:
+        notes.extend(row.findings.reasons)
+    notes.extend(vantage_notes(row))
+    if row.load is not None and row.load.driver_saturated:
+        notes.append(
+            "leakbench's load driver was running or waiting for a CPU most of the load: "
+            "req/s is the driver's limit, not the app's."
+        )
+    if row.load is not None and row.load.disconnects:
+        notes.append(
+            f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
+            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
+        )
+    return notes
+
+
+def needs_notes(row: RowResult) -> bool:
+    """True for a row whose notes belong under the terminal's table.
+
+    A leak, a doubt (INCONCLUSIVE), an error or a capacity finding needs its
+    reasons where the user looks first; a CLEAN row with nothing unusual keeps
+    its notes in the reports, so the rows that matter do not drown.
+    """
+    if row.verdict is not Verdict.CLEAN or row.error:
+        return True
+    capacity = row.findings.capacity if row.findings is not None else None
+    return capacity is not None and bool(
+        capacity.exceeds_server or capacity.pool_timeouts or capacity.request_timeouts
+    )
+
+
+def pool_text(result: RunResult) -> str:
+    """The pool settings, as each target had them.
+
+    leakbench hands its scenarios ``pool_size`` and ``max_overflow``; a user's
+    app keeps its own pool, which the in-target probe reads. Where the probe
+    read a different capacity than leakbench's settings give, the probe wins.
+    """
+    settings = result.settings
+    configured = f"pool_size={settings.pool_size} max_overflow={settings.max_overflow}"
+    read: dict[str, int] = {}
+    for row in result.rows:
+        pool = row.pool_after_settle or row.pool_baseline
+        if pool is not None and pool.capacity is not None:
+            read.setdefault(row.pattern, pool.capacity)
+    own = {
+        target: capacity
+        for target, capacity in read.items()
+        if capacity != settings.pool_size + settings.max_overflow
+    }
+    if not own:
+        return configured
+    sizes = set(own.values())
+    if len(own) == len(read) and len(sizes) == 1:
+        return f"pool {sizes.pop()} per worker (pool_size + max_overflow, read from the app)"
+    each = ", ".join(f"{target} {capacity}" for target, capacity in own.items())
+    return f"{configured}; read from the app, per worker: {each}"
+
+
+def settings_line(result: RunResult) -> str:
+    """What the run was set to, on one line: pool, workers, load, settle and database."""
+    s = result.settings
+    target = f"{pool_text(result)} workers={s.workers}"
+    if s.attach_url is not None:
+        only = f" (application_name {s.application_name!r})" if s.application_name else ""
+        target = f"attached to {s.attach_url}{only}"
+    pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
+    load = f"concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s"
+    return f"{target} {load} · {redact(s.database)}"

@@ -21,9 +21,15 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.load.driver import LoadProgress
-from leakbench.output.terminal import verdict_text
-from leakbench.progress.events import RunObserver
+from leakbench.output.style import verdict_text, warning_text
+from leakbench.progress.events import (
+    Event,
+    RowFinished,
+    RowStarted,
+    RunObserver,
+    RunStarted,
+    RunWarning,
+)
 from leakbench.progress.tracker import RowSnapshot, RowTracker
 from leakbench.results import ActivitySample, Phase, RowResult
 
@@ -162,11 +168,23 @@ class LiveObserver(RunObserver):
         snapshot = self.tracker.snapshot()
         return live_view(snapshot) if snapshot is not None else Text("")
 
-    def run_started(self, database: str) -> None:
-        self.console.print(f"database: {database}", highlight=False)
+    def notify(self, event: Event) -> None:
+        match event:
+            case RunStarted(database):
+                self.console.print(f"database: {database}", highlight=False)
+            case RowStarted():
+                self.tracker.apply(event)
+                self._start_live()
+            case RowFinished(row):
+                self.close()
+                self.tracker.apply(event)
+                self.console.print(finished_line(row), highlight=False)
+            case RunWarning(text):
+                self.console.print(warning_text(text), highlight=False)
+            case _:
+                self.tracker.apply(event)
 
-    def row_started(self, pattern: str, endpoint: str, duration: float | None) -> None:
-        self.tracker.start(pattern, endpoint, duration)
+    def _start_live(self) -> None:
         with self._lock:
             if self._live is None:
                 self._live = Live(
@@ -176,23 +194,6 @@ class LiveObserver(RunObserver):
                     transient=True,
                 )
                 self._live.start()
-
-    def phase_changed(self, phase: Phase, limit_seconds: float | None) -> None:
-        self.tracker.change_phase(phase, limit_seconds)
-
-    def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
-        self.tracker.record(progress, sample)
-
-    def pool_seen(self, checked_out: int) -> None:
-        self.tracker.record_pool(checked_out)
-
-    def row_finished(self, row: RowResult) -> None:
-        self.close()
-        self.tracker.finish()
-        self.console.print(finished_line(row), highlight=False)
-
-    def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
 
     def close(self) -> None:
         """Stop the live area (idempotent); the run's own lines stay."""
