@@ -36,18 +36,14 @@ VERDICT = "Verdict"
 THRESHOLDS = "Thresholds (exit 1 when crossed)"
 OUTPUT = "Output"
 
-# Paragraphs, so rich keeps one exit code a line.
-EXIT_CODES_HELP = "\n\n".join(
-    (
-        "Exit codes:",
-        "0    every row CLEAN",
-        "1    a leak was found (a row is LEAKED), or a threshold failed",
-        "2    bad usage: an invalid option or value",
-        "3    the run could not be done (database unreachable, target failed)",
-        "4    inconclusive: no row leaked, but some could not be judged",
-        "130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept",
-    )
-)
+EXIT_CODES_HELP = """\
+Exit codes:
+  0    every row CLEAN
+  1    a leak was found (a row is LEAKED), or a threshold failed
+  2    bad usage: an invalid option or value
+  3    the run could not be done (database unreachable, target failed)
+  4    inconclusive: no row leaked, but some could not be judged
+  130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept"""
 DSN_ENV = "LEAKBENCH_DSN"
 _DEFAULTS = RunOptions()
 
@@ -80,7 +76,8 @@ class _OneLineErrors(typer.core.TyperGroup):
             else:
                 ctx = getattr(exc, "ctx", None)
                 hint = f" See '{ctx.command_path} -h'." if ctx is not None else ""
-                _error_line(exc.format_message() + hint)
+                message = exc.format_message().rstrip(".")
+                _error_line(f"{message}.{hint}")
             sys.exit(exc.exit_code)
         except typer.Abort:
             if not standalone_mode:
@@ -139,6 +136,7 @@ def _root(
         typer.Option(
             "--version",
             "-V",
+            metavar="",
             help="Print leakbench's version and exit.",
             callback=_show_version,
             is_eager=True,
@@ -212,6 +210,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bool,
         typer.Option(
             "--allow-remote",
+            metavar="",
             help="Allow a --url that is not on this machine.",
             rich_help_panel=ATTACH,
         ),
@@ -367,6 +366,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bool,
         typer.Option(
             "--fail-on-leak/--no-fail-on-leak",
+            metavar="",
             help="Exit 1 when a row is LEAKED. --no-fail-on-leak reports leaks but exits 0.",
             rich_help_panel=THRESHOLDS,
         ),
@@ -424,6 +424,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         bool,
         typer.Option(
             "--live/--no-live",
+            metavar="",
             help="Show each row live at a terminal. Plain lines when piped or with --no-live.",
             rich_help_panel=OUTPUT,
         ),

@@ -8,6 +8,7 @@ the error messages agree, and tests can make the same console at a fixed width.
 from __future__ import annotations
 
 import os
+from typing import IO
 
 from rich.console import Console
 from rich.text import Text
@@ -31,11 +32,24 @@ TABLE_TITLE = "leakbench: connections under load"
 PIPE_WIDTH = 120
 
 
-def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
+def make_console(
+    *, stderr: bool = False, width: int | None = None, file: IO[str] | None = None
+) -> Console:
     """A console for the command line: the terminal's width, or a CI log's when piped.
 
-    ``width`` fixes it (tests); colour follows rich's rules (NO_COLOR, FORCE_COLOR, a tty).
+    With ``width`` and ``file`` (tests), a deterministic one: that width, no
+    colour, whatever the environment says. Otherwise colour follows rich's
+    rules (NO_COLOR, FORCE_COLOR, a tty).
     """
+    if file is not None:
+        return Console(
+            file=file,
+            width=width or PIPE_WIDTH,
+            color_system=None,
+            highlight=False,
+            legacy_windows=False,
+            _environ={},
+        )
     if width is not None:
         return Console(stderr=stderr, highlight=False, width=width)
     console = Console(stderr=stderr, highlight=False)

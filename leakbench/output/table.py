@@ -85,7 +85,7 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "peak_idle_in_transaction",
-        "Peak\nidle in\ntxn",
+        "Peak\nidle\nin txn",
         "peak idle_in_transaction (load)",
         lambda row: _findings(row, lambda f: str(f.peak_idle_in_transaction)),
         numeric=True,
@@ -93,7 +93,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("chart", "Idle in txn\nover time", None, _chart, give_way=5),
     Column(
         "idle_in_transaction",
-        "Idle in\ntxn after\nsettle",
+        "Idle\nin txn\nafter\nsettle",
         "idle_in_transaction (after settle)",
         lambda row: _findings(row, lambda f: str(f.after_settle.in_transaction)),
         numeric=True,

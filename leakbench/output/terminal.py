@@ -32,8 +32,17 @@ from leakbench.results import RowResult, RunResult
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdName
 
+# A folded target name keeps at least this many characters a line.
+_NARROWEST_NAME = 8
 
-def _table(result: RunResult, columns: tuple[Column, ...]) -> Table:
+
+def _table(
+    result: RunResult,
+    columns: tuple[Column, ...],
+    *,
+    tight: bool = False,
+    name_width: int | None = None,
+) -> Table:
     table = Table(
         title=TABLE_TITLE,
         title_justify="left",
@@ -41,16 +50,22 @@ def _table(result: RunResult, columns: tuple[Column, ...]) -> Table:
         show_edge=False,
         pad_edge=False,
         collapse_padding=True,
+        # Tight: one space between columns instead of two.
+        padding=(0, 0) if tight else (0, 1),
     )
     for column in columns:
         chart = column.key == "chart"
+        # The last resort of a narrow terminal: the target's name folds onto a second line.
+        folds = name_width is not None and column.key == "pattern"
         table.add_column(
             column.terminal_header or column.key,
             justify="right" if column.numeric else "left",
             # A cropped sparkline would hide the end of the row, where a leak shows;
-            # a wrapped name or figure would be misread.
+            # a cropped name or figure would be misread.
             min_width=SPARKLINE_WIDTH if chart else None,
-            no_wrap=True,
+            max_width=name_width if folds else None,
+            no_wrap=not folds,
+            overflow="fold",
         )
     for row in result.rows:
         cells: list[str | Text] = [column.cell(row) for column in columns]
@@ -65,7 +80,8 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
 
     Columns give way in the order their ``give_way`` rank says, highest first;
     the target, the endpoint, the request count, the idle-in-transaction counts
-    and the verdict never do.
+    and the verdict never do. If that is not enough, the columns move closer,
+    and last the target's name folds onto a second line; nothing is cropped.
     """
     columns = TERMINAL_COLUMNS
     table = _table(result, columns)
@@ -75,10 +91,20 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
     console = Console(width=10_000)
     dropped: list[Column] = []
     yielding = sorted((c for c in columns if c.give_way), key=lambda c: -c.give_way)
-    while Measurement.get(console, console.options, table).maximum > width and yielding:
+
+    def excess() -> int:
+        return Measurement.get(console, console.options, table).maximum - width
+
+    while excess() > 0 and yielding:
         dropped.append(yielding.pop(0))
         columns = tuple(c for c in columns if c not in dropped)
         table = _table(result, columns)
+    if excess() > 0:
+        table = _table(result, columns, tight=True)
+    if excess() > 0:
+        longest = max((len(row.pattern) for row in result.rows), default=0)
+        name_width = max(_NARROWEST_NAME, longest - excess())
+        table = _table(result, columns, tight=True, name_width=name_width)
     if dropped:
         names = ", ".join((c.terminal_header or c.key).replace("\n", " ") for c in dropped)
         table.caption = f"Not shown at this width: {names} (see the reports)."
