@@ -81,6 +81,7 @@ def row(
     reasons: tuple[str, ...] = (),
     capacity: Capacity | None = None,
     pool_capacity: int | None = 12,
+    p95: float = 584.1,
 ) -> RowResult:
     """A measured row: its load, a rise and fall (or stay) of idle in transaction, its verdict."""
     curve = [0, peak // 2, peak, peak, peak // 2, after, after]
@@ -110,7 +111,7 @@ def row(
         pattern,
         endpoint,
         verdict,
-        load_stats(completed, errors=errors),
+        load_stats(completed, errors=errors, p95=p95),
         findings,
         (baseline, *samples, final),
         pool_after_settle=pool,

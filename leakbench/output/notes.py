@@ -145,16 +145,15 @@ def pool_text(result: RunResult) -> str:
     if len(own) == len(read) and len(sizes) == 1:
         return f"pool {sizes.pop()} per worker (pool_size + max_overflow, read from the app)"
     each = ", ".join(f"{target} {capacity}" for target, capacity in own.items())
-    return f"{configured}; read from the app, per worker: {each}"
+    return f"{configured}, but read from the app, per worker: {each}"
 
 
 def settings_line(result: RunResult) -> str:
     """What the run was set to, on one line: pool, workers, load, settle and database."""
     s = result.settings
-    target = f"{pool_text(result)} workers={s.workers}"
-    if s.attach_url is not None:
-        only = f" (application_name {s.application_name!r})" if s.application_name else ""
-        target = f"attached to {s.attach_url}{only}"
     pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
     load = f"concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s"
-    return f"{target} {load} · {redact(s.database)}"
+    if s.attach_url is not None:
+        only = f" (application_name {s.application_name!r})" if s.application_name else ""
+        return f"attached to {s.attach_url}{only} {load} · {redact(s.database)}"
+    return f"workers={s.workers} {load} · {pool_text(result)} · {redact(s.database)}"

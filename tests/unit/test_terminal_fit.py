@@ -128,17 +128,18 @@ def test_a_clean_row_short_of_capacity_gets_its_notes() -> None:
 
 def test_the_footer_shows_the_pool_the_probe_read_from_an_app() -> None:
     own_pool = run_result(row("shop/main.py:app", "/orders", pool_capacity=15))
-    text = _printed(own_pool, 100)
+    text = _printed(own_pool, 200)  # wide: the footer on one line
     assert "pool 15 per worker (pool_size + max_overflow, read from the app)" in text
     assert "pool_size=2" not in text
-    scenario = _printed(run_result(row("with-session", "/ok", pool_capacity=12)), 100)
-    assert "pool_size=2 max_overflow=10 workers=1" in scenario
+    scenario = _printed(run_result(row("with-session", "/ok", pool_capacity=12)), 200)
+    assert "workers=1 concurrency=10 settle≤1s · pool_size=2 max_overflow=10 · " in scenario
     mixed = _printed(
         run_result(row("with-session", "/ok"), row("shop/main.py:app", "/x", pool_capacity=15)),
-        120,
+        200,
     )
-    assert "pool_size=2 max_overflow=10; read from the app, per worker: shop/main.py:app 15" in (
-        mixed
+    assert (
+        "pool_size=2 max_overflow=10, but read from the app, per worker: shop/main.py:app 15"
+        in (mixed)
     )
 
 
