@@ -456,7 +456,9 @@ def scenarios_command() -> None:
 
 @app.command("report")
 def report_command(
-    path: Annotated[Path, typer.Argument(help="A report.json written by leakbench run.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="REPORT_JSON", help="A report.json written by leakbench run.")
+    ],
     report_dir: Annotated[
         Path | None,
         typer.Option(
