@@ -81,9 +81,21 @@ def row(
     reasons: tuple[str, ...] = (),
     capacity: Capacity | None = None,
     pool_capacity: int | None = 12,
+    per_worker: int | None = None,
     p95: float = 584.1,
 ) -> RowResult:
-    """A measured row: its load, a rise and fall (or stay) of idle in transaction, its verdict."""
+    """A measured row: its load, a rise and fall (or stay) of idle in transaction, its verdict.
+
+    ``pool_capacity`` is what the probe read from the target's pools; ``per_worker``
+    what the capacity figures hold (leakbench's settings for a scenario), by
+    default the probe's reading, as for an app.
+    """
+    if capacity is None:
+        capacity = Capacity(
+            workers=1,
+            per_worker=per_worker if per_worker is not None else pool_capacity,
+            max_connections=100,
+        )
     curve = [0, peak // 2, peak, peak, peak // 2, after, after]
     samples = tuple(
         sample(i / 2, Phase.LOAD if i < 5 else Phase.SETTLE, in_transaction=n)

@@ -124,27 +124,28 @@ def pool_text(result: RunResult) -> str:
     """The pool settings, as each target had them.
 
     leakbench hands its scenarios ``pool_size`` and ``max_overflow``; a user's
-    app keeps its own pool, which the in-target probe reads. Where the probe
-    read a different capacity than leakbench's settings give, the probe wins.
+    app keeps its own pool, which the in-target probe reads (a row's capacity
+    figures hold it). Where an app's pool differs from leakbench's settings,
+    the app's is shown.
     """
     settings = result.settings
     configured = f"pool_size={settings.pool_size} max_overflow={settings.max_overflow}"
-    read: dict[str, int] = {}
+    per_worker: dict[str, int] = {}
     for row in result.rows:
-        pool = row.pool_after_settle or row.pool_baseline
-        if pool is not None and pool.capacity is not None:
-            read.setdefault(row.pattern, pool.capacity)
+        capacity = row.findings.capacity if row.findings is not None else None
+        if capacity is not None and capacity.per_worker is not None:
+            per_worker.setdefault(row.pattern, capacity.per_worker)
     own = {
-        target: capacity
-        for target, capacity in read.items()
-        if capacity != settings.pool_size + settings.max_overflow
+        target: size
+        for target, size in per_worker.items()
+        if size != settings.pool_size + settings.max_overflow
     }
     if not own:
         return configured
     sizes = set(own.values())
-    if len(own) == len(read) and len(sizes) == 1:
+    if len(own) == len(per_worker) and len(sizes) == 1:
         return f"pool {sizes.pop()} per worker (pool_size + max_overflow, read from the app)"
-    each = ", ".join(f"{target} {capacity}" for target, capacity in own.items())
+    each = ", ".join(f"{target} {size}" for target, size in own.items())
     return f"{configured}, but read from the app, per worker: {each}"
 
 

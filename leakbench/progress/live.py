@@ -129,20 +129,26 @@ def live_view(snapshot: RowSnapshot) -> RenderableType:
     return Group(_phase_line(snapshot), _load_line(snapshot), connections)
 
 
-def finished_line(row: RowResult) -> Text:
-    """The line that stays once a row is done."""
+def finished_line(row: RowResult, width: int | None = None) -> Text:
+    """The line that stays once a row is done; within ``width``, a shorter one if need be."""
+    full = _finished_line(row, compact=False)
+    if width is None or full.cell_len <= width:
+        return full
+    return _finished_line(row, compact=True)
+
+
+def _finished_line(row: RowResult, *, compact: bool) -> Text:
     text = Text(f"{row.pattern} {row.endpoint}", style="bold")
-    if row.load is not None:
-        load = row.load
+    load, findings = row.load, row.findings
+    if load is not None:
+        rate = "" if compact else f", {load.rps:,.0f} req/s, {load.errors:,} errors"
+        text.append(f"  {load.completed:,} requests{rate}", style="dim")
+    if findings is not None:
+        peak, after = findings.peak_idle_in_transaction, findings.after_settle.in_transaction
         text.append(
-            f"  {load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors",
-            style="dim",
-        )
-    if row.findings is not None:
-        findings = row.findings
-        text.append(
-            f"  idle in transaction: peak {findings.peak_idle_in_transaction}, "
-            f"after settle {findings.after_settle.in_transaction}"
+            f"  idle in txn: peak {peak}, after {after}"
+            if compact
+            else f"  idle in transaction: peak {peak}, after settle {after}"
         )
     text.append("  ")
     text.append_text(verdict_text(row.verdict))
@@ -178,7 +184,7 @@ class LiveObserver(RunObserver):
             case RowFinished(row):
                 self.close()
                 self.tracker.apply(event)
-                self.console.print(finished_line(row), highlight=False)
+                self.console.print(finished_line(row, self.console.width), highlight=False)
             case RunWarning(text):
                 self.console.print(warning_text(text), highlight=False)
             case _:

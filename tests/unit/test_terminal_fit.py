@@ -131,7 +131,10 @@ def test_the_footer_shows_the_pool_the_probe_read_from_an_app() -> None:
     text = _printed(own_pool, 200)  # wide: the footer on one line
     assert "pool 15 per worker (pool_size + max_overflow, read from the app)" in text
     assert "pool_size=2" not in text
-    scenario = _printed(run_result(row("with-session", "/ok", pool_capacity=12)), 200)
+    # A scenario's sync and async engines together hold 24, but each is leakbench's 2 + 10.
+    scenario = _printed(
+        run_result(row("with-session", "/ok", pool_capacity=24, per_worker=12)), 200
+    )
     assert "workers=1 concurrency=10 settle≤1s · pool_size=2 max_overflow=10 · " in scenario
     mixed = _printed(
         run_result(row("with-session", "/ok"), row("shop/main.py:app", "/x", pool_capacity=15)),
