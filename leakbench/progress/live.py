@@ -141,12 +141,16 @@ def _finished_line(row: RowResult, *, compact: bool) -> Text:
     text = Text(f"{row.pattern} {row.endpoint}", style="bold")
     load, findings = row.load, row.findings
     if load is not None:
-        rate = "" if compact else f", {load.rps:,.0f} req/s, {load.errors:,} errors"
-        text.append(f"  {load.completed:,} requests{rate}", style="dim")
+        figures = (
+            f"{load.completed:,} req"
+            if compact
+            else f"{load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
+        )
+        text.append(f"  {figures}", style="dim")
     if findings is not None:
         peak, after = findings.peak_idle_in_transaction, findings.after_settle.in_transaction
         text.append(
-            f"  idle in txn: peak {peak}, after {after}"
+            f"  idle in txn {peak} → {after}"
             if compact
             else f"  idle in transaction: peak {peak}, after settle {after}"
         )

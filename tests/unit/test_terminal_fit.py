@@ -9,6 +9,7 @@ import pytest
 
 from leakbench.output.style import make_console
 from leakbench.output.terminal import render_run
+from leakbench.progress.live import finished_line
 from leakbench.results import Capacity, RowResult, RunResult, Verdict
 from leakbench.verdict.outcome import judge
 from tests.factories import failed_row, row, run_result
@@ -159,3 +160,15 @@ def test_a_name_too_long_for_the_terminal_folds_instead_of_being_cut() -> None:
     first_column = "".join(line.split()[0] for line in table.splitlines()[6:] if line.strip())
     assert first_column.startswith(name + "with-session")
     assert "INCONCLUSIVE" in table and "CLEAN" in table
+
+
+def test_a_finished_rows_line_stays_on_one_line_at_80_columns() -> None:
+    finished = row("shared-connection-transaction", "/error", completed=12_345, peak=11)
+    full = finished_line(finished)
+    assert full.cell_len > 80
+    short = finished_line(finished, 80)
+    assert short.cell_len <= 80
+    assert (
+        short.plain == "shared-connection-transaction /error  12,345 req  idle in txn 11 → 0  CLEAN"
+    )
+    assert finished_line(finished, 140).plain == full.plain
