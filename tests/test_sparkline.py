@@ -84,12 +84,12 @@ def _run(*rows: RowResult) -> RunResult:
 
 @pytest.mark.parametrize("width", [100, 160])
 def test_the_table_shows_each_rows_sparkline_uncut(width: int) -> None:
-    result = _run(_row("calm", [0, 4, 9, 2, 0, 0]), _row("leaky", [0, 6, 12, 12, 12, 12]))
+    result = _run(_row("calm", [0, 4, 9, 2, 0, 0]), _row("leak", [0, 6, 12, 12, 12, 12]))
     console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=True)
     console.print(results_table(result))
     text = console.file.getvalue()  # type: ignore[attr-defined]
-    transient = next(line for line in text.splitlines() if line.startswith("calm"))
-    leaky = next(line for line in text.splitlines() if line.startswith("leaky"))
+    transient = next(line for line in text.splitlines() if line.startswith("│ calm"))
+    leaky = next(line for line in text.splitlines() if line.startswith("│ leak"))
     assert "▁▅█▃▁▁" in transient
     assert "▁▅████" in leaky
     assert "over time" in text
