@@ -36,10 +36,11 @@ from leakbench.verdict.thresholds import ThresholdName
 _NARROWEST_NAME = 8
 
 
-# How far apart the columns are: boxed, as rich draws tables; then only a rule
-# under the headers and two spaces, or one, between columns (which saves about
-# 14 and 20 columns at a narrow terminal).
-SPACINGS = ("boxed", "spaced", "tight")
+# How far apart the columns are: "boxed", as rich draws tables; then only a rule
+# under the headers and two spaces ("spaced"), or one ("tight"), between columns,
+# which saves about 14 and 20 columns at a narrow terminal.
+# The box gives way after the columns ranked above this, before the others.
+BOX_GIVES_WAY = 4
 
 
 def _table(
@@ -89,9 +90,9 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
 
     Columns give way in the order their ``give_way`` rank says, highest first;
     the target, the endpoint, the request count, the idle-in-transaction counts
-    and the verdict never do. If no such choice fits, the box goes and the
-    columns move closer (:data:`SPACINGS`), and last the target's name folds
-    onto a second line; nothing is cropped.
+    and the verdict never do. The box goes once the sparkline has gone, before
+    any figure; if even the fewest columns do not fit, they move closer, and
+    last the target's name folds onto a second line; nothing is cropped.
     """
     if width is None:
         return _table(result, TERMINAL_COLUMNS)
@@ -102,20 +103,25 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
         return Measurement.get(console, console.options, table).maximum - width
 
     yielding = sorted((c for c in TERMINAL_COLUMNS if c.give_way), key=lambda c: -c.give_way)
-    for spacing in SPACINGS:
-        dropped: list[Column] = []
-        columns = TERMINAL_COLUMNS
-        table = _table(result, columns, spacing=spacing)
-        while excess(table) > 0 and len(dropped) < len(yielding):
-            dropped.append(yielding[len(dropped)])
-            columns = tuple(c for c in TERMINAL_COLUMNS if c not in dropped)
-            table = _table(result, columns, spacing=spacing)
+    # What gives way, one step at a time: the columns by rank, the box once the
+    # decorations are gone (before any figure), and last the space between columns.
+    steps: list[Column | str] = [c for c in yielding if c.give_way > BOX_GIVES_WAY]
+    steps += ["spaced", *(c for c in yielding if c.give_way <= BOX_GIVES_WAY), "tight"]
+    spacing, dropped = "boxed", []
+    table = _table(result, TERMINAL_COLUMNS)
+    for step in steps:
         if excess(table) <= 0:
             break
-    else:
+        if isinstance(step, str):
+            spacing = step
+        else:
+            dropped.append(step)
+        columns = tuple(c for c in TERMINAL_COLUMNS if c not in dropped)
+        table = _table(result, columns, spacing=spacing)
+    if excess(table) > 0:
         longest = max((len(row.pattern) for row in result.rows), default=0)
         name_width = max(_NARROWEST_NAME, longest - excess(table))
-        table = _table(result, columns, spacing=SPACINGS[-1], name_width=name_width)
+        table = _table(result, columns, spacing=spacing, name_width=name_width)
     if dropped:
         names = ", ".join((c.terminal_header or c.key).replace("\n", " ") for c in dropped)
         table.caption = f"Not shown at this width: {names} (see the reports)."
