@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leakbench.output.table import REPORT_COLUMNS, report_cells
+from leakbench.output.table import REPORT_COLUMNS
 from leakbench.postgres.dsn import redact
-from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
+from leakbench.results import RunResult, RunSettings, Verdict, Versions
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName, Thresholds
 
@@ -26,11 +26,6 @@ VERDICT_MARKS = {
     Verdict.FAILED: "💥",
     Verdict.INTERRUPTED: "⏸️",
 }
-
-
-def table_cells(row: RowResult) -> tuple[str, ...]:
-    """The row's cells in :data:`COLUMNS` order; ``-`` where nothing was measured."""
-    return report_cells(row)
 
 
 def headline(result: RunResult) -> str:

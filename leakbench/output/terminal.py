@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -41,13 +42,14 @@ _NARROWEST_NAME = 8
 # which saves about 14 and 20 columns at a narrow terminal.
 # The box gives way after the columns ranked above this, before the others.
 BOX_GIVES_WAY = 4
+Spacing = Literal["boxed", "spaced", "tight"]
 
 
 def _table(
     result: RunResult,
     columns: tuple[Column, ...],
     *,
-    spacing: str = "boxed",
+    spacing: Spacing = "boxed",
     name_width: int | None = None,
 ) -> Table:
     table = (
@@ -105,10 +107,12 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
     yielding = sorted((c for c in TERMINAL_COLUMNS if c.give_way), key=lambda c: -c.give_way)
     # What gives way, one step at a time: the columns by rank, the box once the
     # decorations are gone (before any figure), and last the space between columns.
-    steps: list[Column | str] = [c for c in yielding if c.give_way > BOX_GIVES_WAY]
+    steps: list[Column | Spacing] = [c for c in yielding if c.give_way > BOX_GIVES_WAY]
     steps += ["spaced", *(c for c in yielding if c.give_way <= BOX_GIVES_WAY), "tight"]
-    spacing, dropped = "boxed", []
-    table = _table(result, TERMINAL_COLUMNS)
+    spacing: Spacing = "boxed"
+    dropped: list[Column] = []
+    columns = TERMINAL_COLUMNS
+    table = _table(result, columns)
     for step in steps:
         if excess(table) <= 0:
             break
