@@ -25,6 +25,13 @@ VERDICT_STYLES = {
 ERROR_STYLE = "bold red"
 WARNING_STYLE = "yellow"
 FOOTER_STYLE = "dim"
+# A row's name, the labels before figures, and the live view's phase.
+NAME_STYLE = "bold"
+LABEL_STYLE = "dim"
+PHASE_STYLE = "cyan"
+# Idle in transaction in the live view: its label, and its count once above zero.
+IDLE_IN_TRANSACTION_STYLE = "bold yellow"
+IDLE_IN_TRANSACTION_ALERT = "bold white on red"
 TABLE_TITLE = "leakbench: connections under load"
 
 # When output goes to a file or a CI log rich would assume 80 columns; a CI

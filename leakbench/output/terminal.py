@@ -22,6 +22,7 @@ from rich.text import Text
 from leakbench.output.notes import capacity_lines, needs_notes, row_notes, settings_line
 from leakbench.output.style import (
     FOOTER_STYLE,
+    NAME_STYLE,
     TABLE_TITLE,
     error_text,
     verdict_text,
@@ -135,7 +136,7 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
 
 def notes_block(row: RowResult) -> RenderableType:
     """The row, its verdict, and each note as a bullet whose wrapped lines stay indented."""
-    heading = Text.assemble((f"{row.pattern} {row.endpoint}", "bold"), " ")
+    heading = Text.assemble((f"{row.pattern} {row.endpoint}", NAME_STYLE), " ")
     heading.append_text(verdict_text(row.verdict))
     bullets = Table.grid(padding=(0, 1))
     bullets.add_column(no_wrap=True)

@@ -21,7 +21,16 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.output.style import verdict_text, warning_text
+from leakbench.output.style import (
+    ERROR_STYLE,
+    IDLE_IN_TRANSACTION_ALERT,
+    IDLE_IN_TRANSACTION_STYLE,
+    LABEL_STYLE,
+    NAME_STYLE,
+    PHASE_STYLE,
+    verdict_text,
+    warning_text,
+)
 from leakbench.progress.events import (
     Event,
     RowFinished,
@@ -42,8 +51,6 @@ _PHASE_NAMES = {
     Phase.FINAL: "final check",
     Phase.AFTER_GC: "final check",
 }
-_IDLE_IN_TRANSACTION_LABEL = "bold yellow"
-_IDLE_IN_TRANSACTION_ALERT = "bold white on red"
 
 
 def _seconds(value: float) -> str:
@@ -53,8 +60,8 @@ def _seconds(value: float) -> str:
 def _phase_line(snapshot: RowSnapshot) -> Table:
     line = Table.grid(padding=(0, 1))
     line.add_row(
-        Text(f"{snapshot.pattern} {snapshot.endpoint}", style="bold"),
-        Text(_PHASE_NAMES[snapshot.phase], style="cyan"),
+        Text(f"{snapshot.pattern} {snapshot.endpoint}", style=NAME_STYLE),
+        Text(_PHASE_NAMES[snapshot.phase], style=PHASE_STYLE),
         *_phase_progress(snapshot),
     )
     return line
@@ -87,34 +94,34 @@ def _phase_progress(snapshot: RowSnapshot) -> list[RenderableType]:
 
 def _load_line(snapshot: RowSnapshot) -> Text:
     text = Text()
-    text.append("requests ", style="dim").append(f"{snapshot.completed:,}")
-    text.append("   req/s ", style="dim").append(f"{snapshot.requests_per_second:,.0f}")
-    text.append("   errors ", style="dim").append(
-        f"{snapshot.errors:,}", style="bold red" if snapshot.errors else ""
+    text.append("requests ", style=LABEL_STYLE).append(f"{snapshot.completed:,}")
+    text.append("   req/s ", style=LABEL_STYLE).append(f"{snapshot.requests_per_second:,.0f}")
+    text.append("   errors ", style=LABEL_STYLE).append(
+        f"{snapshot.errors:,}", style=ERROR_STYLE if snapshot.errors else ""
     )
-    text.append("   5xx ", style="dim").append(f"{snapshot.server_errors:,}")
+    text.append("   5xx ", style=LABEL_STYLE).append(f"{snapshot.server_errors:,}")
     return text
 
 
 def connections_text(sample: ActivitySample | None) -> Text:
     """The target database's connections by state, idle in transaction highlighted."""
-    text = Text("connections ", style="dim")
+    text = Text("connections ", style=LABEL_STYLE)
     if sample is None:
         return text.append("not sampled yet")
-    text.append("active ", style="dim").append(str(sample.active))
-    text.append("   idle ", style="dim").append(str(sample.idle))
-    text.append("   idle in transaction ", style=_IDLE_IN_TRANSACTION_LABEL)
+    text.append("active ", style=LABEL_STYLE).append(str(sample.active))
+    text.append("   idle ", style=LABEL_STYLE).append(str(sample.idle))
+    text.append("   idle in transaction ", style=IDLE_IN_TRANSACTION_STYLE)
     text.append(
         f" {sample.in_transaction} ",
-        style=_IDLE_IN_TRANSACTION_ALERT if sample.in_transaction else _IDLE_IN_TRANSACTION_LABEL,
+        style=IDLE_IN_TRANSACTION_ALERT if sample.in_transaction else IDLE_IN_TRANSACTION_STYLE,
     )
     if sample.idle_in_transaction_aborted:
-        text.append(f"({sample.idle_in_transaction_aborted} aborted)", style="dim")
+        text.append(f"({sample.idle_in_transaction_aborted} aborted)", style=LABEL_STYLE)
     if sample.other:
-        text.append("   other ", style="dim").append(str(sample.other))
-    text.append("   total ", style="dim").append(str(sample.total))
+        text.append("   other ", style=LABEL_STYLE).append(str(sample.other))
+    text.append("   total ", style=LABEL_STYLE).append(str(sample.total))
     if sample.oldest_transaction_seconds is not None:
-        text.append("   oldest transaction ", style="dim").append(
+        text.append("   oldest transaction ", style=LABEL_STYLE).append(
             _seconds(sample.oldest_transaction_seconds)
         )
     return text
@@ -124,7 +131,7 @@ def live_view(snapshot: RowSnapshot) -> RenderableType:
     """What the live area shows for the running row."""
     connections = connections_text(snapshot.sample)
     if snapshot.pool_checked_out is not None:
-        connections.append("   pool checked out ", style="dim")
+        connections.append("   pool checked out ", style=LABEL_STYLE)
         connections.append(str(snapshot.pool_checked_out))
     return Group(_phase_line(snapshot), _load_line(snapshot), connections)
 
@@ -138,7 +145,7 @@ def finished_line(row: RowResult, width: int | None = None) -> Text:
 
 
 def _finished_line(row: RowResult, *, compact: bool) -> Text:
-    text = Text(f"{row.pattern} {row.endpoint}", style="bold")
+    text = Text(f"{row.pattern} {row.endpoint}", style=NAME_STYLE)
     load, findings = row.load, row.findings
     if load is not None:
         figures = (
@@ -146,7 +153,7 @@ def _finished_line(row: RowResult, *, compact: bool) -> Text:
             if compact
             else f"{load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
         )
-        text.append(f"  {figures}", style="dim")
+        text.append(f"  {figures}", style=LABEL_STYLE)
     if findings is not None:
         peak, after = findings.peak_idle_in_transaction, findings.after_settle.in_transaction
         text.append(
