@@ -82,7 +82,7 @@ def test_headers_forms_variations_and_a_mix_reach_the_app(
     output = result.output
     assert result.exit_code == 0, output
     assert "mix (2 routes)" in output
-    flat = " ".join(output.split())
+    flat = " ".join((tmp_path / "reports" / "report.md").read_text().split())
     assert "Routes: GET /record/list?page={n} (weight 2): 40 (2xx 40)" in flat
     assert "POST /record/create (weight 1): 20 (2xx 20)" in flat
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from leakbench.output.notes import needs_notes, row_notes
 from leakbench.output.reports import json as report_json
 from leakbench.output.reports import markdown
-from leakbench.output.terminal import row_notes
 from leakbench.results import LatencySummary, LoadStats, RouteStats, RowResult, Verdict
+from leakbench.verdict.outcome import judge
 from tests.factories import run_result
 
 ROUTES = (
@@ -43,7 +46,7 @@ def test_the_json_report_keeps_the_routes_and_reads_them_back() -> None:
         login="POST /login",
         setup_commands=("alembic upgrade head",),
     )
-    data = report_json.to_dict(result)
+    data = report_json.to_dict(result, judge(result))
     routes = data["rows"][0]["load"]["routes"]
     assert routes[1] == {
         "label": "POST /items/",
@@ -63,6 +66,15 @@ def test_the_markdown_report_lists_the_set_up_login_and_header_names() -> None:
         login="POST /login",
         setup_commands=("alembic upgrade head", "python -m app.initial_data"),
     )
-    text = markdown.render(result)
+    text = markdown.render(result, judge(result))
     assert "alembic upgrade head; python -m app.initial\\_data" in text
     assert "POST /login" in text and "Authorization: \\*\\*\\*" in text
+
+
+def test_a_clean_mix_needs_notes_only_when_a_route_had_trouble() -> None:
+    assert needs_notes(_mix_row())  # 5xx, 4xx and a failure among the routes
+    calm = RouteStats("GET /items/", 1, ((200, 10),))
+    row = _mix_row()
+    assert row.load is not None
+    quiet = dataclasses.replace(row, load=dataclasses.replace(row.load, routes=(calm,)))
+    assert not needs_notes(quiet)
