@@ -6,7 +6,10 @@ Every value is checked here, once, so the rest of the code can trust it.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -149,6 +152,41 @@ class Target:
     kind: TargetKind = "scenario"
     app_dir: Path | None = None
     default_endpoints: tuple[Endpoint, ...] = ()
+    # Versions the target needs, as (package, specifier) pairs such as ("fastapi", ">=0.121");
+    # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
+    requires: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInterpreter:
+    """The Python that runs the targets, and folders put first on their ``PYTHONPATH``.
+
+    By default a target runs on leakbench's own interpreter. ``leakbench matrix``
+    runs it on the interpreter of an environment built for one combination of
+    versions; that environment holds the app's stack but not leakbench, so the
+    folder with leakbench's target-side code (``leakbench.target.boot``, the
+    probe, the shipped scenarios) goes on the target's ``PYTHONPATH``.
+    """
+
+    executable: str
+    pythonpath: tuple[str, ...] = ()
+
+    @classmethod
+    def current(cls) -> TargetInterpreter:
+        """leakbench's own interpreter, with nothing added."""
+        return cls(sys.executable)
+
+    @property
+    def is_current(self) -> bool:
+        return self.executable == sys.executable and not self.pythonpath
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """``env`` with this interpreter's folders first on ``PYTHONPATH``."""
+        result = dict(env)
+        if self.pythonpath:
+            inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
+            result["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *inherited])
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +258,10 @@ class RunConfig:
     app_env: tuple[EnvTemplate, ...] = ()
     setup_sql: Path | None = None
     attach: AttachTarget | None = None
+    # The Python the targets run on (default: leakbench's own), and, for one column of
+    # ``leakbench matrix``, the (package, version asked) pairs its environment was built for.
+    interpreter: TargetInterpreter | None = None
+    combination: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.attach is not None:

@@ -15,6 +15,10 @@ Expectation = Literal["CLEAN", "LEAKED"]
 LeakKindName = Literal["held_by_reference", "awaiting_gc"]
 
 
+# `Depends(..., scope=...)` is new in FastAPI 0.121 (fastapi/fastapi#14262).
+SCOPE_KEYWORD = ">=0.121"
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A shipped target app and the verdict it is known to deserve."""
@@ -26,6 +30,9 @@ class Scenario:
     endpoints: tuple[str, ...] = ("/ok", "/error")
     twin: str | None = None
     leak_kind: LeakKindName | None = None
+    # Versions the scenario needs beyond the shared stack, (package, specifier) pairs:
+    # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
+    requires: tuple[tuple[str, str], ...] = ()
 
     @property
     def app(self) -> str:
@@ -120,6 +127,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="background-fresh-session",
         leak_kind="awaiting_gc",
+        requires=(("fastapi", SCOPE_KEYWORD),),
     ),
     # Clean: the async stack, background jobs, raw connections.
     Scenario(
@@ -144,6 +152,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         twin="background-function-scope",
+        requires=(("fastapi", SCOPE_KEYWORD),),
     ),
     Scenario(
         name="raw-connection-closed",
