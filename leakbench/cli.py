@@ -26,7 +26,11 @@ from leakbench.errors import (
     LeakbenchError,
     UsageError,
 )
+from leakbench.matrix.axes import parse_axes, parse_extra_requirement
+from leakbench.matrix.environments import default_cache_dir
+from leakbench.matrix.run import MatrixConfig, matrix_exit_code, run_matrix
 from leakbench.output import reports
+from leakbench.output.matrix import render_matrix, render_matrix_paths, write_matrix_reports
 from leakbench.output.reports import ReportFormat
 from leakbench.output.reports import json as report_json
 from leakbench.output.terminal import (
@@ -37,6 +41,7 @@ from leakbench.output.terminal import (
 )
 from leakbench.postgres.dsn import redact
 from leakbench.progress.group import open_observer
+from leakbench.progress.matrix import MatrixLines
 from leakbench.runner.run import run as run_pipeline
 from leakbench.system.signals import StopSignals
 from leakbench.target.env import PLACEHOLDER_HELP, EnvTemplate
@@ -336,6 +341,218 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         reports.discard_unused_default(directory, report_dir)
         _fail(exc)
     raise typer.Exit(exit_code(result, failures))
+
+
+@app.command("matrix", epilog=EXIT_CODES_HELP)
+def matrix_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    versions: Annotated[
+        list[str],
+        typer.Option(
+            "--versions",
+            metavar="PACKAGE=V1,V2",
+            help="An axis: a package and the versions to run on (exact, 'latest', or one "
+            "specifier such as '<0.106'). Repeatable; every combination is one column.",
+        ),
+    ],
+    pattern: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pattern",
+            "-p",
+            metavar="NAME",
+            help="Scenario to test: a name, 'both' (the PR's two) or 'all'. Repeatable.",
+        ),
+    ] = None,
+    app_spec: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--app",
+            metavar="APP",
+            help="Your app: 'path/to/main.py:app' (its imports must be in the environments: "
+            "see --with). Repeatable.",
+        ),
+    ] = None,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            "-e",
+            metavar="'METHOD /PATH'",
+            help="Route to load. Repeatable. Default: the scenario's own.",
+        ),
+    ] = None,
+    with_requirements: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--with",
+            metavar="REQUIREMENT",
+            help="Also install this in every environment (e.g. 'httpx>=0.27'). Repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    env_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-cache",
+            help="Folder of the cached environments. Default: ~/.cache/leakbench/envs.",
+            show_default=False,
+        ),
+    ] = None,
+    app_env: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--app-env",
+            metavar="NAME=TEMPLATE",
+            help=f"As for run. Repeatable. {PLACEHOLDER_HELP}",
+            show_default=False,
+        ),
+    ] = None,
+    setup_sql: Annotated[
+        Path | None,
+        typer.Option("--setup-sql", help="As for run.", show_default=False),
+    ] = None,
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            help="PostgreSQL server to use. Default: an embedded server per combination.",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", help="Concurrent connections.")
+    ] = 300,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration", "-d", help="Seconds of load per row. [default: 8 unless --requests]"
+        ),
+    ] = None,
+    requests: Annotated[
+        int | None,
+        typer.Option("--requests", "-n", help="Requests per row (instead of a duration)."),
+    ] = None,
+    request_timeout: Annotated[
+        float, typer.Option(help="Seconds before a request times out.")
+    ] = 10.0,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            help="Open loop at this many requests per second, as for run.",
+            show_default=False,
+        ),
+    ] = None,
+    body: Annotated[
+        str, typer.Option(help="JSON body sent with each request.")
+    ] = '{"name": "test"}',
+    pool_size: Annotated[int, typer.Option(help="SQLAlchemy pool_size for scenarios.")] = 2,
+    max_overflow: Annotated[int, typer.Option(help="SQLAlchemy max_overflow for scenarios.")] = 10,
+    pool_timeout: Annotated[float, typer.Option(help="SQLAlchemy pool_timeout (s).")] = 30.0,
+    workers: Annotated[int, typer.Option(help="uvicorn workers per target.")] = 1,
+    settle: Annotated[
+        float, typer.Option(help="Most seconds to wait for the app to settle.")
+    ] = 5.0,
+    max_idle_in_transaction: Annotated[
+        int, typer.Option(help="Idle-in-transaction connections tolerated after the settle.")
+    ] = 0,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between pg_stat_activity samples.")
+    ] = 0.1,
+    startup_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for a target to answer.")
+    ] = 30.0,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Write matrix.json, matrix.md, matrix.html and one folder of reports per "
+            "combination here. Default: ./reports/<UTC timestamp>/.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on_leak: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-leak/--no-fail-on-leak",
+            help="Exit 1 when a row is LEAKED in any combination.",
+        ),
+    ] = True,
+    timeout: Annotated[
+        float, typer.Option(help="Stop the whole command after this many seconds (rows kept).")
+    ] = 3600.0,
+    live: Annotated[
+        bool,
+        typer.Option("--live/--no-live", help="Show each row live at a terminal."),
+    ] = True,
+) -> None:
+    """Run the same rows once per combination of versions, each in its own cached environment.
+
+    Each combination gets a virtual environment built with uv and reused by later
+    runs; only the targets run in it. Prints one table: rows are scenario x
+    endpoint, columns are the combinations.
+    """
+    directory: Path | None = None
+    try:
+        if timeout <= 0:
+            raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
+        axes = parse_axes(versions)
+        targets = resolve_patterns(pattern or []) + [parse_app(spec) for spec in app_spec or []]
+        if not targets:
+            targets = resolve_patterns(["both"])
+        config = MatrixConfig(
+            run=RunConfig(
+                targets=tuple(targets),
+                endpoints=tuple(Endpoint.parse(e) for e in endpoint or []),
+                load=LoadSettings(
+                    concurrency=concurrency,
+                    duration=duration if duration is not None or requests is not None else 8.0,
+                    requests=requests,
+                    request_timeout=request_timeout,
+                    body=body.encode(),
+                    rate=rate,
+                ),
+                pool=PoolSettings(pool_size, max_overflow, pool_timeout),
+                verdict=VerdictSettings(
+                    settle=settle, max_idle_in_transaction=max_idle_in_transaction
+                ),
+                dsn=dsn,
+                workers=workers,
+                poll_interval=poll_interval,
+                startup_timeout=startup_timeout,
+                app_env=tuple(EnvTemplate.parse(text) for text in app_env or []),
+                setup_sql=setup_sql,
+                thresholds=Thresholds(fail_on_leak=fail_on_leak),
+            ),
+            axes=axes,
+            extra_requirements=tuple(
+                parse_extra_requirement(text) for text in with_requirements or []
+            ),
+            env_cache=env_cache or default_cache_dir(),
+        )
+        directory = reports.prepare_dir(report_dir or reports.default_dir())
+        console = make_console()
+        with (
+            StopSignals(timeout) as signals,
+            open_observer(console, live=live, prometheus_port=None) as observer,
+        ):
+            try:
+                result = run_matrix(config, observer, MatrixLines(console))
+            except KeyboardInterrupt:
+                raise Interrupted(signals.reason or "SIGINT", timeout) from None
+        write_matrix_reports(result, directory)
+        render_matrix(console, result)
+        render_matrix_paths(console, directory, result)
+        if result.interrupted:
+            raise Interrupted(signals.reason or "SIGINT", timeout)
+    except Interrupted as exc:
+        reports.discard_unused_default(directory, report_dir)
+        Console(stderr=True).print(f"[yellow]{exc}[/]")
+        raise typer.Exit(exc.code) from None
+    except LeakbenchError as exc:
+        reports.discard_unused_default(directory, report_dir)
+        _fail(exc)
+    raise typer.Exit(matrix_exit_code(result))
 
 
 @app.command("scenarios")

@@ -21,13 +21,21 @@ from pathlib import Path
 
 import scenarios
 from leakbench.config import RunConfig, Target, TargetInterpreter
-from leakbench.errors import UsageError
+from leakbench.errors import (
+    EXIT_CLEAN,
+    EXIT_INCONCLUSIVE,
+    EXIT_LEAKED,
+    EXIT_RUN_FAILED,
+    UsageError,
+)
 from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requirement
 from leakbench.matrix.environments import Environment, EnvironmentCache, default_cache_dir
 from leakbench.progress.events import RunObserver
+from leakbench.progress.matrix import MatrixProgress
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.run import run
 from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code
 
 _CODE_DIR_PREFIX = "leakbench-code-"
 _CODE_SUFFIXES = (".py", ".typed")
@@ -49,16 +57,6 @@ class MatrixConfig:
                 "leakbench matrix starts each target itself on each combination's versions; "
                 "--url (attach mode) cannot be combined with it."
             )
-
-
-class MatrixProgress:
-    """Told what the matrix does between its runs (the runs report to a RunObserver)."""
-
-    def environment_ready(self, environment: Environment) -> None:
-        """A combination's environment was built or found in the cache."""
-
-    def column_started(self, index: int, count: int, environment: Environment) -> None:
-        """The rows are about to run on a combination (index from 0)."""
 
 
 def table_rows(config: RunConfig) -> tuple[tuple[str, str], ...]:
@@ -84,18 +82,23 @@ def run_matrix(
         environment = cache.prepare(
             combination, requirements(combination, config.extra_requirements)
         )
-        progress.environment_ready(environment)
+        progress.environment_ready(
+            combination.label, reused=environment.reused, seconds=environment.seconds
+        )
         environments.append(environment)
     columns: list[MatrixColumn] = []
     interrupted = False
     with _target_code() as code:
-        for index, environment in enumerate(environments):
-            progress.column_started(index, len(environments), environment)
-            column = _run_column(config, environment, code, observer)
-            columns.append(column)
-            if column.result is not None and column.result.interrupted:
-                interrupted = True
-                break
+        try:
+            for index, environment in enumerate(environments):
+                progress.column_started(index, len(environments), environment.combination.label)
+                column = _run_column(config, environment, code, observer)
+                columns.append(column)
+                if column.result is not None and column.result.interrupted:
+                    interrupted = True
+                    break
+        except KeyboardInterrupt:  # between rows (a server starting): the columns done are kept
+            interrupted = True
     return MatrixResult(
         rows=table_rows(config.run),
         columns=tuple(columns),
@@ -166,3 +169,19 @@ def _not_source(directory: str, names: list[str]) -> set[str]:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def matrix_exit_code(result: MatrixResult) -> int:
+    """As for ``run``, over every column: a leak (1) over a failure (3) over inconclusive (4)."""
+    codes = set()
+    for column in result.columns:
+        if column.result is not None:
+            outcome = column.result
+            failures = evaluate(outcome, Thresholds.from_settings(outcome.settings))
+            codes.add(exit_code(outcome, failures))
+    if not codes:
+        return EXIT_INCONCLUSIVE
+    for code in (EXIT_LEAKED, EXIT_RUN_FAILED, EXIT_INCONCLUSIVE):
+        if code in codes:
+            return code
+    return EXIT_CLEAN
