@@ -15,8 +15,12 @@ Expectation = Literal["CLEAN", "LEAKED"]
 LeakKindName = Literal["held_by_reference", "awaiting_gc"]
 
 
+# The oldest stack every scenario runs on, measured with `leakbench matrix`: FastAPI 0.94
+# rejects the routes' Annotated dependencies, and next to SQLAlchemy 2.0.0 the resolver
+# picks SQLModel 0.0.18, which fails to import. FastAPI 0.95.2 and SQLAlchemy 2.0.14 work.
+STACK = (("fastapi", ">=0.95"), ("sqlalchemy", ">=2.0.14"))
 # `Depends(..., scope=...)` is new in FastAPI 0.121 (fastapi/fastapi#14262).
-SCOPE_KEYWORD = ">=0.121"
+SCOPE_STACK = (*STACK, ("fastapi", ">=0.121"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +34,9 @@ class Scenario:
     endpoints: tuple[str, ...] = ("/ok", "/error")
     twin: str | None = None
     leak_kind: LeakKindName | None = None
-    # Versions the scenario needs beyond the shared stack, (package, specifier) pairs:
-    # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
-    requires: tuple[tuple[str, str], ...] = ()
+    # Versions the scenario needs, (package, specifier) pairs: ``leakbench matrix``
+    # shows "n/a" in the columns that do not meet them.
+    requires: tuple[tuple[str, str], ...] = STACK
 
     @property
     def app(self) -> str:
@@ -127,7 +131,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="background-fresh-session",
         leak_kind="awaiting_gc",
-        requires=(("fastapi", SCOPE_KEYWORD),),
+        requires=SCOPE_STACK,
     ),
     # Clean: the async stack, background jobs, raw connections.
     Scenario(
@@ -152,7 +156,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         twin="background-function-scope",
-        requires=(("fastapi", SCOPE_KEYWORD),),
+        requires=SCOPE_STACK,
     ),
     Scenario(
         name="raw-connection-closed",

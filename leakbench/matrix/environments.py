@@ -79,7 +79,7 @@ def find_uv() -> str:
         ) from None
 
 
-def _one_line(stderr: str) -> str:
+def one_line_error(stderr: str) -> str:
     """uv's error and its causes, in one line."""
     parts = []
     for raw in stderr.splitlines():
@@ -87,8 +87,10 @@ def _one_line(stderr: str) -> str:
         for prefix in ("error:", "cause:", "Caused by:", "\u00d7", "\u2570\u2500\u25b6"):
             if line.startswith(prefix):
                 line = line[len(prefix) :].strip()
+        if line.startswith("No solution found"):  # the causes say why
+            continue
         if line and not line.startswith(("hint:", "help:", "warning:")):
-            parts.append(line)
+            parts.append(line.rstrip("."))
     text = re.sub(r"\s+", " ", "; ".join(parts)) or "uv gave no reason"
     return text if len(text) <= _LONGEST_CAUSE else text[: _LONGEST_CAUSE - 3] + "..."
 
@@ -148,7 +150,7 @@ class EnvironmentCache:
             ) from None
         if done.returncode == 0:
             return done.stdout
-        reason = _one_line(done.stderr)
+        reason = one_line_error(done.stderr)
         if "No solution found" in done.stderr:
             raise UnsatisfiableVersionsError(
                 f"The combination {combination.label} cannot be installed: {reason}. "
@@ -243,7 +245,7 @@ class EnvironmentCache:
             ) from None
         if done.returncode != 0:
             raise EnvironmentBuildError(
-                f"Could not install the combination {combination.label}: {_one_line(done.stderr)}."
+                f"Could not install the combination {combination.label}: {one_line_error(done.stderr)}."
             )
 
 
