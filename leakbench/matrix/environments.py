@@ -244,8 +244,9 @@ class EnvironmentCache:
                 f"{_INSTALL_TIMEOUT:g} s; is the package index reachable?"
             ) from None
         if done.returncode != 0:
+            reason = one_line_error(done.stderr)
             raise EnvironmentBuildError(
-                f"Could not install the combination {combination.label}: {one_line_error(done.stderr)}."
+                f"Could not install the combination {combination.label}: {reason}."
             )
 
 
