@@ -478,6 +478,18 @@ def matrix_command(  # noqa: PLR0917 - typer maps each parameter to an option
             help="Exit 1 when a row is LEAKED in any combination.",
         ),
     ] = True,
+    max_total_connections: Annotated[
+        int | None,
+        typer.Option(help="Threshold, as for run.", show_default=False),
+    ] = None,
+    max_error_rate: Annotated[
+        str | None,
+        typer.Option(help="Threshold, as for run.", metavar="RATE", show_default=False),
+    ] = None,
+    max_p95_ms: Annotated[
+        float | None,
+        typer.Option(help="Threshold, as for run.", show_default=False),
+    ] = None,
     timeout: Annotated[
         float, typer.Option(help="Stop the whole command after this many seconds (rows kept).")
     ] = 3600.0,
@@ -522,7 +534,14 @@ def matrix_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 startup_timeout=startup_timeout,
                 app_env=tuple(EnvTemplate.parse(text) for text in app_env or []),
                 setup_sql=setup_sql,
-                thresholds=Thresholds(fail_on_leak=fail_on_leak),
+                thresholds=Thresholds(
+                    fail_on_leak=fail_on_leak,
+                    max_total_connections=max_total_connections,
+                    max_error_rate=parse_rate(max_error_rate)
+                    if max_error_rate is not None
+                    else None,
+                    max_p95_ms=max_p95_ms,
+                ),
             ),
             axes=axes,
             extra_requirements=tuple(

@@ -113,10 +113,22 @@ _STATUS_STYLES = {verdict.value: style for verdict, style in VERDICT_STYLES.item
 
 def render_matrix(console: Console, result: MatrixResult) -> None:
     console.print(matrix_table(result))
+    for line in not_applicable_lines(result):
+        console.print(line, soft_wrap=True)
+    console.print(_LEGEND, style="dim", soft_wrap=True)
+
+
+def not_applicable_lines(result: MatrixResult) -> list[str]:
+    """One line per scenario and unmet requirement, naming the columns it left out."""
+    columns_by_need: dict[tuple[str, str], list[str]] = {}
     for column in result.columns:
         for pattern, reason in column.not_applicable:
-            console.print(f"n/a: {pattern} on {column.label}: {reason}", soft_wrap=True)
-    console.print(_LEGEND, style="dim")
+            need = reason.split(", has ")[0].split(", not installed")[0]
+            columns_by_need.setdefault((pattern, need), []).append(column.label)
+    return [
+        f"n/a: {pattern} {need}; not run on {'; '.join(labels)}"
+        for (pattern, need), labels in columns_by_need.items()
+    ]
 
 
 def render_matrix_paths(console: Console, directory: Path, result: MatrixResult) -> None:
