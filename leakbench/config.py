@@ -155,6 +155,9 @@ class Target:
     # Versions the target needs, as (package, specifier) pairs such as ("fastapi", ">=0.121");
     # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
     requires: tuple[tuple[str, str], ...] = ()
+    # The drivers a matrix's driver axis may switch the target's database URL to; empty
+    # for an app, which picks its own.
+    drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +173,8 @@ class TargetInterpreter:
 
     executable: str
     pythonpath: tuple[str, ...] = ()
+    # More environment variables for the targets, as (name, value) pairs.
+    variables: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def current(cls) -> TargetInterpreter:
@@ -178,11 +183,11 @@ class TargetInterpreter:
 
     @property
     def is_current(self) -> bool:
-        return self.executable == sys.executable and not self.pythonpath
+        return self.executable == sys.executable and not self.pythonpath and not self.variables
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
-        """``env`` with this interpreter's folders first on ``PYTHONPATH``."""
-        result = dict(env)
+        """``env`` with this interpreter's variables, and its folders first on ``PYTHONPATH``."""
+        result = {**env, **dict(self.variables)}
         if self.pythonpath:
             inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
             result["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *inherited])

@@ -30,6 +30,11 @@ TARGET_STACK = (
     "psycopg[binary]",
     "uvicorn[standard]",
 )
+# The driver axis (``--versions driver=psycopg,psycopg2``) picks the DBAPI driver of the
+# scenarios' sync engine (their async engine stays on psycopg 3, as psycopg2 has no asyncio),
+# and installs it.
+DRIVER_AXIS = "driver"
+DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}
 # A bound on the work one command may ask for: each combination is a full run.
 MAX_COMBINATIONS = 24
 _AXIS = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==?\s*(.*)$")
@@ -49,6 +54,11 @@ class Combination:
     """One column: a version asked for each axis, as (package, version) pairs."""
 
     pins: tuple[tuple[str, str], ...]
+
+    @property
+    def driver(self) -> str | None:
+        """The driver axis' value, if there is one."""
+        return dict(self.pins).get(DRIVER_AXIS)
 
     @property
     def label(self) -> str:
@@ -99,7 +109,14 @@ def parse_axis(text: str) -> Axis:
             f"{package}=0.104.1,latest."
         )
     for version in versions:
-        _specifier(package, version)
+        if package == DRIVER_AXIS:
+            if version not in DRIVERS:
+                raise UsageError(
+                    f"--versions driver={version}: unknown driver {version!r}; "
+                    f"choose among {', '.join(DRIVERS)}."
+                )
+        else:
+            _specifier(package, version)
     if len(set(versions)) != len(versions):
         raise UsageError(f"--versions {text!r} names a version twice; give each once.")
     return Axis(package, versions)
@@ -152,12 +169,19 @@ def parse_extra_requirement(text: str) -> str:
 
 def requirements(combination: Combination, extra: Iterable[str] = ()) -> tuple[str, ...]:
     """The requirement lines of the combination's environment, pins taking precedence."""
-    pinned = {package: _specifier(package, version) for package, version in combination.pins}
+    pinned = {
+        package: _specifier(package, version)
+        for package, version in combination.pins
+        if package != DRIVER_AXIS
+    }
+    driver = combination.driver
     lines: list[str] = []
     seen: set[str] = set()
-    for text in (*TARGET_STACK, *extra):
+    for text in (*TARGET_STACK, *((DRIVERS[driver],) if driver else ()), *extra):
         requirement = Requirement(text)
         name = canonicalize_name(requirement.name)
+        if name in seen:  # the driver psycopg is in the stack already
+            continue
         if name in pinned:
             extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
             lines.append(f"{requirement.name}{extras}{pinned[name]}")
@@ -169,9 +193,18 @@ def requirements(combination: Combination, extra: Iterable[str] = ()) -> tuple[s
 
 
 def unmet_requirement(
-    requires: Iterable[tuple[str, str]], installed: Mapping[str, str]
+    requires: Iterable[tuple[str, str]],
+    installed: Mapping[str, str],
+    *,
+    driver: str | None = None,
+    drivers: Sequence[str] = (),
 ) -> str | None:
-    """Why a target cannot run on ``installed`` (package -> version), or None if it can."""
+    """Why a target cannot run on ``installed`` (package -> version), or None if it can.
+
+    ``drivers`` are those the target's database URL can follow (empty: it picks its own).
+    """
+    if driver is not None and drivers and driver not in drivers:
+        return f"needs driver {' or '.join(drivers)}, not {driver}"
     for package, specifier in requires:
         name = canonicalize_name(package)
         version = installed.get(name)

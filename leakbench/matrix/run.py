@@ -36,6 +36,7 @@ from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.run import run
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code
+from scenarios import DRIVER_ENV
 
 _CODE_DIR_PREFIX = "leakbench-code-"
 _CODE_SUFFIXES = (".py", ".typed")
@@ -114,8 +115,11 @@ def _run_column(
     installed = dict(environment.packages)
     runnable: list[Target] = []
     not_applicable: list[tuple[str, str]] = []
+    driver = environment.combination.driver
     for target in config.run.targets:
-        reason = unmet_requirement(target.requires, installed)
+        reason = unmet_requirement(
+            target.requires, installed, driver=driver, drivers=target.drivers
+        )
         if reason is None:
             runnable.append(target)
         else:
@@ -125,7 +129,11 @@ def _run_column(
         run_config = dataclasses.replace(
             config.run,
             targets=tuple(runnable),
-            interpreter=TargetInterpreter(str(environment.python), (str(code),)),
+            interpreter=TargetInterpreter(
+                str(environment.python),
+                (str(code),),
+                ((DRIVER_ENV, driver),) if driver else (),
+            ),
             combination=environment.combination.pins,
         )
         result = run(run_config, observer)

@@ -16,6 +16,7 @@ def scenario_target(scenario: scenarios.Scenario) -> Target:
         kind="scenario",
         default_endpoints=tuple(Endpoint.parse(e) for e in scenario.endpoints),
         requires=scenario.requires,
+        drivers=scenario.drivers,
     )
 
 

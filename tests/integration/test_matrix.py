@@ -10,6 +10,8 @@ FastAPI versions").
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.config import TargetInterpreter
-from leakbench.matrix.axes import Combination, requirements
+from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
 from leakbench.matrix.environments import EnvironmentCache
 from leakbench.runner.versions import interpreter_packages
 from tests.integration import wheelhouse
@@ -160,3 +162,32 @@ def test_an_unreachable_package_index_is_one_line_exit_3(
     (line,) = result.output.strip().splitlines()
     assert line.startswith("error: Could not resolve the combination fastapi 0.118.0:")
     assert "Connection refused" in line
+
+
+@pytest.mark.usefixtures("local_index")
+def test_the_driver_axis_switches_the_scenarios_sync_engine_only(tmp_path: Path) -> None:
+    (combination,) = combinations(parse_axes(list(wheelhouse.DRIVER_VERSIONS)))
+    environment = EnvironmentCache(wheelhouse.ENV_CACHE).prepare(
+        combination, requirements(combination)
+    )
+    assert environment.version("psycopg2-binary") is not None
+    interpreter = TargetInterpreter(
+        str(environment.python),
+        (str(wheelhouse.ROOT),),
+        (("LEAKBENCH_DRIVER", "psycopg2"), ("DATABASE_URL", "postgresql://u@127.0.0.1:1/db")),
+    )
+    shown = subprocess.run(
+        [
+            interpreter.executable,
+            "-c",
+            "import scenarios.with_session, scenarios._app as a;"
+            "print(a.engine.dialect.driver, a.async_engine.dialect.driver)",
+        ],
+        env=interpreter.environment(os.environ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    # Creating an engine opens no connection, so the port need not answer.
+    assert shown.stdout.split() == ["psycopg2", "psycopg"]

@@ -24,11 +24,17 @@ ENV_CACHE = CACHE / "matrix-envs"
 # The test matrix: the oldest supported FastAPI and SQLAlchemy, and both sides of
 # FastAPI 0.118 (which moved the exit of yield dependencies back after background tasks).
 TEST_VERSIONS = ("fastapi=0.95.2,0.117.1,0.118.0", "sqlalchemy=2.0.14")
+# The driver axis: psycopg2 next to the newest of those.
+DRIVER_VERSIONS = ("fastapi=0.118.0", "sqlalchemy=2.0.14", "driver=psycopg2")
 _READY = WHEELHOUSE / "READY"
 
 
 def _wanted() -> list[tuple[str, ...]]:
-    return [requirements(c) for c in combinations(parse_axes(list(TEST_VERSIONS)))]
+    return [
+        requirements(c)
+        for axes in (TEST_VERSIONS, DRIVER_VERSIONS)
+        for c in combinations(parse_axes(list(axes)))
+    ]
 
 
 def _fingerprint() -> str:

@@ -122,3 +122,47 @@ def test_uv_errors_become_one_line() -> None:
     assert "\n" not in line
     assert line.startswith("Because there is no version of fastapi==9.9.9")
     assert "hint" not in line
+
+
+def test_the_driver_axis_installs_the_driver_and_names_only_known_ones() -> None:
+    (psycopg2,) = combinations(parse_axes(["driver=psycopg2"]))
+    assert psycopg2.driver == "psycopg2"
+    lines = requirements(psycopg2)
+    assert "psycopg2-binary" in lines
+    assert "psycopg[binary]" in lines  # the async engine stays on psycopg 3
+    assert not any(line.startswith("driver") for line in lines)
+    (psycopg,) = combinations(parse_axes(["driver=psycopg"]))
+    assert [line for line in requirements(psycopg) if line.startswith("psycopg")] == [
+        "psycopg[binary]"
+    ]
+    with pytest.raises(
+        UsageError, match="unknown driver 'asyncpg'; choose among psycopg, psycopg2"
+    ):
+        parse_axis("driver=asyncpg")
+
+
+def test_only_the_sync_engine_scenarios_follow_the_driver_axis() -> None:
+    installed = {"fastapi": "0.118.0", "sqlalchemy": "2.0.14"}
+    for name, runs_on_psycopg2 in (
+        ("with-session", True),
+        ("never-closed-session", True),
+        ("async-session", False),
+        ("raw-connection-closed", False),
+    ):
+        scenario = scenarios.by_name(name)
+        assert scenario is not None
+        reason = unmet_requirement(
+            scenario.requires, installed, driver="psycopg2", drivers=scenario.drivers
+        )
+        assert (reason is None) is runs_on_psycopg2, name
+        assert (
+            unmet_requirement(
+                scenario.requires, installed, driver="psycopg", drivers=scenario.drivers
+            )
+            is None
+        )
+    async_session = scenarios.by_name("async-session")
+    assert async_session is not None
+    assert unmet_requirement((), {}, driver="psycopg2", drivers=async_session.drivers) == (
+        "needs driver psycopg, not psycopg2"
+    )
