@@ -191,3 +191,55 @@ def test_the_driver_axis_switches_the_scenarios_sync_engine_only(tmp_path: Path)
     )
     # Creating an engine opens no connection, so the port need not answer.
     assert shown.stdout.split() == ["psycopg2", "psycopg"]
+
+
+PLAIN_SQLALCHEMY_APP = """
+import os
+
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+url = os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg2://", 1)
+engine = create_engine(url, pool_size=2, max_overflow=3)
+app = FastAPI()
+
+
+@app.post("/ok")
+def ok() -> dict:
+    with Session(engine) as session:
+        session.execute(text("SELECT 1"))
+    return {"ok": True}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_index")
+def test_the_probe_counts_the_pool_of_an_app_on_sqlalchemy_1_4(
+    tmp_path: Path, embedded_dsn: str
+) -> None:
+    app_file = tmp_path / "plain" / "main.py"
+    app_file.parent.mkdir()
+    app_file.write_text(PLAIN_SQLALCHEMY_APP)
+    reports = tmp_path / "reports"
+    result = runner.invoke(
+        app,
+        [
+            "matrix",
+            *("--app", f"{app_file}:app", "-e", "/ok"),
+            *(f"--versions={axis}" for axis in wheelhouse.PROBE_VERSIONS),
+            *("--env-cache", str(wheelhouse.ENV_CACHE), "--report-dir", str(reports)),
+            *("--dsn", embedded_dsn),
+            *SHORT_ROWS,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (column,) = json.loads((reports / "matrix.json").read_text())["columns"]
+    report = json.loads((reports / column["report"]).read_text())
+    assert report["versions"]["sqlalchemy"] == "1.4.54"
+    (row,) = report["rows"]
+    assert row["verdict"] == "CLEAN"
+    pool = row["pool_after_settle"]
+    assert pool["checkouts"] > 0
+    assert pool["checkouts"] == pool["checkins"]
+    assert pool["capacity"] == 5  # read from the app's own QueuePool: 2 + 3

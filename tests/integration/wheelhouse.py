@@ -26,13 +26,15 @@ ENV_CACHE = CACHE / "matrix-envs"
 TEST_VERSIONS = ("fastapi=0.95.2,0.117.1,0.118.0", "sqlalchemy=2.0.14")
 # The driver axis: psycopg2 next to the newest of those.
 DRIVER_VERSIONS = ("fastapi=0.118.0", "sqlalchemy=2.0.14", "driver=psycopg2")
+# The probe on SQLAlchemy 1.4, under an app of the user's (the scenarios need 2.0.14).
+PROBE_VERSIONS = ("fastapi=0.95.2", "sqlalchemy=1.4.54", "driver=psycopg2")
 _READY = WHEELHOUSE / "READY"
 
 
 def _wanted() -> list[tuple[str, ...]]:
     return [
         requirements(c)
-        for axes in (TEST_VERSIONS, DRIVER_VERSIONS)
+        for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS)
         for c in combinations(parse_axes(list(axes)))
     ]
 
