@@ -25,7 +25,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 # The matrix tests install FastAPI versions from a local wheelhouse, never from the index
-# during the test run: downloaded here once (about 20 s, 20 MB), reused afterwards.
+# during the test run: downloaded here once (10 to 30 s, 26 MB), reused afterwards.
 python -m tests.integration.wheelhouse
 
 ruff check leakbench scenarios tests benchmarks
