@@ -21,21 +21,13 @@ from pathlib import Path
 
 import scenarios
 from leakbench.config import RunConfig, Target, TargetInterpreter
-from leakbench.errors import (
-    EXIT_CLEAN,
-    EXIT_INCONCLUSIVE,
-    EXIT_LEAKED,
-    EXIT_RUN_FAILED,
-    UsageError,
-)
+from leakbench.errors import UsageError
 from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requirement
 from leakbench.matrix.environments import Environment, EnvironmentCache, default_cache_dir
-from leakbench.progress.events import RunObserver
-from leakbench.progress.matrix import MatrixProgress
+from leakbench.progress.events import MatrixProgress, RunObserver
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.run import run
 from leakbench.system.processes import make_owned_folder, orphaned_folders
-from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code
 from scenarios import DRIVER_ENV
 
 _CODE_DIR_PREFIX = "leakbench-code-"
@@ -177,19 +169,3 @@ def _not_source(directory: str, names: list[str]) -> set[str]:
 
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def matrix_exit_code(result: MatrixResult) -> int:
-    """As for ``run``, over every column: a leak (1) over a failure (3) over inconclusive (4)."""
-    codes = set()
-    for column in result.columns:
-        if column.result is not None:
-            outcome = column.result
-            failures = evaluate(outcome, Thresholds.from_settings(outcome.settings))
-            codes.add(exit_code(outcome, failures))
-    if not codes:
-        return EXIT_INCONCLUSIVE
-    for code in (EXIT_LEAKED, EXIT_RUN_FAILED, EXIT_INCONCLUSIVE):
-        if code in codes:
-            return code
-    return EXIT_CLEAN

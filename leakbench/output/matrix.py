@@ -23,8 +23,9 @@ from rich.text import Text
 from leakbench.output import reports
 from leakbench.output.reports.html import CSP
 from leakbench.output.reports.json import SCHEMA_VERSION, write_atomic
-from leakbench.output.terminal import VERDICT_STYLES
+from leakbench.output.style import FOOTER_STYLE, NOT_JUDGED_STYLE, VERDICT_STYLES
 from leakbench.results import MatrixColumn, MatrixResult, RowResult, Verdict
+from leakbench.verdict.outcome import MatrixOutcome
 
 NOT_APPLICABLE = "n/a"
 NOT_RUN = "-"
@@ -106,8 +107,8 @@ def matrix_table(result: MatrixResult) -> Table:
 
 
 _STATUS_STYLES = {verdict.value: style for verdict, style in VERDICT_STYLES.items()} | {
-    NOT_APPLICABLE: "dim",
-    NOT_RUN: "dim",
+    NOT_APPLICABLE: NOT_JUDGED_STYLE,
+    NOT_RUN: NOT_JUDGED_STYLE,
 }
 
 
@@ -115,7 +116,7 @@ def render_matrix(console: Console, result: MatrixResult) -> None:
     console.print(matrix_table(result))
     for line in not_applicable_lines(result):
         console.print(line, soft_wrap=True)
-    console.print(_LEGEND, style="dim", soft_wrap=True)
+    console.print(_LEGEND, style=FOOTER_STYLE, soft_wrap=True)
 
 
 def not_applicable_lines(result: MatrixResult) -> list[str]:
@@ -283,13 +284,18 @@ def render_html(result: MatrixResult) -> str:
 """
 
 
-def write_matrix_reports(result: MatrixResult, directory: Path) -> None:
+def dumps(result: MatrixResult) -> str:
+    """matrix.json's text."""
+    return json.dumps(to_dict(result), indent=2) + "\n"
+
+
+def write_matrix_reports(result: MatrixResult, outcome: MatrixOutcome, directory: Path) -> None:
     """Each column's reports into its folder, then matrix.json, matrix.md and matrix.html."""
-    for column in result.columns:
-        if column.result is not None:
+    for column, column_outcome in zip(result.columns, outcome.columns, strict=True):
+        if column.result is not None and column_outcome is not None:
             folder = directory / column.report_folder
             folder.mkdir(parents=True, exist_ok=True)
-            reports.write_all(column.result, folder)
-    texts = (json.dumps(to_dict(result), indent=2) + "\n", render_markdown(result))
+            reports.write_all(column.result, column_outcome, folder)
+    texts = (dumps(result), render_markdown(result))
     for name, text in zip(FILE_NAMES, (*texts, render_html(result)), strict=True):
         write_atomic(directory / name, text)

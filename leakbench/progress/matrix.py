@@ -1,21 +1,15 @@
-"""What ``leakbench matrix`` says between its runs: environments ready, columns starting.
+"""What ``leakbench matrix`` says between its runs, as plain lines.
 
-The runs themselves report to a :class:`~leakbench.progress.events.RunObserver`.
+The runs themselves report to a :class:`~leakbench.progress.events.RunObserver`;
+the protocol of these lines is :class:`~leakbench.progress.events.MatrixProgress`.
 """
 
 from __future__ import annotations
 
 from rich.console import Console
 
-
-class MatrixProgress:
-    """Told what the matrix does between its runs. Every method may be left as is."""
-
-    def environment_ready(self, label: str, *, reused: bool, seconds: float) -> None:
-        """The environment of the combination ``label`` was built, or found in the cache."""
-
-    def column_started(self, index: int, count: int, label: str) -> None:
-        """The rows are about to run on the combination ``label`` (``index`` from 0)."""
+from leakbench.output.style import COLUMN_STYLE
+from leakbench.progress.events import MatrixProgress
 
 
 class MatrixLines(MatrixProgress):
@@ -30,5 +24,5 @@ class MatrixLines(MatrixProgress):
 
     def column_started(self, index: int, count: int, label: str) -> None:
         self.console.print(
-            f"combination {index + 1}/{count}: {label}", style="bold", soft_wrap=True
+            f"combination {index + 1}/{count}: {label}", style=COLUMN_STYLE, soft_wrap=True
         )

@@ -56,13 +56,15 @@ def test_background_request_session_leaks_only_between_fastapi_0_106_and_0_118(
             "matrix",
             *("-p", "background-request-session", "-p", "background-function-scope"),
             *(f"--versions={axis}" for axis in wheelhouse.TEST_VERSIONS),
-            *("--env-cache", str(wheelhouse.ENV_CACHE), "--report-dir", str(tmp_path)),
-            *("--dsn", embedded_dsn),
+            *("--env-cache", str(wheelhouse.ENV_CACHE), "--report-dir", str(tmp_path / "r")),
+            *("--dsn", embedded_dsn, "--json", str(tmp_path / "matrix-copy.json")),
             *SHORT_ROWS,
         ],
     )
     assert result.exit_code == 1, result.output  # a leak in one column fails the command
-    matrix = json.loads((tmp_path / "matrix.json").read_text())
+    reports = tmp_path / "r"
+    matrix = json.loads((reports / "matrix.json").read_text())
+    assert json.loads((tmp_path / "matrix-copy.json").read_text()) == matrix  # run's --json
     columns = {c["combination"]["fastapi"]: c for c in matrix["columns"]}
     assert list(columns) == ["0.95.2", "0.117.1", "0.118.0"]
 
@@ -89,7 +91,7 @@ def test_background_request_session_leaks_only_between_fastapi_0_106_and_0_118(
         "fastapi 0.118.0, sqlalchemy 2.0.14"
     ) in result.output
     for version, column in columns.items():
-        report = json.loads((tmp_path / column["report"]).read_text())
+        report = json.loads((reports / column["report"]).read_text())
         assert report["combination"] == {"fastapi": version, "sqlalchemy": "2.0.14"}
         # Recorded from the target's environment, not from leakbench's own.
         assert report["versions"]["fastapi"] == version
@@ -99,7 +101,7 @@ def test_background_request_session_leaks_only_between_fastapi_0_106_and_0_118(
         assert pool is not None
         assert pool["checkouts"] > 0
     for name in ("matrix.md", "matrix.html"):
-        assert "background-request-session" in (tmp_path / name).read_text()
+        assert "background-request-session" in (reports / name).read_text()
 
 
 @pytest.mark.usefixtures("local_index")

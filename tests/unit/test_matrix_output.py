@@ -7,9 +7,6 @@ import json
 import re
 from pathlib import Path
 
-from rich.console import Console
-
-from leakbench.matrix.run import matrix_exit_code
 from leakbench.output.matrix import (
     render_html,
     render_markdown,
@@ -17,6 +14,7 @@ from leakbench.output.matrix import (
     to_dict,
     write_matrix_reports,
 )
+from leakbench.output.style import make_console
 from leakbench.results import (
     ActivitySample,
     Findings,
@@ -26,6 +24,7 @@ from leakbench.results import (
     RowResult,
     Verdict,
 )
+from leakbench.verdict.outcome import MatrixOutcome, judge_matrix
 from tests.factories import run_result
 
 ROWS = (("background-request-session", "/ok"), ("background-function-scope", "/ok"))
@@ -74,9 +73,10 @@ def _matrix() -> MatrixResult:
 
 
 def test_the_table_has_a_column_per_combination_and_n_a_where_a_scenario_cannot_run() -> None:
-    console = Console(file=io.StringIO(), width=140, color_system=None)
+    out = io.StringIO()
+    console = make_console(file=out, width=140)
     render_matrix(console, _matrix())
-    text = console.file.getvalue()  # type: ignore[attr-defined]  # a StringIO, given above
+    text = out.getvalue()
     lines = [line for line in text.splitlines() if "background-" in line]
     assert "fastapi 0.117.1" in text
     assert "fastapi latest (0.165.0)" in text  # the version "latest" resolved to
@@ -114,7 +114,7 @@ def test_markdown_and_html_show_the_matrix() -> None:
 
 
 def test_the_reports_go_into_one_folder_with_a_folder_per_combination(tmp_path: Path) -> None:
-    write_matrix_reports(_matrix(), tmp_path)
+    write_matrix_reports(_matrix(), judge_matrix(_matrix()), tmp_path)
     for name in ("matrix.json", "matrix.md", "matrix.html"):
         assert (tmp_path / name).is_file()
     for folder in ("fastapi-0.117.1", "fastapi-latest"):
@@ -125,7 +125,10 @@ def test_the_reports_go_into_one_folder_with_a_folder_per_combination(tmp_path: 
 
 
 def test_the_exit_code_is_as_for_run_over_every_column() -> None:
-    assert matrix_exit_code(_matrix()) == 1
+    outcome = judge_matrix(_matrix())
+    assert outcome.exit_code == 1
+    # Each column judged as run judges a run: the LEAKED row failed fail-on-leak in both.
+    assert [len(column.failures) for column in outcome.columns if column is not None] == [1, 1]
     clean = MatrixColumn(
         combination=(("fastapi", "0.118.0"),),
         packages=(),
@@ -133,7 +136,7 @@ def test_the_exit_code_is_as_for_run_over_every_column() -> None:
         environment_seconds=0.1,
         result=run_result(_row("background-request-session", Verdict.CLEAN)),
     )
-    assert matrix_exit_code(MatrixResult(rows=ROWS[:1], columns=(clean,))) == 0
+    assert judge_matrix(MatrixResult(rows=ROWS[:1], columns=(clean,))).exit_code == 0
     failed = MatrixColumn(
         combination=(("fastapi", "0.94.1"),),
         packages=(),
@@ -143,7 +146,7 @@ def test_the_exit_code_is_as_for_run_over_every_column() -> None:
             RowResult("background-request-session", "/ok", Verdict.FAILED, None, None)
         ),
     )
-    assert matrix_exit_code(MatrixResult(rows=ROWS[:1], columns=(clean, failed))) == 3
+    assert judge_matrix(MatrixResult(rows=ROWS[:1], columns=(clean, failed))).exit_code == 3
     nothing = MatrixColumn(
         combination=(("fastapi", "0.94.1"),),
         packages=(),
@@ -152,4 +155,5 @@ def test_the_exit_code_is_as_for_run_over_every_column() -> None:
         result=None,
         not_applicable=(("background-request-session", "needs fastapi>=0.95, has 0.94.1"),),
     )
-    assert matrix_exit_code(MatrixResult(rows=ROWS[:1], columns=(nothing,))) == 4
+    only_n_a = MatrixResult(rows=ROWS[:1], columns=(nothing,))
+    assert judge_matrix(only_n_a) == MatrixOutcome((None,), 4)
