@@ -534,7 +534,7 @@ def matrix_command(
 ) -> None:
     """Run the same rows once per combination of versions, each in its own cached environment.
 
-    Takes run's options (but attach mode and --prometheus-port). Each combination
+    Takes every option of run except attach mode and --prometheus-port. Each combination
     gets a virtual environment built with uv and reused by later runs; only the
     targets run in it. Prints one table: rows are scenario x endpoint, columns are
     the combinations; --json writes matrix.json.

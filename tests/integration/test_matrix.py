@@ -26,11 +26,13 @@ from leakbench.runner.versions import interpreter_packages
 from tests.integration import wheelhouse
 
 runner = CliRunner()
-# Short rows: a leaked connection is still there after a 2 s settle, and the
-# requests stuck behind a drained pool give up within 2 s.
+# Short rows: 40 requests or 1 s of load, whichever ends first (40 is more than
+# the pool's 12 connections, so a leak per request drains it); a leaked connection
+# is still there after a 2 s settle, and the requests stuck behind a drained pool
+# give up within 2 s.
 SHORT_ROWS = (
-    *("-c", "4", "-d", "1", "--request-timeout", "2", "--pool-timeout", "1", "--settle", "2"),
-    "--no-live",
+    *("-c", "4", "-n", "40", "-d", "1", "--request-timeout", "2", "--pool-timeout", "1"),
+    *("--settle", "2", "--no-live"),
 )
 
 
@@ -133,7 +135,9 @@ def test_a_version_that_does_not_exist_is_one_line_naming_the_combination_exit_2
         [
             "matrix",
             *("-p", "with-session", "--versions", "fastapi=0.118.0,9.9.9"),
-            *("--env-cache", str(tmp_path / "envs"), "--report-dir", str(tmp_path / "r")),
+            # The good combination's environment is the other tests' (a resolution
+            # that fails builds nothing, so the shared cache stays as it was).
+            *("--env-cache", str(wheelhouse.ENV_CACHE), "--report-dir", str(tmp_path / "r")),
         ],
     )
     assert result.exit_code == 2, result.output
