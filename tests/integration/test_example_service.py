@@ -80,9 +80,9 @@ def test_the_leaky_setting_is_leaked(service: Path, monkeypatch: pytest.MonkeyPa
     output = _flat(result.output)
     assert result.exit_code == 1, result.output
     row = next(line for line in result.output.splitlines() if "mix (3 routes)" in line)
-    assert "LEAKED" in row
-    assert "a live reference holds them" in output
-    assert "SELECT count(*) AS count_1 FROM item" in output
+    assert "LEAKED" in row, result.output
+    assert "a live reference holds them" in output, result.output
+    assert "SELECT count(*) AS count_1 FROM item" in output, result.output
 
 
 @pytest.mark.slow
