@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -15,10 +16,12 @@ from leakbench import __version__
 from leakbench.config import (
     AttachTarget,
     Endpoint,
+    LoadCommand,
     LoadSettings,
     PoolSettings,
     RunConfig,
     VerdictSettings,
+    WatchTarget,
 )
 from leakbench.errors import (
     EXIT_RUN_FAILED,
@@ -246,6 +249,28 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             show_default=False,
         ),
     ] = None,
+    load_command: Annotated[
+        str | None,
+        typer.Option(
+            "--load-command",
+            metavar="'COMMAND {url}'",
+            help="Drive each target with this command (wrk, oha, hey, k6, locust --headless) "
+            "instead of leakbench's driver; {url} becomes the target's URL. One row per target.",
+            show_default=False,
+        ),
+    ] = None,
+    judge_failed_load: Annotated[
+        bool,
+        typer.Option(
+            "--judge-failed-load",
+            help="With --load-command: judge the row even when the command fails "
+            "(by default a failed command fails the row, exit 3).",
+        ),
+    ] = False,
+    load_timeout: Annotated[
+        float,
+        typer.Option(help="With --load-command: stop the command after this many seconds."),
+    ] = 600.0,
     timeout: Annotated[
         float, typer.Option(help="Stop the whole command after this many seconds (rows kept).")
     ] = 3600.0,
@@ -266,17 +291,18 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ] = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
-    directory: Path | None = None
     try:
-        _check_output_path(json_path, "--json")
-        if timeout <= 0:
-            raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
         attach = None
         if url is not None:
             attach = AttachTarget(url, application_name, allow_remote)
         elif application_name is not None or allow_remote:
             raise UsageError(
                 "--application-name and --allow-remote belong to attach mode; give --url too."
+            )
+        command = None
+        if load_command is not None:
+            command = LoadCommand(
+                tuple(_split_command(load_command)), load_timeout, judge_failed_load
             )
         targets = resolve_patterns(pattern or []) + [parse_app(spec) for spec in app_spec or []]
         if not targets and attach is None:
@@ -307,7 +333,34 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 max_error_rate=parse_rate(max_error_rate) if max_error_rate is not None else None,
                 max_p95_ms=max_p95_ms,
             ),
+            load_command=command,
         )
+    except LeakbenchError as exc:
+        _fail(exc)
+    _execute(config, report_dir, json_path, live, prometheus_port, timeout)
+
+
+def _split_command(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"--load-command {text!r} cannot be split into words ({exc}).") from None
+
+
+def _execute(  # noqa: PLR0917 - the options every judging command shares
+    config: RunConfig,
+    report_dir: Path | None,
+    json_path: Path | None,
+    live: bool,
+    prometheus_port: int | None,
+    timeout: float,
+) -> NoReturn:
+    """Run ``config``, write the reports, print the table and exit with the run's code."""
+    directory: Path | None = None
+    try:
+        _check_output_path(json_path, "--json")
+        if timeout <= 0:
+            raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
         # Checked before the run, so a bad folder costs no load.
         directory = reports.prepare_dir(report_dir or reports.default_dir())
         console = make_console()
@@ -336,6 +389,124 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         reports.discard_unused_default(directory, report_dir)
         _fail(exc)
     raise typer.Exit(exit_code(result, failures))
+
+
+@app.command(
+    "watch",
+    epilog="Example: leakbench watch --dsn postgresql://monitor@127.0.0.1/shop "
+    "--application-name shop -- wrk -t2 -c50 -d10s http://127.0.0.1:8000/orders",
+)
+def watch_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="-- COMMAND [ARGS]...",
+            help="The load: any command (wrk, oha, hey, k6 run, locust --headless, a test "
+            "suite), run to its end.",
+            show_default=False,
+        ),
+    ],
+    dsn: Annotated[
+        str,
+        typer.Option(
+            "--dsn",
+            help="The database your app uses, whose connections are judged "
+            "(a role with pg_monitor is enough).",
+            show_default=False,
+        ),
+    ],
+    application_name: Annotated[
+        str | None,
+        typer.Option(
+            "--application-name",
+            help="Judge only connections with this application_name.",
+            show_default=False,
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Allow URLs on the command line that are not on this machine.",
+        ),
+    ] = False,
+    judge_failed_load: Annotated[
+        bool,
+        typer.Option(
+            "--judge-failed-load",
+            help="Judge the connections even when the command fails "
+            "(by default a failed command fails the run, exit 3).",
+        ),
+    ] = False,
+    load_timeout: Annotated[
+        float, typer.Option(help="Stop the command after this many seconds (the run fails).")
+    ] = 600.0,
+    settle: Annotated[
+        float, typer.Option(help="Most seconds to wait for the app to settle.")
+    ] = 5.0,
+    max_idle_in_transaction: Annotated[
+        int, typer.Option(help="Idle-in-transaction connections tolerated after the settle.")
+    ] = 0,
+    poll_interval: Annotated[
+        float, typer.Option(help="Seconds between pg_stat_activity samples.")
+    ] = 0.1,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            help="Write report.json, report.md, report.html and junit.xml here. "
+            "Default: ./reports/<UTC timestamp>/.",
+            show_default=False,
+        ),
+    ] = None,
+    fail_on_leak: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-leak/--no-fail-on-leak",
+            help="Exit 1 when the row is LEAKED. --no-fail-on-leak reports leaks but exits 0.",
+        ),
+    ] = True,
+    max_total_connections: Annotated[
+        int | None,
+        typer.Option(
+            help="Threshold: exit 1 when the database ever holds more connections.",
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Stop the whole command after this many seconds.")
+    ] = 3600.0,
+    live: Annotated[
+        bool,
+        typer.Option("--live/--no-live", help="Show the row live at a terminal."),
+    ] = True,
+) -> None:
+    """Judge your app's connections while another tool drives the load.
+
+    Takes the baseline, starts COMMAND, samples pg_stat_activity while it runs,
+    lets the app settle after it exits, and judges, with the same reports and
+    exit codes as run. leakbench starts no app and sends no request itself.
+    """
+    try:
+        config = RunConfig(
+            targets=(),
+            verdict=VerdictSettings(settle=settle, max_idle_in_transaction=max_idle_in_transaction),
+            dsn=dsn,
+            poll_interval=poll_interval,
+            thresholds=Thresholds(
+                fail_on_leak=fail_on_leak, max_total_connections=max_total_connections
+            ),
+            load_command=LoadCommand(
+                tuple(command), load_timeout, judge_failed_load, allow_remote=allow_remote
+            ),
+            watch=WatchTarget(application_name),
+        )
+    except LeakbenchError as exc:
+        _fail(exc)
+    _execute(config, report_dir, json_path, live, None, timeout)
 
 
 @app.command("scenarios")

@@ -196,6 +196,41 @@ class LoadStats:
 
 
 @dataclass(frozen=True, slots=True)
+class ExternalLoad:
+    """Load that another tool drove (``leakbench watch``, ``--load-command``, Locust).
+
+    leakbench did not send these requests, so it knows only what the tool
+    reports: for a command, its exit code and the end of its output; for
+    Locust, its request statistics too.
+    """
+
+    # The command line as run (passwords in URLs redacted), or the tool's name.
+    command: str
+    elapsed_seconds: float
+    # None when the load was not a process of ours (the Locust plugin) or never ended.
+    exit_code: int | None = None
+    # True when leakbench stopped it: its time limit was reached or the run was interrupted.
+    stopped: bool = False
+    # The last lines of its output (stdout and stderr), for a failure's report.
+    output_tail: str = ""
+    # The tool's own statistics, when it gives them (Locust does, a command does not).
+    requests: int | None = None
+    failures: int | None = None
+    latency: LatencySummary | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The load did not end by itself with success."""
+        return self.stopped or self.exit_code not in (0, None)
+
+    @property
+    def rps(self) -> float | None:
+        if self.requests is None or self.elapsed_seconds <= 0:
+            return None
+        return self.requests / self.elapsed_seconds
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnds:
     """Sessions of the database that the server ended during a row (pg_stat_database, PG 14+)."""
 
@@ -274,6 +309,8 @@ class RowResult:
     pool_baseline: PoolStats | None = None
     # True when the target never came up, so its other rows were not attempted.
     start_failed: bool = False
+    # The row's load came from another tool (watch, --load-command, Locust), not the driver.
+    external: ExternalLoad | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +359,10 @@ class RunSettings:
     max_p95_ms: float | None = None
     # Open-loop load: requests per second (None: closed loop).
     rate_per_second: float | None = None
+    # The load came from this command (watch, --load-command) or tool (Locust), not the driver.
+    load_command: str | None = None
+    # Watch mode: leakbench neither started the app nor sent its load.
+    watched: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,27 @@ _NO_POOL_VIEW = (
 )
 
 
+def external_load_notes(row: RowResult) -> list[str]:
+    """Where a row's load came from when another tool drove it, and what that tool reported."""
+    external = row.external
+    if external is None:
+        return []
+    if external.stopped:
+        ending = f"stopped by leakbench after {external.elapsed_seconds:.1f} s"
+    elif external.exit_code is None:
+        ending = f"ran for {external.elapsed_seconds:.1f} s"
+    else:
+        ending = f"exited with code {external.exit_code} after {external.elapsed_seconds:.1f} s"
+    notes = [f"Load from {external.command} ({ending}); leakbench sent no request itself."]
+    if external.requests is not None:
+        figures = f"{external.requests:,} requests, {external.failures or 0:,} failures"
+        latency = external.latency
+        if latency is not None:
+            figures += f", p50/p95/p99 {latency.p50:,.1f}/{latency.p95:,.1f}/{latency.p99:,.1f} ms"
+        notes.append(f"The load tool reported {figures}.")
+    return notes
+
+
 def vantage_notes(row: RowResult) -> list[str]:
     """Server side and app side after the settle, then what the server saw of the backends."""
     findings = row.findings

@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.output.notes import capacity_lines, vantage_notes
+from leakbench.output.notes import capacity_lines, external_load_notes, vantage_notes
 from leakbench.output.sparkline import sparkline
-from leakbench.results import RowResult, RunResult, Verdict
+from leakbench.results import RowResult, RunResult, RunSettings, Verdict
 from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName
 
 VERDICT_STYLES = {
@@ -68,7 +68,17 @@ def verdict_text(verdict: Verdict) -> Text:
 def _row_cells(row: RowResult) -> list[str | Text]:
     load, findings = row.load, row.findings
     cells: list[str | Text] = [row.pattern, row.endpoint]
-    if load is None:
+    external = row.external
+    if load is None and external is not None and external.requests is not None:
+        # The load tool's own figures (Locust); its failures include HTTP errors.
+        rps, latency = external.rps, external.latency
+        cells += [
+            f"{external.requests:,}",
+            f"{external.failures or 0:,}",
+            f"{rps:,.0f}" if rps is not None else "-",
+            f"{latency.p95:,.1f}" if latency is not None else "-",
+        ]
+    elif load is None:
         cells += ["-", "-", "-", "-"]
     else:
         cells += [
@@ -114,6 +124,7 @@ def row_notes(row: RowResult) -> list[str]:
     if row.findings is not None:
         notes.extend(row.findings.reasons)
     notes.extend(vantage_notes(row))
+    notes.extend(external_load_notes(row))
     if row.load is not None and row.load.driver_saturated:
         notes.append(
             "leakbench's load driver was running or waiting for a CPU most of the load: "
@@ -145,21 +156,26 @@ def render_run(console: Console, result: RunResult) -> None:
         style="dim",
     )
     s = result.settings
-    target = f"pool_size={s.pool_size} max_overflow={s.max_overflow} workers={s.workers}"
-    if s.attach_url is not None:
-        only = f" (application_name {s.application_name!r})" if s.application_name else ""
-        target = f"attached to {s.attach_url}{only}"
-    pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
-    console.print(
-        f"{target} concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s · {s.database}",
-        highlight=False,
-        style="dim",
-    )
+    console.print(f"{_settings_text(s)} · {s.database}", highlight=False, style="dim")
     overall = Text("Overall: ")
     overall.append_text(verdict_text(result.verdict))
     if result.interrupted:
         overall.append(" (interrupted; finished rows are shown)")
     console.print(overall)
+
+
+def _settings_text(s: RunSettings) -> str:
+    only = f" (application_name {s.application_name!r})" if s.application_name else ""
+    pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
+    settle = f"settle≤{s.settle_seconds:g}s"
+    if s.watched:
+        return f"watching the database{only}, load from {s.load_command} {settle}"
+    if s.attach_url is not None:
+        return f"attached to {s.attach_url}{only} concurrency={s.concurrency}{pace} {settle}"
+    target = f"pool_size={s.pool_size} max_overflow={s.max_overflow} workers={s.workers}"
+    if s.load_command is not None:
+        return f"{target} load from {s.load_command} {settle}"
+    return f"{target} concurrency={s.concurrency}{pace} {settle}"
 
 
 def render_thresholds(console: Console, failures: Sequence[ThresholdFailure]) -> None:

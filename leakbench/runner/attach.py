@@ -34,7 +34,7 @@ _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 def check_url(attach: AttachTarget) -> list[str]:
     """Refuse a non-loopback target unless allowed; return the warnings to show."""
     host = urlsplit(attach.url).hostname or ""
-    if _is_loopback(host):
+    if is_loopback(host):
         return []
     if not attach.allow_remote:
         raise UsageError(
@@ -48,7 +48,7 @@ def check_url(attach: AttachTarget) -> list[str]:
     ]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower() in _LOCAL_NAMES:
         return True
     try:
