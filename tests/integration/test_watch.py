@@ -54,18 +54,16 @@ def rows(data: dict[str, object]) -> list[dict[str, object]]:
 
 @needs_wrk
 @pytest.mark.parametrize(
-    ("name", "verdict", "code"),
-    [("global-session-cache", "LEAKED", 1), ("try-finally", "CLEAN", 0)],
+    "expected", [("global-session-cache", "LEAKED", 1), ("try-finally", "CLEAN", 0)]
 )
 def test_watch_judges_an_app_the_user_started_under_wrk(
-    name: str,
-    verdict: str,
-    code: int,
+    expected: tuple[str, str, int],
     start_target: StartTarget,
     embedded_dsn: str,
     owned_database: str,
     tmp_path: Path,
 ) -> None:
+    name, verdict, code = expected
     target = start_target(scenario(name))
     database_dsn = dsn_tools.with_database(embedded_dsn, owned_database)
     command = wrk_command(tmp_path, target.base_url)
