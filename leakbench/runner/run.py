@@ -28,7 +28,7 @@ from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import RowResult, RunResult, RunSettings, Verdict
-from leakbench.runner import attach, watch
+from leakbench.runner import attach, visibility, watch
 from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
 from leakbench.runner.versions import collect
 from leakbench.system import shutdown
@@ -132,10 +132,16 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
         for text in _server_warnings(server):
             warnings.append(text)
             observer.warning(text)
+        seen = visibility.role_visibility(server)
+        for text in visibility.warnings_for(seen):
+            warnings.append(text)
+            observer.warning(text)
         try:
             for row in attach.attached_rows(config, server, observer):
-                rows.append(row)
-                observer.row_finished(row)
+                rows.append(
+                    visibility.checked_row(row, server, seen, config.attach.application_name)
+                )
+                observer.row_finished(rows[-1])
         except KeyboardInterrupt:
             interrupted = True
             # One row per endpoint, in order: the first without a row was under way.
@@ -189,10 +195,16 @@ def _run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
         for text in _server_warnings(server):
             warnings.append(text)
             observer.warning(text)
+        seen = visibility.role_visibility(server)
+        for text in visibility.warnings_for(seen):
+            warnings.append(text)
+            observer.warning(text)
         try:
             for row in watch.watched_rows(config, server, observer):
-                rows.append(row)
-                observer.row_finished(row)
+                rows.append(
+                    visibility.checked_row(row, server, seen, config.watch.application_name)
+                )
+                observer.row_finished(rows[-1])
         except KeyboardInterrupt:
             interrupted = True
             if not rows:
