@@ -12,22 +12,29 @@ leakbench started. A command that fails fails its row (exit 3) unless
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
 from leakbench.config import COMMAND_ENDPOINT, LoadCommand, RunConfig
-from leakbench.errors import LeakbenchError, UsageError
+from leakbench.errors import LeakbenchError, RunError, UsageError
 from leakbench.load.command import CommandDriver, resolve
-from leakbench.load.driver import LoadProgress
+from leakbench.load.driver import LoadPlan, LoadProgress
 from leakbench.postgres.dsn import redact
-from leakbench.postgres.server import Server
+from leakbench.postgres.privileges import Visibility
+from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
-from leakbench.results import PoolStats, RowResult, Verdict
+from leakbench.results import ExternalLoad, PoolStats, RowResult, RunResult, RunSettings, Verdict
+from leakbench.runner import attach, visibility
 from leakbench.runner.attach import database_of, is_loopback
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.versions import collect
 
 # The table's name for a watched row; its endpoint column shows the command.
 WATCH_ROW_NAME = "watch"
@@ -148,3 +155,149 @@ def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> It
     except LeakbenchError as exc:
         row = RowResult(WATCH_ROW_NAME, label, Verdict.FAILED, None, None, error=str(exc))
     yield finish_command_row(row, command, label)
+
+
+class WatchSession:
+    """A watched row whose load another tool drives and announces (the Locust plugin).
+
+    :meth:`begin` takes the baseline and returns once the row is sampling,
+    so the tool's load starts after it; :meth:`end` is given the tool's
+    figures when its load is over, settles, judges and returns the result.
+    The row runs :func:`observe_row` in a thread whose load step waits for
+    :meth:`end`. Use it as a context manager so the server is always closed.
+    """
+
+    def __init__(self, config: RunConfig, label: str, observer: RunObserver | None = None) -> None:
+        assert config.watch is not None
+        self.config = config
+        self.label = label
+        self.observer = observer or RunObserver()
+        self.warnings: list[str] = []
+        self._stack = contextlib.ExitStack()
+        self._server: Server | None = None
+        self._seen: Visibility | None = None
+        self._sampling = threading.Event()
+        self._load_over = threading.Event()
+        self._load: ExternalLoad | None = None
+        self._row: RowResult | None = None
+        self._thread: threading.Thread | None = None
+        self._started_at = ""
+
+    def __enter__(self) -> WatchSession:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def begin(self, timeout: float = 30.0) -> None:
+        """Open the server, take the baseline and start sampling; return when the load may start."""
+        self._started_at = _now()
+        server = self._server = self._stack.enter_context(
+            open_server(self.config.dsn, self.config.startup_timeout)
+        )
+        self.observer.run_started(server.description)
+        self._seen = visibility.role_visibility(server)
+        self.warnings = [*visibility.warnings_for(self._seen), attach.VERSIONS_WARNING]
+        self._thread = threading.Thread(target=self._observe, name="leakbench-watch", daemon=True)
+        self._thread.start()
+        if not self._sampling.wait(timeout) and self._row is None:
+            raise RunError("leakbench could not take the baseline in time; check --dsn.")
+
+    def end(self, load: ExternalLoad) -> RunResult:
+        """The load is over: settle, judge, and return the run's result."""
+        assert self._server is not None and self._seen is not None and self._thread is not None
+        self._load = load
+        self._load_over.set()
+        self._thread.join()
+        row = self._row or RowResult(
+            WATCH_ROW_NAME, self.label, Verdict.FAILED, None, None, error="The row did not finish."
+        )
+        watch = self.config.watch
+        assert watch is not None
+        row = visibility.checked_row(row, self._server, self._seen, watch.application_name)
+        self.observer.row_finished(row)
+        return RunResult(
+            rows=(row,),
+            versions=collect(self._server.info.version),
+            settings=self._settings(load.command),
+            started_at=self._started_at,
+            finished_at=_now(),
+            warnings=tuple(self.warnings),
+        )
+
+    def close(self) -> None:
+        self._load_over.set()  # a row still waiting for the load ends now
+        if self._thread is not None:
+            self._thread.join(timeout=self.config.verdict.settle + 30)
+        self._stack.close()
+
+    def _observe(self) -> None:
+        server, watch = self._server, self.config.watch
+        assert server is not None and watch is not None
+        try:
+            database = database_of(server)
+            self.observer.database_created(database)
+            spec = RowSpec(
+                name=WATCH_ROW_NAME,
+                endpoint=COMMAND_ENDPOINT,
+                max_connections=server.info.max_connections,
+            )
+            self.observer.row_started(WATCH_ROW_NAME, self.label, None)
+            with activity_poller(
+                server.admin_dsn, database, self.config.poll_interval, watch.application_name
+            ) as poller:
+                row = observe_row(
+                    config=self.config,
+                    spec=spec,
+                    target=WatchedDatabase(),
+                    poller=poller,
+                    progress=LoadProgress(),
+                    observer=self.observer,
+                    drive=self._await_load,
+                )
+            self._row = dataclasses.replace(row, endpoint=self.label)
+        except LeakbenchError as exc:
+            self._row = RowResult(
+                WATCH_ROW_NAME, self.label, Verdict.FAILED, None, None, error=str(exc)
+            )
+        finally:
+            self._sampling.set()
+
+    def _await_load(self, plan: LoadPlan, progress: LoadProgress) -> ExternalLoad:
+        del plan
+        progress.started_at = time.monotonic()
+        self._sampling.set()
+        self._load_over.wait()
+        return self._load or ExternalLoad(command=self.label, elapsed_seconds=0.0, stopped=True)
+
+    def _settings(self, command: str) -> RunSettings:
+        server, watch = self._server, self.config.watch
+        assert server is not None and watch is not None
+        verdict = self.config.verdict
+        return RunSettings(
+            database=server.description,
+            embedded_database=server.embedded,
+            concurrency=0,
+            duration_seconds=None,
+            requests_per_row=None,
+            request_timeout_seconds=0.0,
+            pool_size=0,
+            max_overflow=0,
+            pool_timeout_seconds=0.0,
+            workers=0,
+            settle_seconds=verdict.settle,
+            quiet_period_seconds=verdict.quiet_period,
+            max_idle_in_transaction=verdict.max_idle_in_transaction,
+            poll_interval_seconds=self.config.poll_interval,
+            server_max_connections=server.info.max_connections,
+            idle_in_transaction_session_timeout=server.info.idle_in_transaction_session_timeout,
+            application_name=watch.application_name,
+            fail_on_leak=self.config.thresholds.fail_on_leak,
+            max_total_connections=self.config.thresholds.max_total_connections,
+            load_command=command,
+            watched=True,
+        )
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
