@@ -79,6 +79,10 @@ def test_watch_judges_an_app_the_user_started_under_wrk(
     assert "Requests/sec" in str(external["output_tail"])  # wrk's own summary, kept
     assert f"Load from wrk -t1 -c10 -d2s -s {command[5]} {target.base_url}/ok" in output
     assert "watching the database, load from wrk" in output
+    # The saved report reads back whole: same verdict, same exit code, the load's origin.
+    again = runner.invoke(app, ["report", str(tmp_path / "report.json")])
+    assert again.exit_code == code
+    assert "Load from wrk" in " ".join(again.output.split())
     if verdict == "LEAKED":
         assert "connection(s) were still idle in transaction" in output
         # No probe is asked in watch mode, even when the app has one: the kind is unknown.
