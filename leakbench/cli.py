@@ -191,6 +191,16 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     body: Annotated[
         str, typer.Option(help="JSON body sent with each request.")
     ] = '{"name": "test"}',
+    driver_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--driver-processes",
+            help="Load driver processes sharing each row's connections, their latencies merged "
+            "exactly. Default: as many as the target's --workers, within the cores left to them "
+            "(1 on 2 cores); printed in the settings.",
+            show_default=False,
+        ),
+    ] = None,
     pool_size: Annotated[int, typer.Option(help="SQLAlchemy pool_size for scenarios.")] = 2,
     max_overflow: Annotated[int, typer.Option(help="SQLAlchemy max_overflow for scenarios.")] = 10,
     pool_timeout: Annotated[float, typer.Option(help="SQLAlchemy pool_timeout (s).")] = 30.0,
@@ -317,6 +327,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 request_timeout=request_timeout,
                 body=body.encode(),
                 rate=rate,
+                driver_processes=driver_processes,
             ),
             pool=PoolSettings(pool_size, max_overflow, pool_timeout),
             verdict=VerdictSettings(settle=settle, max_idle_in_transaction=max_idle_in_transaction),

@@ -104,8 +104,14 @@ class LoadSettings:
     body: bytes = DEFAULT_BODY
     # Open loop: requests per second, due at a fixed pace; None is closed loop.
     rate: float | None = None
+    # Driver processes sharing the load; None: chosen from the cores and the target's workers.
+    driver_processes: int | None = None
 
     def __post_init__(self) -> None:
+        if self.driver_processes is not None and not 1 <= self.driver_processes <= 64:
+            raise UsageError(
+                f"--driver-processes {self.driver_processes} is out of range; give 1 to 64."
+            )
         if self.rate is not None and not 0 < self.rate <= MAX_RATE:
             raise UsageError(
                 f"--rate {self.rate:g} is out of range; "

@@ -150,6 +150,8 @@ class LoadStats:
     # schedstat; 0 elsewhere): on a busy machine the driver starves without
     # using a whole core.
     driver_cpu_wait_seconds: float = 0.0
+    # Driver processes that shared the load (--driver-processes); the CPU figures are their sums.
+    driver_processes: int = 1
 
     @property
     def responses(self) -> int:
@@ -191,7 +193,7 @@ class LoadStats:
         sleeps in epoll most of the time (measured: 15-30 % busy on /ok and on
         a trivial route); one that is the bottleneck is busy over 80 %.
         """
-        busy = self.driver_cpu_seconds + self.driver_cpu_wait_seconds
+        busy = (self.driver_cpu_seconds + self.driver_cpu_wait_seconds) / self.driver_processes
         return self.elapsed_seconds > 0 and busy / self.elapsed_seconds > 0.8
 
 
@@ -363,6 +365,8 @@ class RunSettings:
     load_command: str | None = None
     # Watch mode: leakbench neither started the app nor sent its load.
     watched: bool = False
+    # Driver processes that shared each row's load (--driver-processes, or chosen).
+    driver_processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -170,12 +170,15 @@ def _settings_text(s: RunSettings) -> str:
     settle = f"settle≤{s.settle_seconds:g}s"
     if s.watched:
         return f"watching the database{only}, load from {s.load_command} {settle}"
+    driver = f" driver_processes={s.driver_processes}"
     if s.attach_url is not None:
-        return f"attached to {s.attach_url}{only} concurrency={s.concurrency}{pace} {settle}"
+        return (
+            f"attached to {s.attach_url}{only} concurrency={s.concurrency}{pace}{driver} {settle}"
+        )
     target = f"pool_size={s.pool_size} max_overflow={s.max_overflow} workers={s.workers}"
     if s.load_command is not None:
         return f"{target} load from {s.load_command} {settle}"
-    return f"{target} concurrency={s.concurrency}{pace} {settle}"
+    return f"{target} concurrency={s.concurrency}{pace}{driver} {settle}"
 
 
 def render_thresholds(console: Console, failures: Sequence[ThresholdFailure]) -> None:

@@ -21,6 +21,7 @@ import httpx
 from leakbench.config import AttachTarget, RunConfig
 from leakbench.errors import LeakbenchError, TargetStartError, UsageError
 from leakbench.load.driver import LoadProgress
+from leakbench.load.processes import ProcessesDriver, chosen_processes
 from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
@@ -146,6 +147,9 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
                     poller=poller,
                     progress=LoadProgress(),
                     observer=observer,
+                    drive=ProcessesDriver(
+                        chosen_processes(config.load.driver_processes, config.workers)
+                    ),
                 )
         except LeakbenchError as exc:
             yield RowResult(name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))

@@ -23,6 +23,7 @@ from leakbench.errors import LeakbenchError, TargetStartError, UsageError
 from leakbench.load.command import CommandDriver, display, resolve
 from leakbench.load.driver import LoadProgress
 from leakbench.load.limits import ensure_open_files
+from leakbench.load.processes import ProcessesDriver, chosen_processes
 from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
@@ -354,6 +355,9 @@ def _measure_row(
                     poller=poller,
                     progress=progress,
                     observer=observer,
+                    drive=ProcessesDriver(
+                        chosen_processes(config.load.driver_processes, config.workers)
+                    ),
                 )
             argv = resolve(command, process.base_url)
             row = observe_row(
@@ -402,4 +406,5 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         load_command=display(config.load_command.argv) if config.load_command else None,
         application_name=config.watch.application_name if config.watch else None,
         watched=config.watch is not None,
+        driver_processes=chosen_processes(config.load.driver_processes, config.workers),
     )

@@ -178,7 +178,11 @@ def _load_items(settings: RunSettings) -> list[tuple[str, str]]:
     else:
         load = f"{settings.requests_per_row or 0:,} requests per row"
     return [
-        ("Load", f"{load}, {settings.concurrency} concurrent connections"),
+        (
+            "Load",
+            f"{load}, {settings.concurrency} concurrent connections, "
+            f"{settings.driver_processes} driver process(es)",
+        ),
         ("Request timeout", _seconds(settings.request_timeout_seconds)),
     ]
 
