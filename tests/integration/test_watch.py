@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import shutil
+import sys
 from pathlib import Path
 
 import psutil
@@ -150,3 +151,54 @@ def test_a_command_that_outlives_its_time_limit_is_stopped_with_its_children(
         p for p in psutil.process_iter(["cmdline"]) if marker in " ".join(p.info["cmdline"] or [])
     ]
     assert left == []
+
+
+LOCUSTFILE = """
+from locust import HttpUser, constant, task
+from locust.exception import StopUser
+
+
+class Api(HttpUser):
+    wait_time = constant(0)
+
+    def on_start(self):
+        self.sent = 0
+
+    @task
+    def ok(self):
+        if self.sent >= 100:  # a cap on each user's requests, besides -t
+            raise StopUser()
+        self.sent += 1
+        self.client.post("/ok", json={}, timeout=10)
+"""
+
+
+@pytest.mark.parametrize(
+    "expected", [("global-session-cache", "LEAKED", 1), ("try-finally", "CLEAN", 0)]
+)
+def test_watch_judges_a_headless_locust_run(
+    expected: tuple[str, str, int],
+    start_target: StartTarget,
+    embedded_dsn: str,
+    owned_database: str,
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("locust", reason="the locust test extra is not installed")
+    name, verdict, code = expected
+    target = start_target(scenario(name))
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(LOCUSTFILE)
+    database_dsn = dsn_tools.with_database(embedded_dsn, owned_database)
+    command = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless",
+        "-u", "5", "-r", "5", "-t", "3s", "--host", target.base_url, "--only-summary",
+    ]  # fmt: skip
+    exit_code, output, data = invoke(
+        tmp_path, "watch", "--dsn", database_dsn, *QUICK, "--", *command
+    )
+    assert exit_code == code, output
+    [row] = rows(data)
+    assert (row["endpoint"], row["verdict"]) == (f"$ {Path(sys.executable).name}", verdict)
+    external = row["external"]
+    assert isinstance(external, dict) and external["exit_code"] == 0
+    assert "Aggregated" in str(external["output_tail"])  # Locust's summary, kept
