@@ -105,12 +105,15 @@ class LocustJudge:
 
     def test_start(self, **_: Any) -> None:
         self.finish()  # a web UI may start a new test without quitting
-        self.session = WatchSession(self.config, label=self._label())
+        session = WatchSession(self.config, label=self._label())
         self.started = time.monotonic()
         try:
-            self.session.begin()
+            session.begin()
         except LeakbenchError as exc:
+            session.close()
             self._fail(exc)
+            return
+        self.session = session
 
     def test_stop(self, **_: Any) -> None:
         # A headless master fires test_stop before its workers stop (see the module's note).

@@ -187,7 +187,7 @@ def _run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
     warnings = watch.check_command_urls(config.load_command)
     for text in warnings:
         observer.warning(text)
-    warnings.append(attach.VERSIONS_WARNING)
+    warnings.append(watch.VERSIONS_WARNING)
     started_at = _now()
     rows: list[RowResult] = []
     interrupted = False

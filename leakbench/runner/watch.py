@@ -31,11 +31,15 @@ from leakbench.postgres.privileges import Visibility
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import ExternalLoad, PoolStats, RowResult, RunResult, RunSettings, Verdict
-from leakbench.runner import attach, visibility
+from leakbench.runner import visibility
 from leakbench.runner.attach import database_of, is_loopback
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 from leakbench.runner.versions import collect
 
+VERSIONS_WARNING = (
+    "The versions recorded are those of leakbench's own environment; the app you watched "
+    "may run other ones, so note its own beside this report."
+)
 # The table's name for a watched row; its endpoint column shows the command.
 WATCH_ROW_NAME = "watch"
 _URL_IN_ARGUMENT = re.compile(r"https?://[^\s'\"]+")
@@ -197,7 +201,7 @@ class WatchSession:
         )
         self.observer.run_started(server.description)
         self._seen = visibility.role_visibility(server)
-        self.warnings = [*visibility.warnings_for(self._seen), attach.VERSIONS_WARNING]
+        self.warnings = [*visibility.warnings_for(self._seen), VERSIONS_WARNING]
         self._thread = threading.Thread(target=self._observe, name="leakbench-watch", daemon=True)
         self._thread.start()
         if not self._sampling.wait(timeout) and self._row is None:

@@ -131,3 +131,20 @@ def test_locust_master_and_two_workers_judged_by_the_plugin(
     assert external["latency"]["p50"] <= external["latency"]["p95"] <= external["latency"]["p99"]
     assert "The load tool reported" in output
     assert locust_processes(locustfile) == []
+
+
+def test_an_unreachable_database_fails_the_locust_run(
+    start_target: StartTarget, tmp_path: Path
+) -> None:
+    target = start_target(scenario("try-finally"))
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(textwrap.dedent(LOCUSTFILE).lstrip())
+    args = [
+        sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "2", "-r", "2",
+        "-t", "2s", "--host", target.base_url, "--only-summary",
+        "--leakbench-dsn", "postgresql://nobody@127.0.0.1:1/app",
+    ]  # fmt: skip
+    finished = subprocess.run(args, capture_output=True, timeout=60, check=False)
+    output = " ".join((finished.stdout + finished.stderr).decode().split())
+    assert finished.returncode == 3, output
+    assert "leakbench error:" in output and "127.0.0.1:1" in output
