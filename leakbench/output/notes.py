@@ -11,7 +11,7 @@ from leakbench.results import ActivitySample, RowResult, RunResult, Verdict
 from leakbench.verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
-    "the pool is not visible (attach mode, or no SQLAlchemy pool in the target), "
+    "the pool is not visible (attach mode or watch mode, or no SQLAlchemy pool in the target), "
     "so only PostgreSQL's side is known"
 )
 
