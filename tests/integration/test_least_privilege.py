@@ -23,7 +23,7 @@ from leakbench.cli import app
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.target.process import TargetProcess
 from tests.fix_server import scenario, target_env
-from tests.integration.test_watch import WRK, wrk_command
+from tests.integration.load_tools import needs_wrk, wrk_command
 
 pytestmark = [pytest.mark.external, pytest.mark.slow]
 runner = CliRunner()
@@ -120,7 +120,7 @@ def role_rights(dsn: str) -> tuple[bool, bool]:
     return bool(row[0]), bool(row[1])
 
 
-@pytest.mark.skipif(WRK is None, reason="wrk is not installed")
+@needs_wrk
 def test_a_pg_monitor_role_is_enough_to_watch_and_attach(
     roles: Roles, leaking_app: Callable[[], str], tmp_path: Path
 ) -> None:
@@ -146,7 +146,7 @@ def test_a_pg_monitor_role_is_enough_to_watch_and_attach(
     assert "LEAKED" in result.output
 
 
-@pytest.mark.skipif(WRK is None, reason="wrk is not installed")
+@needs_wrk
 def test_a_role_without_pg_monitor_cannot_call_the_app_clean(
     roles: Roles, leaking_app: Callable[[], str], tmp_path: Path
 ) -> None:

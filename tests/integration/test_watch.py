@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,21 +20,11 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from leakbench.postgres import dsn as dsn_tools
 from tests.fix_server import StartTarget, scenario
+from tests.integration.load_tools import needs_wrk, wrk_command
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-WRK = shutil.which("wrk")
-needs_wrk = pytest.mark.skipif(WRK is None, reason="wrk is not installed (apt-get install wrk)")
 QUICK = ["--settle", "2", "--no-live"]
-
-
-def wrk_command(tmp_path: Path, url: str, seconds: int = 2) -> list[str]:
-    """wrk POSTing JSON to /ok for a few seconds on 10 connections (its default is GET)."""
-    script = tmp_path / "post.lua"
-    script.write_text(
-        'wrk.method = "POST"\nwrk.body = "{}"\nwrk.headers["Content-Type"] = "application/json"\n'
-    )
-    return ["wrk", "-t1", "-c10", f"-d{seconds}s", "-s", str(script), f"{url}/ok"]
 
 
 def invoke(tmp_path: Path, *args: str) -> tuple[int, str, dict[str, object]]:
