@@ -111,6 +111,8 @@ def run_load_processes(plan: LoadPlan, progress: LoadProgress, processes: int) -
             if not pipe.poll(_READY_TIMEOUT) or pipe.recv() != "ready":
                 raise RunError("A driver process did not start; run with --driver-processes 1.")
         progress.started_at = time.monotonic()
+        if shutdown.stop_requested():
+            stop.set()  # before the start, so that no child sends anything
         go.set()
         results = _collect(plan, pipes, counters, progress, stop)
     del children
@@ -224,8 +226,8 @@ def _child_main(plan: LoadPlan, index: int, shared: _Shared, pipe: Connection) -
     histogram = LatencyHistogram()
     pipe.send("ready")
     go.wait()
-    if stop.is_set():
-        return
+    if stop.is_set():  # stopped before it started: the load ends at once, with its figures
+        shutdown.request_stop()
     done = threading.Event()
     watcher = threading.Thread(
         target=_watch, args=(index, counters, progress, stop, done), daemon=True

@@ -84,3 +84,13 @@ def test_a_stop_request_ends_every_driver_process(target: TargetProcess) -> None
     assert time.monotonic() - started < 15
     assert stats.completed > 0 and stats.elapsed_seconds < 10
     assert driver_children() == []
+
+
+def test_a_stop_before_the_start_still_returns_figures(target: TargetProcess) -> None:
+    shutdown.request_stop()
+    try:
+        stats = run_load_processes(plan(target, "/status/200", duration=60.0), LoadProgress(), 2)
+    finally:
+        shutdown.reset()
+    assert stats.sent == 0 and stats.driver_processes == 2
+    assert driver_children() == []
