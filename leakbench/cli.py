@@ -51,7 +51,7 @@ Exit codes:
   0    every row CLEAN
   1    a leak was found (a row is LEAKED), or a threshold failed
   2    bad usage: an invalid option or value
-  3    the run could not be done (database unreachable, target failed)
+  3    the run could not be done (database unreachable, target or load command failed)
   4    inconclusive: no row leaked, but some could not be judged
   130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept
 """

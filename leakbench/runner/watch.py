@@ -93,9 +93,14 @@ def finish_command_row(row: RowResult, command: LoadCommand, label: str) -> RowR
     if command.judge_failed_load:
         note = f"The load command {what} (judged anyway: --judge-failed-load){output}"
         return dataclasses.replace(row, error=_join(row.error, note))
+    # What was measured stays in the row (its reasons are still true); it is just not the verdict.
+    findings = row.findings
+    if findings is not None:
+        findings = dataclasses.replace(findings, verdict=Verdict.FAILED)
     return dataclasses.replace(
         row,
         verdict=Verdict.FAILED,
+        findings=findings,
         error=f"The load command {what}, so the row is not judged; fix the command, or pass "
         f"--judge-failed-load to judge the connections anyway{output}",
     )
