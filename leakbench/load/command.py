@@ -58,6 +58,7 @@ def display(argv: tuple[str, ...]) -> str:
 def run_command(argv: tuple[str, ...], time_limit: float, progress: LoadProgress) -> ExternalLoad:
     """Run ``argv`` until it exits, its time limit passes or the run is stopped."""
     progress.started_at = time.monotonic()
+    progress.load_tool = Path(argv[0]).name
     with _output_file() as output_path:
         started = time.monotonic()
         with output_path.open("wb") as output:

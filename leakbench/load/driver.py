@@ -76,6 +76,8 @@ class LoadProgress:
     disconnects: int = 0
     started_at: float = 0.0
     status_counts: Counter[int] = field(default_factory=Counter)
+    # Set when another tool sends the load (watch mode): these counters then stay at 0.
+    load_tool: str | None = None
 
 
 class _Budget:

@@ -44,6 +44,8 @@ class RowSnapshot:
     sample: ActivitySample | None = None
     # Read from the target during the load only (see leakbench.runner.row).
     pool_checked_out: int | None = None
+    # Another tool sends the load (watch mode): the request counts are not known.
+    load_tool: str | None = None
 
     @property
     def load_remaining(self) -> float | None:
@@ -76,6 +78,7 @@ class RowTracker:
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
+        self._load_tool: str | None = None
 
     def start(self, pattern: str, endpoint: str, duration: float | None) -> None:
         with self._lock:
@@ -86,6 +89,7 @@ class RowTracker:
             self._counts = (0, 0, 0, 0)
             self._recent.clear()
             self._sample = None
+            self._load_tool = None
             self._pool_checked_out = None
 
     def change_phase(self, phase: Phase, limit_seconds: float | None) -> None:
@@ -109,6 +113,7 @@ class RowTracker:
                 progress.transport_errors + progress.timeouts,
                 progress.server_errors,
             )
+            self._load_tool = progress.load_tool
             self._recent.append((now, completed))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
                 self._recent.popleft()
@@ -147,6 +152,7 @@ class RowTracker:
                 requests_per_second=self._rate() if self._phase is Phase.LOAD else 0.0,
                 sample=self._sample,
                 pool_checked_out=self._pool_checked_out,
+                load_tool=self._load_tool,
             )
 
     def _load_elapsed(self, now: float) -> float:

@@ -275,6 +275,7 @@ class WatchSession:
     def _await_load(self, plan: LoadPlan, progress: LoadProgress) -> ExternalLoad:
         del plan
         progress.started_at = time.monotonic()
+        progress.load_tool = self.label
         self._sampling.set()
         self._load_over.wait()
         return self._load or ExternalLoad(command=self.label, elapsed_seconds=0.0, stopped=True)
