@@ -311,6 +311,18 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             )
         command = None
         if load_command is not None:
+            driver_options = {
+                "--duration": duration,
+                "--requests": requests,
+                "--rate": rate,
+                "--driver-processes": driver_processes,
+            }
+            for option, value in driver_options.items():
+                if value is not None:
+                    raise UsageError(
+                        f"{option} sets leakbench's own load, which --load-command replaces; "
+                        "drop it and set the load in the command (use --load-timeout to bound it)."
+                    )
             command = LoadCommand(
                 tuple(_split_command(load_command)), load_timeout, judge_failed_load
             )
@@ -405,7 +417,8 @@ def _execute(  # noqa: PLR0917 - the options every judging command shares
 @app.command(
     "watch",
     epilog="Example: leakbench watch --dsn postgresql://monitor@127.0.0.1/shop "
-    "--application-name shop -- wrk -t2 -c50 -d10s http://127.0.0.1:8000/orders",
+    "--application-name shop -- wrk -t2 -c50 -d10s http://127.0.0.1:8000/orders\n\n"
+    + EXIT_CODES_HELP,
 )
 def watch_command(  # noqa: PLR0917 - typer maps each parameter to an option
     command: Annotated[

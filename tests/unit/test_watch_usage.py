@@ -37,6 +37,10 @@ UNREACHABLE = "postgresql://u@127.0.0.1:1/app"
             "--load-command chooses its own routes, so --endpoint has no effect with it",
         ),
         (
+            ["run", "-p", "both", "--load-command", "wrk {url}", "-d", "5"],
+            "--duration sets leakbench's own load, which --load-command replaces",
+        ),
+        (
             ["run", "--load-command", "wrk 'unclosed"],
             '--load-command "wrk \'unclosed" cannot be split into words',
         ),
