@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -9,6 +10,10 @@ import pytest
 
 WRK = shutil.which("wrk")
 needs_wrk = pytest.mark.skipif(WRK is None, reason="wrk is not installed (apt-get install wrk)")
+# Looked up, never imported here: importing Locust monkey-patches this whole process with gevent.
+needs_locust = pytest.mark.skipif(
+    importlib.util.find_spec("locust") is None, reason="the locust test extra is not installed"
+)
 
 
 def wrk_command(tmp_path: Path, url: str, seconds: int = 2) -> list[str]:

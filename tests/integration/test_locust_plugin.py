@@ -22,9 +22,9 @@ import pytest
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.system.processes import stop_process_group
 from tests.fix_server import StartTarget, scenario
+from tests.integration.load_tools import needs_locust
 
-pytest.importorskip("locust", reason="the locust test extra is not installed")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, needs_locust]
 
 USERS = 6
 REQUESTS_PER_USER = 150  # with USERS users: at most 900 requests in all

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from leakbench.postgres import dsn as dsn_tools
 from tests.fix_server import StartTarget, scenario
-from tests.integration.load_tools import needs_wrk, wrk_command
+from tests.integration.load_tools import needs_locust, needs_wrk, wrk_command
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
@@ -162,6 +162,7 @@ class Api(HttpUser):
 """
 
 
+@needs_locust
 @pytest.mark.parametrize(
     "expected", [("global-session-cache", "LEAKED", 1), ("try-finally", "CLEAN", 0)]
 )
@@ -172,7 +173,6 @@ def test_watch_judges_a_headless_locust_run(
     owned_database: str,
     tmp_path: Path,
 ) -> None:
-    pytest.importorskip("locust", reason="the locust test extra is not installed")
     name, verdict, code = expected
     target = start_target(scenario(name))
     locustfile = tmp_path / "locustfile.py"
