@@ -36,17 +36,14 @@ from rich.console import Console
 from leakbench.config import RunConfig, VerdictSettings, WatchTarget
 from leakbench.errors import LeakbenchError, UsageError
 from leakbench.output import reports
-from leakbench.output.terminal import (
-    make_console,
-    render_report_paths,
-    render_run,
-    render_thresholds,
-)
+from leakbench.output.style import make_console
+from leakbench.output.terminal import render_report_paths, render_run
 from leakbench.postgres.dsn import redact
 from leakbench.results import ExternalLoad, LatencySummary
 from leakbench.runner.attach import is_loopback
 from leakbench.runner.watch import WatchSession
-from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code
+from leakbench.verdict.outcome import judge
+from leakbench.verdict.thresholds import Thresholds
 
 _OPTIONS_GROUP = "leakbench"
 
@@ -131,17 +128,16 @@ class LocustJudge:
         with session:
             try:
                 result = session.end(self._load())
+                outcome = judge(result)
                 directory = reports.prepare_dir(self.report_dir)
-                reports.write_all(result, directory)
+                reports.write_all(result, outcome, directory)
             except LeakbenchError as exc:
                 self._fail(exc)
                 return
         console = make_console()
-        render_run(console, result)
-        failures = evaluate(result, self.config.thresholds)
-        render_thresholds(console, failures)
+        render_run(console, result, outcome)
         render_report_paths(console, directory)
-        self.environment.process_exit_code = exit_code(result, failures)
+        self.environment.process_exit_code = outcome.exit_code
 
     def _load(self) -> ExternalLoad:
         total = self.environment.stats.total

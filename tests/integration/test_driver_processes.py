@@ -19,12 +19,13 @@ from leakbench.load.processes import run_load_processes
 from leakbench.system import shutdown
 from leakbench.target.process import TargetProcess
 
-TESTS = Path(__file__).resolve().parent.parent
+# load_target_app.py, next to this file.
+HERE = Path(__file__).resolve().parent
 
 
 @pytest.fixture(scope="module")
 def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    app = Target("load-target", "load_target_app:app", kind="app", app_dir=TESTS)
+    app = Target("load-target", "load_target_app:app", kind="app", app_dir=HERE)
     with TargetProcess(app, dict(os.environ), tmp_path_factory.mktemp("target")) as process:
         yield process
 

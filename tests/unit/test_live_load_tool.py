@@ -8,6 +8,7 @@ import re
 from rich.console import Console
 
 from leakbench.load.driver import LoadProgress
+from leakbench.progress.events import LoadSnapshot
 from leakbench.progress.live import live_view
 from leakbench.progress.tracker import RowTracker
 from leakbench.results import Phase
@@ -20,7 +21,7 @@ def test_a_watched_row_names_the_tool_instead_of_showing_zero_requests() -> None
     tracker = RowTracker(clock=lambda: now[0])
     tracker.start("watch", "$ wrk", None)
     tracker.change_phase(Phase.LOAD, None)
-    tracker.record(LoadProgress(load_tool="wrk"), None)
+    tracker.record(LoadSnapshot.of(LoadProgress(load_tool="wrk")), None)
     now[0] += 2.0
     snapshot = tracker.snapshot()
     assert snapshot is not None and snapshot.load_tool == "wrk"
@@ -32,6 +33,6 @@ def test_a_watched_row_names_the_tool_instead_of_showing_zero_requests() -> None
     assert "requests 0" not in text
     # The next row, leakbench's own driver again, shows its counts.
     tracker.start("with-session", "/ok", 4.0)
-    tracker.record(LoadProgress(sent=5, completed=5), None)
+    tracker.record(LoadSnapshot.of(LoadProgress(sent=5, completed=5)), None)
     again = tracker.snapshot()
     assert again is not None and again.load_tool is None
