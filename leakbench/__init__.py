@@ -12,11 +12,13 @@ if TYPE_CHECKING:
         AttachTarget,
         Endpoint,
         EnvTemplate,
+        LoadCommand,
         LoadSettings,
         PoolSettings,
         RunConfig,
         Target,
         VerdictSettings,
+        WatchTarget,
     )
     from leakbench.request_spec import Header, Login, RequestSettings, Route
     from leakbench.results import RowResult, RunResult, Verdict
@@ -29,6 +31,7 @@ _EXPORTS = {
     "AttachTarget": "leakbench.config",
     "EnvTemplate": "leakbench.config",
     "Endpoint": "leakbench.config",
+    "LoadCommand": "leakbench.config",
     "LoadSettings": "leakbench.config",
     "PoolSettings": "leakbench.config",
     "RunConfig": "leakbench.config",
@@ -38,6 +41,7 @@ _EXPORTS = {
     "Login": "leakbench.request_spec",
     "RequestSettings": "leakbench.request_spec",
     "Route": "leakbench.request_spec",
+    "WatchTarget": "leakbench.config",
     "RowResult": "leakbench.results",
     "RunResult": "leakbench.results",
     "Verdict": "leakbench.results",
@@ -57,6 +61,7 @@ __all__ = [
     "Endpoint",
     "EnvTemplate",
     "Header",
+    "LoadCommand",
     "LoadSettings",
     "Login",
     "PoolSettings",
@@ -68,6 +73,7 @@ __all__ = [
     "Target",
     "Verdict",
     "VerdictSettings",
+    "WatchTarget",
     "__version__",
     "run",
 ]
