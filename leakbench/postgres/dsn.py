@@ -87,7 +87,9 @@ def to_url(params: Mapping[str, str], scheme: str = "postgresql") -> str:
     query.update(rest)
     userinfo = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
     netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{port}" if port else "")
-    encoded = "&".join(f"{quote(key, safe='')}={quote(value, safe='/')}" for key, value in query.items())
+    encoded = "&".join(
+        f"{quote(key, safe='')}={quote(value, safe='/')}" for key, value in query.items()
+    )
     return f"{scheme}://{netloc}/{quote(dbname, safe='')}" + (f"?{encoded}" if encoded else "")
 
 
