@@ -186,8 +186,13 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         ),
     ] = None,
     body: Annotated[
-        str, typer.Option(help="JSON body sent with each request.")
-    ] = '{"name": "test"}',
+        str | None,
+        typer.Option(
+            help="JSON body sent with each request. Default: {\"name\": \"test\"} for POST, "
+            "PUT and PATCH; no body for GET, HEAD, DELETE and OPTIONS.",
+            show_default=False,
+        ),
+    ] = None,
     pool_size: Annotated[int, typer.Option(help="SQLAlchemy pool_size for scenarios.")] = 2,
     max_overflow: Annotated[int, typer.Option(help="SQLAlchemy max_overflow for scenarios.")] = 10,
     pool_timeout: Annotated[float, typer.Option(help="SQLAlchemy pool_timeout (s).")] = 30.0,
@@ -289,7 +294,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
                 duration=duration if duration is not None or requests is not None else 8.0,
                 requests=requests,
                 request_timeout=request_timeout,
-                body=body.encode(),
+                body=None if body is None else body.encode(),
                 rate=rate,
             ),
             pool=PoolSettings(pool_size, max_overflow, pool_timeout),
