@@ -70,6 +70,8 @@ class LoadProgress:
 
     sent: int = 0
     completed: int = 0
+    # Completed with an answer from the server, whatever its status.
+    answered: int = 0
     transport_errors: int = 0
     timeouts: int = 0
     server_errors: int = 0
@@ -197,6 +199,7 @@ async def _worker(
             response.stream = _DRAINED
             status = response.status_code
             progress.status_counts[status] += 1
+            progress.answered += 1
             if status >= 500:
                 progress.server_errors += 1
         record(clock() - started)

@@ -10,7 +10,9 @@ pre-encoded bytes and one future resolved by the protocol's
 Scope: ``http://`` and ``https://`` (verified with the system's CAs, as
 httpx does by default), HTTP/1.1 only, one request per connection at a
 time. Connections are kept alive, reused (most recently used first) and
-opened on demand, so the caller bounds their number. Bodies are read whole.
+opened on demand, so the caller bounds their number; a connection that
+carried a 5xx answer is closed rather than reused (see
+:data:`_CLOSE_AFTER_STATUS`). Bodies are read whole.
 The read timeout covers the whole exchange, from writing the request to the
 last byte of the response.
 """
@@ -27,6 +29,12 @@ from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseR
 
 _HTTP11 = {"http_version": b"HTTP/1.1"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A 5xx answer often means the app raised: Starlette sends the 500, re-raises,
+# and uvicorn then closes the connection, so a request written on it in the
+# meantime is never answered (measured: about half of a /error load). The next
+# request goes on a fresh connection instead; a loopback connect costs far less
+# than a lost request.
+_CLOSE_AFTER_STATUS = 500
 # (scheme, host, port): where a connection goes.
 _Origin = tuple[str, str, int]
 
@@ -179,7 +187,7 @@ class LoadTransport(httpx.AsyncBaseTransport):
         except BaseException:
             connection.abort()  # an unfinished exchange leaves the connection unusable
             raise
-        if connection.closed or self._closed:
+        if connection.closed or self._closed or parsed.status >= _CLOSE_AFTER_STATUS:
             connection.close()
         else:
             self._idle.setdefault(origin, []).append(connection)

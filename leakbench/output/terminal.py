@@ -34,6 +34,7 @@ COLUMNS = (
     ("Endpoint", "left"),
     ("Requests", "right"),
     ("Errors", "right"),
+    ("Unanswered", "right"),
     ("req/s", "right"),
     ("p95 ms", "right"),
     ("Peak idle in txn\n(during load)", "right"),
@@ -69,11 +70,12 @@ def _row_cells(row: RowResult) -> list[str | Text]:
     load, findings = row.load, row.findings
     cells: list[str | Text] = [row.pattern, row.endpoint]
     if load is None:
-        cells += ["-", "-", "-", "-"]
+        cells += ["-", "-", "-", "-", "-"]
     else:
         cells += [
-            f"{load.completed:,}",
+            f"{load.responses:,}",
             f"{load.errors:,}",
+            f"{load.disconnects:,}",
             f"{load.rps:,.0f}",
             f"{load.latency.p95:,.1f}",
         ]
@@ -122,7 +124,8 @@ def row_notes(row: RowResult) -> list[str]:
     if row.load is not None and row.load.disconnects:
         notes.append(
             f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
-            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
+            "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
+            "Requests and req/s count answered requests only."
         )
     return notes
 

@@ -81,7 +81,7 @@ def _phase_progress(snapshot: RowSnapshot) -> list[RenderableType]:
 
 def _load_line(snapshot: RowSnapshot) -> Text:
     text = Text()
-    text.append("requests ", style="dim").append(f"{snapshot.completed:,}")
+    text.append("requests ", style="dim").append(f"{snapshot.answered:,}")
     text.append("   req/s ", style="dim").append(f"{snapshot.requests_per_second:,.0f}")
     text.append("   errors ", style="dim").append(
         f"{snapshot.errors:,}", style="bold red" if snapshot.errors else ""
@@ -129,7 +129,8 @@ def finished_line(row: RowResult) -> Text:
     if row.load is not None:
         load = row.load
         text.append(
-            f"  {load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors",
+            f"  {load.responses:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
+            + (f", {load.disconnects:,} unanswered" if load.disconnects else ""),
             style="dim",
         )
     if row.findings is not None:

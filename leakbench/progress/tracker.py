@@ -38,6 +38,8 @@ class RowSnapshot:
     phase_limit: float | None
     sent: int = 0
     completed: int = 0
+    # Of the completed, those the server answered: what "requests" and req/s show.
+    answered: int = 0
     errors: int = 0
     server_errors: int = 0
     requests_per_second: float = 0.0
@@ -72,7 +74,7 @@ class RowTracker:
         self._phase_started = 0.0
         self._load_started: float | None = None
         self._load_ended: float | None = None
-        self._counts = (0, 0, 0, 0)
+        self._counts = (0, 0, 0, 0, 0)
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
@@ -83,7 +85,7 @@ class RowTracker:
             self._phase, self._phase_limit = Phase.BASELINE, None
             self._phase_started = self._clock()
             self._load_started = self._load_ended = None
-            self._counts = (0, 0, 0, 0)
+            self._counts = (0, 0, 0, 0, 0)
             self._recent.clear()
             self._sample = None
             self._pool_checked_out = None
@@ -102,14 +104,15 @@ class RowTracker:
         """Copy the driver's live counters (they keep changing under us) and the latest sample."""
         with self._lock:
             now = self._clock()
-            completed = progress.completed
+            answered = progress.answered
             self._counts = (
                 progress.sent,
-                completed,
+                progress.completed,
+                answered,
                 progress.transport_errors + progress.timeouts,
                 progress.server_errors,
             )
-            self._recent.append((now, completed))
+            self._recent.append((now, answered))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
                 self._recent.popleft()
             if sample is not None:
@@ -130,7 +133,7 @@ class RowTracker:
                 return None
             now = self._clock()
             pattern, endpoint, duration = self._row
-            sent, completed, errors, server_errors = self._counts
+            sent, completed, answered, errors, server_errors = self._counts
             return RowSnapshot(
                 pattern=pattern,
                 endpoint=endpoint,
@@ -141,6 +144,7 @@ class RowTracker:
                 phase_limit=self._phase_limit,
                 sent=sent,
                 completed=completed,
+                answered=answered,
                 errors=errors,
                 server_errors=server_errors,
                 # Requests only flow in the load phase; a trailing window would linger.

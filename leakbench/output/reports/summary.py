@@ -17,6 +17,7 @@ COLUMNS: tuple[str, ...] = (
     "Pattern",
     "Endpoint",
     "Requests",
+    "Unanswered",
     "req/s",
     "p95 ms",
     "peak idle_in_transaction (load)",
@@ -25,7 +26,7 @@ COLUMNS: tuple[str, ...] = (
     "Result",
 )
 # Columns holding numbers, right-aligned by both formats.
-NUMERIC_COLUMNS = frozenset(range(2, 8))
+NUMERIC_COLUMNS = frozenset(range(2, 9))
 
 VERDICT_MARKS = {
     Verdict.CLEAN: "✅",
@@ -40,9 +41,14 @@ def table_cells(row: RowResult) -> tuple[str, ...]:
     """The row's cells in :data:`COLUMNS` order; ``-`` where nothing was measured."""
     load, findings = row.load, row.findings
     figures = (
-        (f"{load.completed:,}", f"{load.rps:,.0f}", f"{load.latency.p95:,.1f}")
+        (
+            f"{load.responses:,}",
+            f"{load.disconnects:,}",
+            f"{load.rps:,.0f}",
+            f"{load.latency.p95:,.1f}",
+        )
         if load is not None
-        else ("-", "-", "-")
+        else ("-", "-", "-", "-")
     )
     connections = (
         (

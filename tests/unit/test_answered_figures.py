@@ -1,0 +1,56 @@
+"""Requests and req/s count answered requests; unanswered ones have their own figure."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+
+from leakbench.output.reports import json as report_json
+from leakbench.output.reports.summary import COLUMNS, table_cells
+from leakbench.output.terminal import render_run
+from leakbench.results import LatencySummary, LoadStats, RowResult, Verdict
+from tests.factories import run_result
+
+# The reference report's with-session /error row: 4,805 sent, 2,552 answered.
+LOAD = LoadStats(
+    sent=4805,
+    status_counts=((500, 2552),),
+    transport_errors=0,
+    timeouts=0,
+    elapsed_seconds=9.2,
+    latency=LatencySummary(p50=40.0, p95=90.0, p99=120.0, max=300.0, mean=50.0),
+    concurrency=300,
+    disconnects=2253,
+)
+ROW = RowResult("with-session", "/error", Verdict.CLEAN, LOAD, None)
+
+
+def test_rps_counts_answered_requests_only() -> None:
+    assert LOAD.rps == 2552 / 9.2
+    assert LOAD.completed == 4805  # every request finished, one way or the other
+
+
+def test_the_terminal_table_shows_answered_and_unanswered() -> None:
+    console = Console(width=240, record=True, color_system=None)
+    render_run(console, run_result(ROW))
+    text = console.export_text()
+    assert "Unanswered" in text
+    (line,) = [line for line in text.splitlines() if "/error" in line and "2,552" in line]
+    assert "2,253" in line and "4,805" not in line and f"{2552 / 9.2:,.0f}" in line
+
+
+def test_the_markdown_and_html_cells_show_answered_and_unanswered() -> None:
+    cells = dict(zip(COLUMNS, table_cells(ROW), strict=True))
+    assert cells["Requests"] == "2,552"
+    assert cells["Unanswered"] == "2,253"
+    assert cells["req/s"] == f"{2552 / 9.2:,.0f}"
+
+
+def test_the_json_row_has_answered_requests_and_unanswered_apart() -> None:
+    data = json.loads(report_json.dumps(run_result(ROW)))
+    row = data["rows"][0]
+    assert (row["requests"], row["unanswered"]) == (2552, 2253)
+    assert row["rps"] == round(2552 / 9.2, 1)
+    assert row["load"]["disconnects"] == 2253
+    assert report_json.from_dict(data).rows[0].load == LOAD
