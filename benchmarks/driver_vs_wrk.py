@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     with targets(args) as bench:
         v = collect(bench.server.info.version)
         print(
-            f"Python {v.python}, httpx {v.httpx}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
+            f"Python {v.python}, httpx2 {v.httpx2}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
             f"SQLAlchemy {v.sqlalchemy}, psycopg {v.psycopg}, PostgreSQL {v.postgresql}; "
             f"wrk: {_wrk_version()}"
         )

@@ -188,7 +188,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     body: Annotated[
         str | None,
         typer.Option(
-            help="JSON body sent with each request. Default: {\"name\": \"test\"} for POST, "
+            help='JSON body sent with each request. Default: {"name": "test"} for POST, '
             "PUT and PATCH; no body for GET, HEAD, DELETE and OPTIONS.",
             show_default=False,
         ),

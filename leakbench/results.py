@@ -290,7 +290,7 @@ class Versions:
     sqlmodel: str
     psycopg: str
     uvicorn: str
-    httpx: str
+    httpx2: str
     leakbench: str
     postgresql: str = "unknown"
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -122,8 +122,8 @@ def test_the_observer_keeps_a_finished_rows_counters_and_pool_view() -> None:
 def test_the_server_answers_metrics_and_nothing_else() -> None:
     with serve_metrics(0) as (observer, server):
         observer.database_created("leakbench_ef56_0")
-        response = httpx.get(server.url)
-        missing = httpx.get(server.url.replace("/metrics", "/admin"))
+        response = httpx2.get(server.url)
+        missing = httpx2.get(server.url.replace("/metrics", "/admin"))
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE
     assert missing.status_code == 404
@@ -200,8 +200,8 @@ def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_pa
         assert url, "".join(seen)
         while process.poll() is None and time.monotonic() < deadline:
             try:
-                scrapes.append(parse(httpx.get(url, timeout=2).text))
-            except httpx.TransportError:
+                scrapes.append(parse(httpx2.get(url, timeout=2).text))
+            except httpx2.TransportError:
                 break  # the run ended between the poll and the scrape
             time.sleep(0.1)
         process.wait(timeout=30)

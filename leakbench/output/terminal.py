@@ -47,7 +47,7 @@ COLUMNS = (
 
 # Wide enough for the whole table when output goes to a file or a CI log,
 # where rich would otherwise assume 80 columns.
-_PIPE_WIDTH = 160
+_PIPE_WIDTH = 172
 
 
 def make_console(*, stderr: bool = False) -> Console:

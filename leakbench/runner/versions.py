@@ -25,7 +25,7 @@ def collect(postgresql: str = "unknown") -> Versions:
         sqlmodel=_version("sqlmodel"),
         psycopg=_version("psycopg"),
         uvicorn=_version("uvicorn"),
-        httpx=_version("httpx"),
+        httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
     )
