@@ -2,9 +2,9 @@
 
 httpx2 is the maintained continuation of httpx (same API; httpx has had no
 release since 0.28.1). One ``httpx2.AsyncClient`` serves every worker, with
-leakbench's own transport behind it (:mod:`leakbench.load.transport`): the
-default pool (httpcore, httpcore2 under httpx2) serialises concurrent
-requests on its lock (httpx issue 3215) and spends
+leakbench's own transport behind it (:mod:`leakbench.load.transport`):
+httpcore's pool (httpx2 runs on its fork, httpcore2) serialised concurrent
+requests on its lock (httpx issue 3215, measured on httpcore 1.0) and spent
 several times the app's CPU per request, which on a small machine is taken
 from the app under test. Every worker sends the same pre-built
 ``httpx2.Request``, encoded once.
