@@ -8,9 +8,11 @@ import tempfile
 from pathlib import Path
 
 import psutil
+import psycopg
 
 from leakbench.postgres.embedded import DIR_PREFIX, EmbeddedPostgres, remove_stale_servers
 from leakbench.system.processes import OWNER_FILE
+from tests.fix_db import embedded_server
 
 
 def _dead_pid() -> int:
@@ -24,15 +26,21 @@ def _orphan_owner(folder: Path) -> None:
     (folder / OWNER_FILE).write_text(str(_dead_pid()))
 
 
+def _stale_folder_naming(pid: int) -> Path:
+    """A leftover server folder of a dead run whose postmaster.pid names ``pid``."""
+    folder = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
+    data = folder / "data"
+    data.mkdir()
+    # The pid of a reused slot, as postmaster.pid would name it after a reboot.
+    (data / "postmaster.pid").write_text(f"{pid}\n{data}\n1700000000\n5432\n")
+    _orphan_owner(folder)
+    return folder
+
+
 def test_an_unrelated_process_named_in_a_stale_postmaster_pid_survives() -> None:
     bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    folder = Path(tempfile.mkdtemp(prefix=DIR_PREFIX))
     try:
-        data = folder / "data"
-        data.mkdir()
-        # The pid of a reused slot, as postmaster.pid would name it after a reboot.
-        (data / "postmaster.pid").write_text(f"{bystander.pid}\n{data}\n1700000000\n5432\n")
-        _orphan_owner(folder)
+        folder = _stale_folder_naming(bystander.pid)
 
         assert folder in remove_stale_servers()
 
@@ -42,6 +50,18 @@ def test_an_unrelated_process_named_in_a_stale_postmaster_pid_survives() -> None
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_another_postgres_named_in_a_stale_postmaster_pid_survives(embedded_dsn: str) -> None:
+    server = embedded_server()  # serves its own data folder, not the stale one
+    assert server.pid is not None
+    folder = _stale_folder_naming(server.pid)
+
+    assert folder in remove_stale_servers()
+
+    assert not folder.exists()
+    with psycopg.connect(embedded_dsn) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
 
 
 def test_the_postgres_of_a_dead_run_is_stopped() -> None:
