@@ -6,8 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
+from leakbench.config import EnvTemplate
 from leakbench.postgres import dsn
-from leakbench.target.env import EnvTemplate, database_environment
+from leakbench.target.env import database_environment
 
 # Printable text with the characters URLs treat specially: space, @ : / ? # & = + % [ ].
 _text = st.text(

@@ -6,6 +6,7 @@ from xml.etree import ElementTree as ET
 
 from leakbench.output.reports import junit
 from leakbench.results import RowResult, Verdict
+from leakbench.verdict.outcome import judge
 from tests.factories import run_result
 
 # What a crashed target's log can end with: colours, a bell, NUL, form feeds, a stray escape.
@@ -22,7 +23,8 @@ def test_control_characters_in_a_log_tail_leave_valid_xml() -> None:
         error=f"The target exited before it answered; its log says: {_LOG_TAIL}",
         start_failed=True,
     )
-    text = junit.render(run_result(row))
+    result = run_result(row)
+    text = junit.render(result, judge(result))
 
     suites = ET.fromstring(text)  # noqa: S314 - our own output; a parse error fails the test
     error = suites.find("./testsuite/testcase/error")
