@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -23,7 +23,16 @@ from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.postgres import admin
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.progress.events import RunObserver
-from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, SessionEnds, Verdict
+from leakbench.results import (
+    ActivitySample,
+    ExternalLoad,
+    LoadStats,
+    Phase,
+    PoolStats,
+    RowResult,
+    SessionEnds,
+    Verdict,
+)
 from leakbench.system import shutdown
 from leakbench.verdict import analysis, capacity
 
@@ -35,6 +44,10 @@ _TICK_SECONDS = 0.25
 _AFTER_GC_PAUSE = 0.3
 # Tries at the after-settle snapshot, one poll interval apart, before giving up.
 _FINAL_ATTEMPTS = 20
+
+
+# A row's load step: leakbench's own driver, or another tool it waits for (watch mode).
+LoadStep = Callable[[LoadPlan, LoadProgress], LoadStats | ExternalLoad]
 
 
 class TargetHandle(Protocol):
@@ -122,8 +135,9 @@ def observe_row(
     poller: ActivityPoller,
     progress: LoadProgress,
     observer: RunObserver,
+    drive: LoadStep = run_load,
 ) -> RowResult:
-    """Measure and judge one row on a target that is up."""
+    """Measure and judge one row on a target that is up, loaded by ``drive``."""
     poller.restart_clock()
     baseline = poller.snapshot(Phase.BASELINE)
     if baseline is None:
@@ -144,11 +158,12 @@ def observe_row(
     with _ticker(observer, progress, poller, target):
         poller.phase = Phase.LOAD
         observer.phase_changed(Phase.LOAD, config.load.duration)
-        load = run_load(plan, progress)
+        outcome = drive(plan, progress)
         shutdown.check()  # a Ctrl-C the event loop swallowed still stops the run here
         poller.phase = Phase.SETTLE
         observer.phase_changed(Phase.SETTLE, config.verdict.settle)
         settled, settle_seconds = _settle(config, poller, baseline)
+    load, external = (outcome, None) if isinstance(outcome, LoadStats) else (None, outcome)
     if not target.alive():
         return RowResult(
             spec.name,
@@ -159,6 +174,7 @@ def observe_row(
             poller.samples(),
             error=f"The target exited with code {target.exit_code()} during the row; "
             f"its log ends: {target.log_tail()}",
+            external=external,
         )
     observer.phase_changed(Phase.FINAL, None)
     # The database is read before the target is touched: talking to the probe
@@ -174,6 +190,7 @@ def observe_row(
             poller.samples(),
             error="pg_stat_activity could not be read after the settle, so the row cannot be "
             "judged; check that the server is up and accepts connections.",
+            external=external,
         )
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
@@ -191,8 +208,8 @@ def observe_row(
             after_settle=final,
             settled=settled,
             settle_seconds=settle_seconds,
-            completed_requests=load.completed,
-            exercised_requests=load.exercised,
+            completed_requests=_completed(load, external),
+            exercised_requests=load.exercised if load is not None else -1,
             after_gc=after_gc,
             sample_gaps=poller.gaps,
             expected_samples=int(observed_seconds / config.poll_interval),
@@ -205,7 +222,7 @@ def observe_row(
                 max_connections=spec.max_connections,
                 pool_before=pool_before,
                 pool_after=pool,
-                request_timeouts=load.timeouts,
+                request_timeouts=load.timeouts if load is not None else 0,
             ),
         ),
         capacity=spec.pool_limit,
@@ -220,7 +237,17 @@ def observe_row(
         samples=samples,
         pool_after_settle=pool,
         pool_baseline=pool_before,
+        external=external,
     )
+
+
+def _completed(load: LoadStats | None, external: ExternalLoad | None) -> int:
+    """Requests completed, or -1 when the tool that sent them does not say."""
+    if load is not None:
+        return load.completed
+    if external is not None and external.requests is not None:
+        return external.requests
+    return -1
 
 
 def _final_snapshot(poller: ActivityPoller) -> ActivitySample | None:

@@ -18,6 +18,7 @@ from leakbench.results import (
     ActivitySample,
     BackendDetail,
     Capacity,
+    ExternalLoad,
     Findings,
     LatencySummary,
     LeakKind,
@@ -78,6 +79,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         if row.pool_after_settle
         else None,
         "pool_baseline": _optional(row.pool_baseline),
+        "external": _optional(row.external),
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -211,6 +213,12 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
+    external = None
+    if data.get("external"):
+        raw_external = dict(data["external"])
+        if raw_external.get("latency"):
+            raw_external["latency"] = LatencySummary(**raw_external["latency"])
+        external = ExternalLoad(**raw_external)
     return RowResult(
         pattern=data["pattern"],
         endpoint=data["endpoint"],
@@ -222,6 +230,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_baseline=baseline_pool,
         error=data.get("error"),
         start_failed=bool(data.get("start_failed", False)),
+        external=external,
     )
 
 
