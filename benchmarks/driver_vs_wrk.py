@@ -9,10 +9,13 @@ and a bare ASGI app, neither touching a database), then measures, section
 by section:
 
 compare   wrk and leakbench in turn on /ok and /error (with-session), on
-          /trivial and on /raw: responses/s, p50/p99, CPU s per 1,000
-          responses, peak RSS, and leakbench's ratios to wrk (medians over
-          --rounds, the order of the tools alternating from round to round).
-          On /raw the load tool, not the app, is the bottleneck.
+          /trivial and on /raw: answered responses/s (any status: wrk's
+          "N requests in", leakbench's status counts), p50/p99, CPU s per
+          1,000 responses, peak RSS, the non-2xx answers and the requests
+          never answered (wrk's read errors, leakbench's unanswered), and
+          leakbench's ratios to wrk (medians over --rounds, the order of the
+          tools alternating from round to round). On /raw the load tool, not
+          the app, is the bottleneck.
 scale     1,000 connections on /ok: responses and driver-side errors.
 memory    the driver's peak RSS for N and 10 N requests.
 startup   from starting ``leakbench run`` to its first load request, and to
@@ -153,7 +156,7 @@ def _rounds(count: int, *measures: Callable[[], Outcome]) -> list[list[Outcome]]
 
 _HEADER = (
     f"  {'tool':<10}{'resp/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU s/1k':>10}{'RSS MB':>8}"
-    f"{'errors':>8}{'disconn':>9}{'saturated':>11}"
+    f"{'non-2xx':>9}{'errors':>8}{'unanswered':>11}{'saturated':>11}"
 )
 
 
@@ -165,11 +168,12 @@ def _row(name: str, runs: list[Outcome]) -> str:
     )
     cpu, rss = _median(runs, lambda o: o.cpu_per_1k), max(o.peak_rss_mb for o in runs)
     errors, disconnects = sum(o.errors for o in runs), sum(o.disconnects for o in runs)
+    non_2xx = sum(o.non_2xx for o in runs)
     checked = [o.saturated for o in runs if o.saturated is not None]
     saturated = f"{sum(checked)}/{len(checked)}" if checked else "-"
     return (
         f"  {name:<10}{rps:>10,.0f}{p50:>10,.1f}{p99:>10,.1f}{cpu:>10.3f}{rss:>8.1f}"
-        f"{errors:>8,}{disconnects:>9,}{saturated:>11}"
+        f"{non_2xx:>9,}{errors:>8,}{disconnects:>11,}{saturated:>11}"
     )
 
 
@@ -402,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     with targets(args) as bench:
         v = collect(bench.server.info.version)
         print(
-            f"Python {v.python}, httpx {v.httpx}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
+            f"Python {v.python}, httpx2 {v.httpx2}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
             f"SQLAlchemy {v.sqlalchemy}, psycopg {v.psycopg}, PostgreSQL {v.postgresql}; "
             f"wrk: {_wrk_version()}"
         )

@@ -361,9 +361,13 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
         ),
     ] = None,
     body: Annotated[
-        str,
+        str | None,
         typer.Option(
-            metavar="JSON", help="JSON body sent with each request.", rich_help_panel=REQUESTS
+            metavar="JSON",
+            help='JSON body sent with each request. Default: {"name": "test"} for POST, PUT and '
+            "PATCH; no body for GET, HEAD, DELETE and OPTIONS.",
+            show_default=False,
+            rich_help_panel=REQUESTS,
         ),
     ] = _DEFAULTS.body,
     pool_size: Annotated[

@@ -29,6 +29,10 @@ MAX_RATE = 100_000.0
 
 DEFAULT_BODY = b'{"name": "test"}'
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# Methods whose requests carry the default JSON body when --body is not given;
+# a body on GET, HEAD, DELETE or OPTIONS has no defined meaning, and some
+# servers and proxies refuse it.
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _PATH_CHARS = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?\-]*$")
 
 
@@ -104,7 +108,8 @@ class LoadSettings:
     duration: float | None = 8.0
     requests: int | None = None
     request_timeout: float = 10.0
-    body: bytes = DEFAULT_BODY
+    # The --body given; None: DEFAULT_BODY for POST, PUT and PATCH, none otherwise.
+    body: bytes | None = None
     # Open loop: requests per second, due at a fixed pace; None is closed loop.
     rate: float | None = None
     # Driver processes sharing the load; None: chosen from the cores and the target's workers.
@@ -139,6 +144,12 @@ class LoadSettings:
             raise UsageError(
                 f"--request-timeout {self.request_timeout:g} is invalid; give a positive number."
             )
+
+    def body_for(self, endpoint: Endpoint) -> bytes:
+        """The body each request to ``endpoint`` carries: --body if given, else the default."""
+        if self.body is not None:
+            return self.body
+        return DEFAULT_BODY if endpoint.method in BODY_METHODS else b""
 
     @property
     def time_limit(self) -> float:

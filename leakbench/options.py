@@ -61,7 +61,8 @@ class RunOptions:
     requests: int | None = None
     request_timeout: float = 10.0
     rate: float | None = None
-    body: str = '{"name": "test"}'
+    # None: {"name": "test"} for POST, PUT and PATCH, no body for the other methods.
+    body: str | None = None
     driver_processes: int | None = None
     # Load from another tool instead of the driver.
     load_command: str | None = None
@@ -108,7 +109,7 @@ class RunOptions:
                 ),
                 requests=self.requests,
                 request_timeout=self.request_timeout,
-                body=self.body.encode(),
+                body=None if self.body is None else self.body.encode(),
                 rate=self.rate,
                 driver_processes=self.driver_processes,
             ),

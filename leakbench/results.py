@@ -144,7 +144,8 @@ class LoadStats:
     concurrency: int
     driver_cpu_seconds: float = 0.0
     # Requests the server never answered because it closed a kept-alive
-    # connection first (uvicorn does after an app raised); not driver errors.
+    # connection first (uvicorn does after an app raised): "unanswered" in the
+    # table and reports. Neither driver errors nor part of Requests and req/s.
     disconnects: int = 0
     # Time the driver's thread was ready to run but waited for a CPU (Linux
     # schedstat; 0 elsewhere): on a busy machine the driver starves without
@@ -155,6 +156,7 @@ class LoadStats:
 
     @property
     def responses(self) -> int:
+        """Requests the server answered, whatever the status: what Requests counts."""
         return sum(count for _, count in self.status_counts)
 
     @property
@@ -183,7 +185,8 @@ class LoadStats:
 
     @property
     def rps(self) -> float:
-        return self.completed / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+        """Answered requests per second of load: what the app served, not what was tried."""
+        return self.responses / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     @property
     def driver_saturated(self) -> bool:
@@ -326,7 +329,7 @@ class Versions:
     sqlmodel: str
     psycopg: str
     uvicorn: str
-    httpx: str
+    httpx2: str
     leakbench: str
     postgresql: str = "unknown"
 

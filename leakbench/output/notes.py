@@ -122,7 +122,8 @@ def row_notes(row: RowResult) -> list[str]:
     if row.load is not None and row.load.disconnects:
         notes.append(
             f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
-            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
+            "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
+            "Requests and req/s count answered requests only."
         )
     return notes
 

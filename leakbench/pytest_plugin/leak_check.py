@@ -279,7 +279,7 @@ class LeakCheck:
         """Send ``requests`` requests, ``concurrency`` at a time, then fail the test on a leak.
 
         ``app`` is an ASGI app or its import string. ``server="asgi"`` calls it
-        in-process through httpx's ASGI transport (no lifespan, like httpx);
+        in-process through httpx2's ASGI transport (no lifespan, like httpx2);
         ``server="uvicorn"`` serves it with a real uvicorn on 127.0.0.1 in a
         thread. Only what the load leaves behind fails here; the rest of the
         test is checked at its end as usual. Returns the load's figures.

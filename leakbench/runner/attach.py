@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from leakbench.config import AttachTarget, RunConfig
 from leakbench.errors import LeakbenchError, TargetStartError, UsageError
@@ -81,11 +81,11 @@ class AttachedApp:
     def wait_until_up(self, timeout: float) -> None:
         """Any HTTP answer (even a 404) shows the app is up; nothing answering is an error."""
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
+        with httpx2.Client(timeout=2.0, trust_env=False) as client:
             while True:
                 try:
                     client.get(self.base_url + "/")
-                except httpx.HTTPError as exc:
+                except httpx2.HTTPError as exc:
                     if time.monotonic() >= deadline:
                         raise TargetStartError(
                             f"Nothing answers HTTP at {redact(self.base_url)} ({exc}); start "

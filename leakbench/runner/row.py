@@ -152,7 +152,7 @@ def observe_row(
         duration=config.load.time_limit,
         requests=config.load.requests,
         request_timeout=config.load.request_timeout,
-        body=config.load.body,
+        body=config.load.body_for(spec.endpoint),
         rate=config.load.rate,
     )
     with _ticker(observer, progress, poller, target):

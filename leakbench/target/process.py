@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
@@ -88,7 +88,7 @@ class TargetProcess:
         assert self._booted is not None
         process = self._booted.process
         deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+        with httpx2.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 shutdown.check()
                 code = process.poll()
@@ -99,7 +99,7 @@ class TargetProcess:
                     )
                 try:
                     client.get("/__leakbench_ready__")
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     time.sleep(0.05)
                     continue
                 if self._probes_ready(deadline):

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from typer.testing import CliRunner
@@ -77,8 +77,8 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
-            httpx.get(url + "/", timeout=1)
-        except httpx.HTTPError:
+            httpx2.get(url + "/", timeout=1)
+        except httpx2.HTTPError:
             time.sleep(0.05)
             continue
         return

@@ -158,8 +158,8 @@ def _facts(row: RowResult) -> str:
         latency = load.latency
         latency_points = (latency.p50, latency.p95, latency.p99)
         facts += [
-            ("requests", f"{load.completed:,}"),
-            ("req/s", f"{load.rps:,.0f}"),
+            ("requests answered / unanswered", f"{load.responses:,} / {load.disconnects:,}"),
+            ("req/s (answered)", f"{load.rps:,.0f}"),
             ("errors + timeouts", f"{load.errors:,} ({load.error_rate:.1%})"),
             ("5xx responses", f"{load.server_errors:,}"),
             ("latency p50 / p95 / p99", _latencies(latency_points)),

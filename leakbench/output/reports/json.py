@@ -36,7 +36,7 @@ from leakbench.results import (
 )
 from leakbench.verdict.outcome import Outcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _sample(sample: ActivitySample) -> dict[str, Any]:
@@ -61,7 +61,8 @@ def _row(row: RowResult) -> dict[str, Any]:
         "verdict": row.verdict.value,
         "error": row.error,
         "start_failed": row.start_failed,
-        "requests": load.completed if load else 0,
+        "requests": load.responses if load else 0,
+        "unanswered": load.disconnects if load else 0,
         "errors": load.errors if load else 0,
         "error_rate": round(load.error_rate, 6) if load else 0.0,
         "rps": round(load.rps, 1) if load else 0.0,
