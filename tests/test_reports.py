@@ -147,7 +147,7 @@ def test_report_json_matches_the_documented_schema(leaky_run: ReportRun) -> None
     assert {"Report", "Row", "Sample", "Settings", "ThresholdFailure"} <= set(schema)
     data = leaky_run.json()
     assert _violations(data, "Report", schema, "$") == []
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     leaked = next(r for r in data["rows"] if r["verdict"] == "LEAKED")
     # The time series and percentiles the issue asks for are really there.
     assert len(leaked["samples"]) > 10

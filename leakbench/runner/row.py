@@ -1,11 +1,14 @@
 """Measuring one row, the same way whether leakbench started the target or attached to it.
 
-A row: take a baseline of the target's connections (and of its pool, when a
-probe answers), drive the load while sampling, let the target settle, read
-the database (the after-settle snapshot, with the oldest transaction and
-wait events, and the sessions PostgreSQL ended), and only then touch the
-target: read its pool and force a garbage collection, and look once more.
-The judgement is made by the pure functions of :mod:`leakbench.verdict.analysis`.
+A row: take a baseline of the target's connections, of the database's
+transaction count (and of its pool, when a probe answers), drive the load
+while sampling, let the target settle (PostgreSQL quiet, and the pool back
+to its baseline), read the database (the after-settle snapshot, with the
+oldest transaction and wait events, the sessions PostgreSQL ended and the
+transactions it counted), and only then touch the target: read its pool and
+where its connections still checked out were taken, force a garbage
+collection, and look once more, at both. The judgement is made by the pure
+functions of :mod:`leakbench.verdict.analysis`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,15 @@ from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.postgres import admin
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.progress.events import RunObserver
-from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, SessionEnds, Verdict
+from leakbench.results import (
+    ActivitySample,
+    CheckoutSite,
+    Phase,
+    PoolStats,
+    RowResult,
+    SessionEnds,
+    Verdict,
+)
 from leakbench.system import shutdown
 from leakbench.verdict import analysis, capacity
 
@@ -35,6 +46,13 @@ _TICK_SECONDS = 0.25
 _AFTER_GC_PAUSE = 0.3
 # Tries at the after-settle snapshot, one poll interval apart, before giving up.
 _FINAL_ATTEMPTS = 20
+# A PostgreSQL backend that flushed its statistics less than a second ago keeps
+# new ones pending until its next statement or 10 s of idleness (PGSTAT_IDLE_INTERVAL),
+# so "no transaction" is waited for this long before it is believed.
+_STATS_FLUSH_SECONDS = 11.0
+_STATS_RETRY_SECONDS = 0.5
+# While the settle waits for the pool, it reads it at most this often.
+_POOL_READ_SECONDS = 0.25
 
 
 class TargetHandle(Protocol):
@@ -53,6 +71,10 @@ class TargetHandle(Protocol):
 
     def force_gc(self) -> bool: ...
 
+    def mark_checkouts(self) -> None: ...
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class RowSpec:
@@ -64,6 +86,8 @@ class RowSpec:
     # pool_size + max_overflow of one worker when leakbench set them (scenarios).
     per_worker_capacity: int | None = None
     max_connections: int | None = None
+    # pool_size of one worker (what its pool keeps idle) when leakbench set it.
+    per_worker_idle: int | None = None
 
     @property
     def pool_limit(self) -> int | None:
@@ -71,6 +95,13 @@ class RowSpec:
         if self.per_worker_capacity is None:
             return None
         return self.workers * self.per_worker_capacity
+
+    def idle_limit(self, pool: PoolStats | None) -> int | None:
+        """The most connections the target's pools keep idle: the probe's figure, else ours."""
+        per_worker = pool.idle_capacity if pool is not None else None
+        if per_worker is None:
+            per_worker = self.per_worker_idle
+        return None if per_worker is None else self.workers * per_worker
 
 
 @contextlib.contextmanager
@@ -131,6 +162,8 @@ def observe_row(
     ends_before = poller.session_ends()
     started_before = poller.server_started_at()
     pool_before = target.pool_stats()
+    target.mark_checkouts()
+    transactions_before = poller.transactions()
     plan = LoadPlan(
         base_url=target.base_url,
         endpoint=spec.endpoint,
@@ -148,7 +181,7 @@ def observe_row(
         shutdown.check()  # a Ctrl-C the event loop swallowed still stops the run here
         poller.phase = Phase.SETTLE
         observer.phase_changed(Phase.SETTLE, config.verdict.settle)
-        settled, settle_seconds = _settle(config, poller, baseline)
+        settled, settle_seconds = _settle(config, poller, baseline, target, pool_before)
     if not target.alive():
         return RowResult(
             spec.name,
@@ -178,10 +211,34 @@ def observe_row(
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
     pool = target.pool_stats()
+    transactions = _transactions_during(poller, transactions_before, pool_before, pool)
+    pool_view = (
+        analysis.PoolView(baseline=pool_before, after_settle=pool)
+        if pool_before is not None and pool is not None
+        else None
+    )
+    idle_limit = spec.idle_limit(pool)
+    sites: tuple[CheckoutSite, ...] = ()
+    if pool_view is not None and pool_view.leaked:
+        sites = target.checkout_sites()
     after_gc = None
-    if analysis.residue(final, baseline) and target.force_gc():
+    suspect = (
+        analysis.residue(final, baseline)
+        or (pool_view is not None and pool_view.leaked)
+        or analysis.beyond_pools(
+            final,
+            baseline,
+            capacity=spec.pool_limit,
+            idle_limit=idle_limit if pool_view is None else None,
+        )
+    )
+    if suspect and target.force_gc():
         time.sleep(_AFTER_GC_PAUSE)
         after_gc = poller.snapshot(Phase.AFTER_GC)
+        if pool_view is not None:
+            pool_view = analysis.PoolView(
+                pool_view.baseline, pool_view.after_settle, target.pool_stats()
+            )
     samples = poller.samples()
     observed_seconds = samples[-1].t if samples else 0.0
     findings = analysis.judge(
@@ -207,6 +264,10 @@ def observe_row(
                 pool_after=pool,
                 request_timeouts=load.timeouts,
             ),
+            pool=pool_view,
+            database_transactions=transactions,
+            idle_limit=idle_limit,
+            leak_sites=sites,
         ),
         capacity=spec.pool_limit,
         max_idle_in_transaction=config.verdict.max_idle_in_transaction,
@@ -220,7 +281,37 @@ def observe_row(
         samples=samples,
         pool_after_settle=pool,
         pool_baseline=pool_before,
+        pool_after_gc=pool_view.after_gc if pool_view is not None else None,
     )
+
+
+def _transactions_during(
+    poller: ActivityPoller,
+    before: int | None,
+    pool_before: PoolStats | None,
+    pool_after: PoolStats | None,
+) -> int | None:
+    """The target database's transactions since ``before``; None when either reading failed.
+
+    A count of 0 is believed only after the server's statistics flush
+    interval, unless the pool already shows checkouts (the requests ran SQL).
+    """
+    if before is None:
+        return None
+    checkouts = (
+        pool_after.checkouts - pool_before.checkouts
+        if pool_before is not None and pool_after is not None
+        else 0
+    )
+    deadline = time.monotonic() + _STATS_FLUSH_SECONDS
+    while True:
+        after = poller.transactions()
+        if after is None:
+            return None
+        if after > before or checkouts > 0 or time.monotonic() >= deadline:
+            return max(0, after - before)
+        shutdown.check()
+        time.sleep(_STATS_RETRY_SECONDS)
 
 
 def _final_snapshot(poller: ActivityPoller) -> ActivitySample | None:
@@ -244,15 +335,33 @@ def _since(before: SessionEnds | None, after: SessionEnds | None) -> SessionEnds
 
 
 def _settle(
-    config: RunConfig, poller: ActivityPoller, baseline: ActivitySample
+    config: RunConfig,
+    poller: ActivityPoller,
+    baseline: ActivitySample,
+    target: TargetHandle,
+    pool_before: PoolStats | None,
 ) -> tuple[bool, float]:
-    """Wait until the target is quiet for the quiet period, or the settle time is up."""
+    """Wait until the target is quiet for the quiet period, or the settle time is up.
+
+    Quiet means PostgreSQL's view back at the baseline and then, when a probe
+    answers, the pool's checked-out count too: a request still running in
+    the target (its client gave up) may hold a connection idle to PostgreSQL.
+    The pool is read only once PostgreSQL is quiet, so a leak whose
+    transactions stay open is never disturbed by the reads.
+    """
     started = time.monotonic()
     deadline = started + config.verdict.settle
+    next_pool_read = started
     while time.monotonic() < deadline:
         shutdown.check()
         settling = [s for s in poller.samples() if s.phase is Phase.SETTLE]
         if analysis.settle_reached(settling, baseline, config.verdict.quiet_period):
-            return True, round(time.monotonic() - started, 2)
+            if pool_before is None:
+                return True, round(time.monotonic() - started, 2)
+            if time.monotonic() >= next_pool_read:
+                next_pool_read = time.monotonic() + _POOL_READ_SECONDS
+                pool = target.pool_stats()
+                if pool is None or pool.checked_out <= pool_before.checked_out:
+                    return True, round(time.monotonic() - started, 2)
         time.sleep(config.poll_interval)
     return False, round(time.monotonic() - started, 2)

@@ -274,6 +274,7 @@ def _measure_row(
                 # leakbench sets a scenario's pool; an app's own pool is read by the probe.
                 per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
                 max_connections=server.info.max_connections,
+                per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
             )
             return observe_row(
                 config=config,

@@ -18,6 +18,7 @@ from leakbench.results import (
     ActivitySample,
     BackendDetail,
     Capacity,
+    CheckoutSite,
     Findings,
     LatencySummary,
     LeakKind,
@@ -35,7 +36,9 @@ from leakbench.results import (
 )
 from leakbench.verdict.thresholds import Thresholds, evaluate
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 1 reports lack only fields that version 2 added; they read back with defaults.
+_READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 
 def _sample(sample: ActivitySample) -> dict[str, Any]:
@@ -77,6 +80,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         if row.pool_after_settle
         else None,
         "pool_baseline": _optional(row.pool_baseline),
+        "pool_after_gc": _optional(row.pool_after_gc),
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -96,6 +100,11 @@ def _row(row: RowResult) -> dict[str, Any]:
             "after_gc": _sample(findings.after_gc) if findings.after_gc else None,
             "session_ends": _optional(findings.session_ends),
             "capacity": _optional(findings.capacity),
+            "pool_leaked_connections": findings.pool_leaked_connections,
+            "pool_leaked_after_gc": findings.pool_leaked_after_gc,
+            "database_transactions": findings.database_transactions,
+            "pool_checkouts": findings.pool_checkouts,
+            "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
         }
     return data
 
@@ -204,9 +213,15 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             sample_gaps=f["sample_gaps"],
             session_ends=SessionEnds(**f["session_ends"]) if f.get("session_ends") else None,
             capacity=Capacity(**f["capacity"]) if f.get("capacity") else None,
+            pool_leaked_connections=f.get("pool_leaked_connections"),
+            pool_leaked_after_gc=f.get("pool_leaked_after_gc"),
+            database_transactions=f.get("database_transactions"),
+            pool_checkouts=f.get("pool_checkouts"),
+            leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
+    gc_pool = PoolStats(**data["pool_after_gc"]) if data.get("pool_after_gc") else None
     return RowResult(
         pattern=data["pattern"],
         endpoint=data["endpoint"],
@@ -218,14 +233,15 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_baseline=baseline_pool,
         error=data.get("error"),
         start_failed=bool(data.get("start_failed", False)),
+        pool_after_gc=gc_pool,
     )
 
 
 def from_dict(data: dict[str, Any]) -> RunResult:
     """Rebuild a result from a saved report, or raise ReportError."""
-    if data.get("tool") != "leakbench" or data.get("schema_version") != SCHEMA_VERSION:
+    if data.get("tool") != "leakbench" or data.get("schema_version") not in _READABLE_VERSIONS:
         raise ReportError(
-            f"This is not a leakbench report of schema version {SCHEMA_VERSION}; "
+            f"This is not a leakbench report of schema version {SCHEMA_VERSION} (or 1); "
             "re-run leakbench to produce one."
         )
     try:
