@@ -7,7 +7,7 @@ pg_stat_database, the app side from the in-target probe's pool counters.
 
 from __future__ import annotations
 
-from leakbench.results import ActivitySample, RowResult, RunResult, Verdict
+from leakbench.results import ActivitySample, LeakKind, RowResult, RunResult, Verdict
 from leakbench.verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
@@ -28,6 +28,7 @@ def vantage_notes(row: RowResult) -> list[str]:
         f"{findings.baseline.active} at the baseline)"
     )
     notes = [f"{server}; {_pool_side(row)}."]
+    notes.extend(leak_site_notes(row))
     notes.extend(_backend_notes(final))
     ends = findings.session_ends
     if ends is not None and ends.terminated and findings.verdict is not Verdict.INCONCLUSIVE:
@@ -38,6 +39,22 @@ def vantage_notes(row: RowResult) -> list[str]:
     return notes
 
 
+def leak_site_notes(row: RowResult) -> list[str]:
+    """Where a LEAKED row's connections were taken, one line per place in the app's code."""
+    findings = row.findings
+    if findings is None or not findings.leak_sites:
+        return []
+    fate = (
+        "returned only by the forced garbage collection"
+        if findings.leak_kind is LeakKind.AWAITING_GC
+        else "never returned"
+    )
+    return [
+        f"{site.count} connection(s) checked out at {site.place}, {fate}."
+        for site in findings.leak_sites
+    ]
+
+
 def _pool_side(row: RowResult) -> str:
     pool = row.pool_after_settle
     if pool is None:
@@ -45,6 +62,9 @@ def _pool_side(row: RowResult) -> str:
     text = f"the pool still has {pool.checked_out} checked out"
     if row.pool_baseline is not None:
         text += f" ({row.pool_baseline.checked_out} at the baseline)"
+    after_gc = row.pool_after_gc
+    if after_gc is not None and after_gc.checked_out != pool.checked_out:
+        text += f", {after_gc.checked_out} after the forced garbage collection"
     return text
 
 

@@ -211,7 +211,9 @@ def observe_row(
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
     pool = target.pool_stats()
-    transactions = _transactions_during(poller, transactions_before, pool_before, pool)
+    transactions = _transactions_during(
+        poller, transactions_before, pool_before, pool, waited=settle_seconds
+    )
     pool_view = (
         analysis.PoolView(baseline=pool_before, after_settle=pool)
         if pool_before is not None and pool is not None
@@ -290,11 +292,14 @@ def _transactions_during(
     before: int | None,
     pool_before: PoolStats | None,
     pool_after: PoolStats | None,
+    *,
+    waited: float,
 ) -> int | None:
     """The target database's transactions since ``before``; None when either reading failed.
 
     A count of 0 is believed only after the server's statistics flush
-    interval, unless the pool already shows checkouts (the requests ran SQL).
+    interval (counted from the end of the load, ``waited`` seconds ago),
+    unless the pool already shows checkouts (the requests ran SQL).
     """
     if before is None:
         return None
@@ -303,7 +308,7 @@ def _transactions_during(
         if pool_before is not None and pool_after is not None
         else 0
     )
-    deadline = time.monotonic() + _STATS_FLUSH_SECONDS
+    deadline = time.monotonic() + _STATS_FLUSH_SECONDS - waited
     while True:
         after = poller.transactions()
         if after is None:
