@@ -12,7 +12,7 @@ from typing import Literal
 
 Expectation = Literal["CLEAN", "LEAKED"]
 # Why a LEAKED scenario's connections are still held (leakbench's LeakKind values).
-LeakKindName = Literal["held_by_reference", "awaiting_gc"]
+LeakKindName = Literal["held_by_reference", "awaiting_gc", "checked_out_idle"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +94,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         twin="async-session",
         leak_kind="held_by_reference",
     ),
+    # A leak only the pool sees: PostgreSQL shows the kept connections idle.
+    Scenario(
+        name="kept-connection",
+        module="kept_connection",
+        summary="Each request's `engine.connect()` is kept in a list after its commit: idle.",
+        expected="LEAKED",
+        twin="closed-connection",
+        leak_kind="checked_out_idle",
+    ),
     # Leaks only reference cycles keep: they last until a cyclic garbage collection.
     Scenario(
         name="never-closed-session",
@@ -119,6 +128,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="LEAKED",
         endpoints=("/ok",),
         twin="background-fresh-session",
+        leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="yield-without-finally",
+        module="yield_without_finally",
+        summary="`yield session` then `session.close()` with no finally: skipped when it raises.",
+        expected="LEAKED",
+        endpoints=("/error",),
+        twin="try-finally",
         leak_kind="awaiting_gc",
     ),
     # Clean: the async stack, background jobs, raw connections.
@@ -160,6 +178,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         twin="raw-connection-closed",
     ),
+    Scenario(
+        name="closed-connection",
+        module="closed_connection",
+        summary="The fix: `with engine.connect() as conn, Session(bind=conn)`.",
+        expected="CLEAN",
+        twin="kept-connection",
+    ),
     # Traps that look bad under load and are not leaks.
     Scenario(
         name="slow-transaction",
@@ -174,6 +199,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="Trap: slow transactions and a 0.5 s pool_timeout; requests fail, none leaks.",
         expected="CLEAN",
         endpoints=("/ok",),
+    ),
+    Scenario(
+        name="conflict-after-sql",
+        module="conflict_after_sql",
+        summary="Trap: every answer is a 409, raised after an INSERT; the handler did run.",
+        expected="CLEAN",
+        endpoints=("/conflict",),
+        twin="conflict-after-sql-async",
+    ),
+    Scenario(
+        name="conflict-after-sql-async",
+        module="conflict_after_sql_async",
+        summary="Trap: the same 409 after an INSERT, on the async stack.",
+        expected="CLEAN",
+        endpoints=("/conflict",),
+        twin="conflict-after-sql",
     ),
 )
 

@@ -188,7 +188,13 @@ class ActivityPoller:
 
     def transactions(self) -> int | None:
         """Transactions committed or rolled back in the target's database so far, the
-        poller's own excluded; None when unreadable or not separable from the poller's."""
+        poller's own excluded; None when unreadable or not separable from the poller's.
+
+        None too when the poller watches one application_name: the database's
+        count covers every client, not only the one watched.
+        """
+        if self._params["application_name"] is not None:
+            return None
         with self._lock:
             try:
                 conn = self._connection()

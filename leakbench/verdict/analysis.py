@@ -269,12 +269,10 @@ def judge(
             f"{settle:.1f} s after the last request finished."
         )
     if pool is not None and pool_leaked:
-        idle = residue(final, baseline) == 0
         reasons.append(
             f"The pool still had {pool.after_settle.checked_out} connection(s) checked out "
             f"{settle:.1f} s after the last request finished ({pool.baseline.checked_out} at "
-            "the baseline)"
-            + (", while PostgreSQL shows them idle, outside any transaction." if idle else ".")
+            f"the baseline){_server_side_of(observation, pool_leaked)}."
         )
     if capacity is not None and final.total > capacity:
         reasons.append(
@@ -329,6 +327,22 @@ def judge(
         pool_checkouts=pool.checkouts if pool is not None else None,
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
     )
+
+
+def _server_side_of(observation: Observation, pool_leaked: int) -> str:
+    """What PostgreSQL shows of connections the pool still has checked out, when it differs."""
+    final, baseline = observation.after_settle, observation.baseline
+    if residue(final, baseline):
+        return ""
+    if final.idle >= pool_leaked:
+        return ", while PostgreSQL shows them idle, outside any transaction"
+    ends = observation.session_ends
+    if ends is not None and ends.terminated:
+        return (
+            f", while PostgreSQL shows no transaction for them: it ended {ends.terminated} "
+            "session(s) of the database during the row, and the app never gave those back"
+        )
+    return ", while PostgreSQL shows no transaction for them"
 
 
 def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> list[str]:
