@@ -114,6 +114,9 @@ class AttachedApp:
     def mark_checkouts(self) -> None:
         return None
 
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
         return ()
 

@@ -73,6 +73,8 @@ class TargetHandle(Protocol):
 
     def mark_checkouts(self) -> None: ...
 
+    def outstanding_checkouts(self) -> frozenset[str]: ...
+
     def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
 
 
@@ -221,8 +223,10 @@ def observe_row(
     )
     idle_limit = spec.idle_limit(pool)
     sites: tuple[CheckoutSite, ...] = ()
+    held: frozenset[str] = frozenset()
     if pool_view is not None and pool_view.leaked:
         sites = target.checkout_sites()
+        held = target.outstanding_checkouts()
     after_gc = None
     suspect = (
         analysis.residue(final, baseline)
@@ -238,8 +242,10 @@ def observe_row(
         time.sleep(_AFTER_GC_PAUSE)
         after_gc = poller.snapshot(Phase.AFTER_GC)
         if pool_view is not None:
+            # The very checkouts still out, not a count a queued request could refill.
+            survivors = len(held & target.outstanding_checkouts()) if held else None
             pool_view = analysis.PoolView(
-                pool_view.baseline, pool_view.after_settle, target.pool_stats()
+                pool_view.baseline, pool_view.after_settle, target.pool_stats(), survivors
             )
     samples = poller.samples()
     observed_seconds = samples[-1].t if samples else 0.0

@@ -5,6 +5,7 @@ app creates is covered without touching its code), remembers where the
 app's own code took each connection still checked out
 (:mod:`leakbench.target.sites`), and answers commands on a Unix socket:
 ``stats`` (the counters), ``mark`` (checkouts from now on are the row's),
+``outstanding`` (which of the row's checkouts are not returned yet),
 ``sites`` (where the row's connections still checked out were taken) and
 ``gc`` (a forced full garbage collection). It runs in a daemon thread and
 imports nothing heavy.
@@ -49,7 +50,7 @@ class PoolCounters:
         self.pools: weakref.WeakSet[Any] = weakref.WeakSet()
         self.record_sites = True
         # id(connection record) -> (checkout number, where the app took it), while checked out.
-        self._outstanding: dict[int, tuple[int, Site]] = {}
+        self._outstanding: dict[int, tuple[int, Site | None]] = {}
         self._mark = 0
 
     def bump(self, name: str) -> None:
@@ -60,8 +61,7 @@ class PoolCounters:
         site = caller_site(2) if self.record_sites else None
         with self._lock:
             self.counts["checkout"] += 1
-            if site is not None:
-                self._outstanding[id(record)] = (self.counts["checkout"], site)
+            self._outstanding[id(record)] = (self.counts["checkout"], site)
 
     def checked_in(self, record: object, event: str = "checkin") -> None:
         with self._lock:
@@ -74,10 +74,20 @@ class PoolCounters:
             self._mark = self.counts["checkout"]
             return self._mark
 
+    def outstanding(self) -> list[int]:
+        """The numbers of the checkouts since the mark not yet returned: the same connection
+        still checked out after a collection keeps its number, a refill gets a new one."""
+        with self._lock:
+            return sorted(n for n, _ in self._outstanding.values() if n > self._mark)
+
     def sites(self) -> list[dict[str, Any]]:
         """Where the connections checked out since the mark and not returned were taken."""
         with self._lock:
-            taken = [site for number, site in self._outstanding.values() if number > self._mark]
+            taken = [
+                site
+                for number, site in self._outstanding.values()
+                if number > self._mark and site is not None
+            ]
         return [
             {"file": site.file, "line": site.line, "function": site.function, "count": count}
             for site, count in Counter(taken).most_common()
@@ -173,6 +183,8 @@ def _answer(command: str) -> dict[str, Any]:
         return COUNTERS.as_dict()
     if command == "mark":
         return {"pid": os.getpid(), "mark": COUNTERS.mark()}
+    if command == "outstanding":
+        return {"pid": os.getpid(), "checkouts": COUNTERS.outstanding()}
     if command == "sites":
         return {"pid": os.getpid(), "sites": COUNTERS.sites()}
     if command == "gc":

@@ -158,6 +158,15 @@ class TargetProcess:
         """Tell every worker's probe that checkouts from now on are the row's."""
         self._ask_all("mark")
 
+    def outstanding_checkouts(self) -> frozenset[str]:
+        """``pid:number`` of each of the row's checkouts not returned yet, over the workers."""
+        held: set[str] = set()
+        for answer in self._ask_all("outstanding"):
+            numbers = answer.get("checkouts")
+            for number in numbers if isinstance(numbers, list) else []:
+                held.add(f"{answer.get('pid')}:{number}")
+        return frozenset(held)
+
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
         """Where the row's connections still checked out were taken, summed over the workers."""
         counts: dict[tuple[str, int, str], int] = {}

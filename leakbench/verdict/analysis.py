@@ -81,11 +81,16 @@ def residue(sample: ActivitySample, baseline: ActivitySample) -> int:
 @dataclass(frozen=True, slots=True)
 class PoolView:
     """The target's pools as its probe counted them: at the baseline, after the settle,
-    and after the forced collection (None when none was forced or it did not answer)."""
+    and after the forced collection (None when none was forced or it did not answer).
+
+    ``survived_gc`` is how many of the very checkouts held after the settle
+    were still held after the collection (None when the probe could not name them).
+    """
 
     baseline: PoolStats
     after_settle: PoolStats
     after_gc: PoolStats | None = None
+    survived_gc: int | None = None
 
     @property
     def leaked(self) -> int:
@@ -94,8 +99,16 @@ class PoolView:
 
     @property
     def leaked_after_gc(self) -> int | None:
+        """The leaked connections still checked out after the collection.
+
+        Counts alone can mislead, as with transactions: a request still queued
+        for the pool takes a connection the collection freed at once. So the
+        very checkouts are compared when the probe names them.
+        """
         if self.after_gc is None:
             return None
+        if self.survived_gc is not None:
+            return min(self.survived_gc, self.leaked)
         return max(0, self.after_gc.checked_out - self.baseline.checked_out)
 
     @property

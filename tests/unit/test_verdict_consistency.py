@@ -48,6 +48,7 @@ def pools(draw: st.DrawFn) -> PoolView:
         baseline=stats(base_checkouts, base_out),
         after_settle=stats(checkouts, after_out),
         after_gc=None if gc_out is None else stats(checkouts, gc_out),
+        survived_gc=None if gc_out is None else draw(st.none() | st.integers(0, after_out)),
     )
 
 
@@ -158,6 +159,22 @@ def test_kept_connections_the_collector_frees_are_awaiting_gc() -> None:
     )
     findings = judge(observation, capacity=None)
     assert (findings.verdict, findings.leak_kind) == (Verdict.LEAKED, LeakKind.AWAITING_GC)
+
+
+def test_a_freed_connection_taken_again_by_a_queued_request_is_still_awaiting_gc() -> None:
+    # After the collection the pool counts 4 checked out again, but none is the same checkout.
+    observation = Observation(
+        baseline=idle(1, Phase.BASELINE),
+        during=(),
+        after_settle=idle(5),
+        settled=False,
+        settle_seconds=2.0,
+        completed_requests=300,
+        pool=PoolView(stats(0), stats(4), after_gc=stats(4), survived_gc=0),
+    )
+    findings = judge(observation, capacity=None)
+    assert (findings.verdict, findings.leak_kind) == (Verdict.LEAKED, LeakKind.AWAITING_GC)
+    assert findings.pool_leaked_after_gc == 0
 
 
 def test_without_the_pool_view_idle_beyond_what_the_pools_keep_is_leaked() -> None:
