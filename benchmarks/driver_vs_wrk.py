@@ -309,6 +309,11 @@ def section_sites(bench: Bench) -> None:
         if WRK:
             print(_row("wrk", outcomes[index + 2]))
         print(_row("leakbench", outcomes[index]))
+    on, off = _checkout_microseconds(bench)
+    print(
+        f"  one checkout + checkin through SQLAlchemy's pool, in this process: {on:.1f} us "
+        f"with the site recorded, {off:.1f} us without ({on - off:+.1f} us per checkout)"
+    )
     rps = [_median(runs, lambda o: o.rps) for runs in outcomes]
     print(f"  recording cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
     if WRK:
@@ -317,6 +322,36 @@ def section_sites(bench: Bench) -> None:
             f"  leakbench/wrk: resp/s {rps[0] / rps[2]:.2f} with the recording on, "
             f"{rps[1] / rps[3]:.2f} with it off"
         )
+
+
+def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, float]:
+    """Mean time of ``with engine.connect(): pass`` with the probe's listeners, sites on/off.
+
+    The probe's class-level listeners are installed in this process as in a target;
+    the rounds alternate so drift on the shared machine cancels.
+    """
+    import psycopg  # noqa: PLC0415 - only this section needs these
+    from sqlalchemy import create_engine  # noqa: PLC0415
+
+    from leakbench.target import probe  # noqa: PLC0415
+
+    probe._listen_to_pools()  # what probe.install() does, without the socket
+    dsn = bench.server.admin_dsn
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for round_index in range(6):
+            record = round_index % 2 == 0
+            probe.COUNTERS.record_sites = record
+            started = time.perf_counter()
+            for _ in range(count):
+                with engine.connect():
+                    pass
+            timings[record].append((time.perf_counter() - started) / count * 1e6)
+    finally:
+        probe.COUNTERS.record_sites = True
+        engine.dispose()
+    return statistics.median(timings[True]), statistics.median(timings[False])
 
 
 def _timed_run(

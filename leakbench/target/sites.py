@@ -4,7 +4,7 @@ One mechanism for both users of it: the in-target probe (every checkout of
 every pool in the target) and the pytest plugin (the checkouts of a watched
 engine). It imports only the standard library, so loading it into a target
 costs nothing, and it stays cheap per checkout: whether a file belongs to a
-library is decided once per file name and remembered.
+library (and how its path is shown) is decided once per file name.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ _LIBRARY_DIRS = tuple(
         | {str(Path(__file__).resolve().parent.parent)}
     )
 )
-# co_filename -> True when the file is a library's (or generated code such as "<string>").
-_LIBRARY_FILE: dict[str, bool] = {}
+# co_filename -> how the app's file is shown, or None for a library's (or for
+# generated code such as "<string>"): decided once per file.
+_SHOWN: dict[str, str | None] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +44,18 @@ class Site:
 UNKNOWN = Site("unknown code", 0, "?")
 
 
-def _is_library(filename: str) -> bool:
-    known = _LIBRARY_FILE.get(filename)
-    if known is None:
-        known = filename.startswith(("<", *_LIBRARY_DIRS))
-        _LIBRARY_FILE[filename] = known
-    return known
+def _shown(filename: str) -> str | None:
+    """How the app's file is shown (relative to the current folder, the app's, when
+    inside it), or None when it is a library's."""
+    if filename in _SHOWN:
+        return _SHOWN[filename]
+    shown: str | None = None
+    if not filename.startswith(("<", *_LIBRARY_DIRS)):
+        cwd = str(Path.cwd())
+        inside = filename.startswith(cwd + os.sep)
+        shown = filename[len(cwd) + 1 :] if inside else filename
+    _SHOWN[filename] = shown
+    return shown
 
 
 def _frames(skip: int) -> Iterator[FrameType]:
@@ -66,18 +73,11 @@ def _frames(skip: int) -> Iterator[FrameType]:
         frame = frame.f_back
 
 
-def _shown(filename: str) -> str:
-    """The path relative to the current folder (the app's) when inside it, else as it is."""
-    cwd = str(Path.cwd())
-    if filename.startswith(cwd + os.sep):
-        return filename[len(cwd) + 1 :]
-    return filename
-
-
 def caller_site(skip: int = 1) -> Site:
     """The innermost frame of the app's code on the current stack, ``skip`` frames up."""
     for frame in _frames(skip + 1):
         code = frame.f_code
-        if not _is_library(code.co_filename):
-            return Site(_shown(code.co_filename), frame.f_lineno, code.co_name)
+        shown = _shown(code.co_filename)
+        if shown is not None:
+            return Site(shown, frame.f_lineno, code.co_name)
     return UNKNOWN
