@@ -12,10 +12,12 @@ the wait events), once each per row.
 
 The database's transaction count (pg_stat_database) proves that requests
 reached the database. Every query the poller runs is itself a transaction
-of the database it is connected to: normally the server's maintenance
-database, never the target's, so none is counted. In attach mode it shares
-the target's database; then it has its own pending statistics flushed before
-each read (PostgreSQL 15+) and subtracts its own statements exactly.
+of the database it is connected to: the server's maintenance database, never
+the target's, so none is counted (in attach mode the runner moves it out of
+the target's database). When it must sit in the target's database, the count
+is unknown: PostgreSQL flushes a backend's statistics lazily (measured: even
+after ``pg_stat_force_next_flush()``, dozens of the poller's own statements
+were still missing), so its own statements cannot be subtracted exactly.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 
 import psycopg
 
@@ -82,10 +84,6 @@ _SESSION_ENDS_SINCE = 140000
 TRANSACTIONS_QUERY = """
 SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s
 """
-# A backend flushes its statistics at most once a second while busy; this makes
-# the next flush (when the statement ends) immediate. PostgreSQL 15 and later.
-FORCE_FLUSH_QUERY = "SELECT pg_stat_force_next_flush()"
-_FORCE_FLUSH_SINCE = 150000
 
 Connector = Callable[[], psycopg.Connection[tuple[object, ...]]]
 
@@ -109,8 +107,6 @@ class ActivityPoller:
         self._samples: list[ActivitySample] = []
         self._origin = time.monotonic()
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        # Statements the poller ran while connected to the target's own database.
-        self._own_transactions = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -166,7 +162,7 @@ class ActivityPoller:
                 conn = self._connection()
                 if conn.info.server_version < _SESSION_ENDS_SINCE:
                     return None
-                row = self._execute(conn, SESSION_ENDS_QUERY, (self.database,)).fetchone()
+                row = conn.execute(SESSION_ENDS_QUERY, (self.database,)).fetchone()
             except Exception:  # the counters are a bonus; never fail the row for them
                 self._drop_connection()
                 return None
@@ -179,16 +175,15 @@ class ActivityPoller:
         """When the server's postmaster started, to tell a restart; None when unreadable."""
         with self._lock:
             try:
-                conn = self._connection()
-                row = self._execute(conn, "SELECT pg_postmaster_start_time()").fetchone()
+                row = self._connection().execute("SELECT pg_postmaster_start_time()").fetchone()
             except Exception:  # a failed look is a gap in the evidence, not a crash
                 self._drop_connection()
                 return None
         return str(row[0]) if row else None
 
     def transactions(self) -> int | None:
-        """Transactions committed or rolled back in the target's database so far, the
-        poller's own excluded; None when unreadable or not separable from the poller's.
+        """Transactions committed or rolled back in the target's database so far; None when
+        unreadable, or when the poller's own statements would be among them.
 
         None too when the poller watches one application_name: the database's
         count covers every client, not only the one watched.
@@ -198,32 +193,15 @@ class ActivityPoller:
         with self._lock:
             try:
                 conn = self._connection()
-                shared = conn.info.dbname == self.database
-                if shared:
-                    if conn.info.server_version < _FORCE_FLUSH_SINCE:
-                        return None
-                    self._execute(conn, FORCE_FLUSH_QUERY)
-                # Every statement before this read is flushed, this one is not yet.
-                own = self._own_transactions if shared else 0
-                row = self._execute(conn, TRANSACTIONS_QUERY, (self.database,)).fetchone()
+                if conn.info.dbname == self.database:
+                    return None
+                row = conn.execute(TRANSACTIONS_QUERY, (self.database,)).fetchone()
             except Exception:  # a lost reading is unknown evidence, never a crash
                 self._drop_connection()
                 return None
         if row is None or row[0] is None:
             return None
-        return int(str(row[0])) - own
-
-    def _execute(
-        self,
-        conn: psycopg.Connection[tuple[object, ...]],
-        query: str,
-        params: Sequence[object] | Mapping[str, object] | None = None,
-    ) -> psycopg.Cursor[tuple[object, ...]]:
-        """Run one autocommit statement, counting it when it is a transaction of the target's."""
-        cursor = conn.execute(query, params)
-        if conn.info.dbname == self.database:
-            self._own_transactions += 1
-        return cursor
+        return int(str(row[0]))
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -246,10 +224,10 @@ class ActivityPoller:
     def _sample_locked(self, phase: Phase, *, detailed: bool = False) -> ActivitySample | None:
         try:
             conn = self._connection()
-            row = self._execute(conn, ACTIVITY_QUERY, self._params).fetchone()
+            row = conn.execute(ACTIVITY_QUERY, self._params).fetchone()
             detail = None
             if detailed:
-                detail = _detail(self._execute(conn, DETAIL_QUERY, self._params).fetchall())
+                detail = _detail(conn.execute(DETAIL_QUERY, self._params).fetchall())
         except Exception:  # any failure is a gap, never a crash
             self.gaps += 1
             self._drop_connection()

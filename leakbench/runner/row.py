@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from leakbench.config import Endpoint, RunConfig
-from leakbench.errors import TargetError
+from leakbench.errors import LeakbenchError, TargetError
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.postgres import admin
+from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.progress.events import RunObserver
 from leakbench.results import (
@@ -40,6 +41,8 @@ from leakbench.verdict import analysis, capacity
 
 # How the poller's own connection shows in pg_stat_activity (it is never counted).
 POLLER_APPLICATION_NAME = "leakbench-poller"
+# Where the poller sits when the DSN names the target's database (attach mode).
+_ELSEWHERE = ("postgres", "template1")
 _TICK_SECONDS = 0.25
 # After a forced collection, finalizers return connections to the pool at once;
 # this pause lets the server see the ROLLBACK that follows.
@@ -111,14 +114,36 @@ def activity_poller(
     admin_dsn: str, database: str, interval: float, application_name: str | None = None
 ) -> Iterator[ActivityPoller]:
     """A running poller of ``database`` (optionally one application_name) on its own connection."""
+    dsn = _outside(admin_dsn, database)
     poller = ActivityPoller(
-        lambda: admin.connect(admin_dsn, application_name=POLLER_APPLICATION_NAME),
+        lambda: admin.connect(dsn, application_name=POLLER_APPLICATION_NAME),
         database,
         interval,
         application_name=application_name,
     )
     with poller:
         yield poller
+
+
+def _outside(dsn: str, database: str) -> str:
+    """``dsn``, moved to another database of the server when it points at ``database``.
+
+    Every statement the poller runs is a transaction of the database it is
+    connected to, and the target's transactions prove that requests reached
+    it: in attach mode the DSN names the target's own database, so the poller
+    moves out when the server lets it (else the count is left unknown).
+    """
+    with admin.connect(dsn, application_name=POLLER_APPLICATION_NAME) as conn:
+        if conn.info.dbname != database:
+            return dsn
+    for elsewhere in _ELSEWHERE:
+        candidate = dsn_tools.with_database(dsn, elsewhere)
+        try:
+            with admin.connect(candidate, application_name=POLLER_APPLICATION_NAME):
+                return candidate
+        except LeakbenchError:
+            continue
+    return dsn
 
 
 @contextlib.contextmanager
