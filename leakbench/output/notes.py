@@ -39,6 +39,20 @@ def vantage_notes(row: RowResult) -> list[str]:
     return notes
 
 
+_KIND_LABELS = {
+    LeakKind.NONE: "none",
+    LeakKind.HELD_BY_REFERENCE: "held by a live reference",
+    LeakKind.AWAITING_GC: "awaiting GC",
+    LeakKind.CHECKED_OUT_IDLE: "checked out but idle",
+    LeakKind.UNKNOWN: "unknown",
+}
+
+
+def leak_kind_label(kind: LeakKind) -> str:
+    """The leak kind in words, as the reports show it."""
+    return _KIND_LABELS[kind]
+
+
 def leak_site_notes(row: RowResult) -> list[str]:
     """Where a LEAKED row's connections were taken, one line per place in the app's code."""
     findings = row.findings

@@ -71,6 +71,9 @@ def test_connections_kept_after_commit_are_leaked_checked_out_but_idle(
     assert "not a leak" not in text
     report_md = next((tmp_path / "reports").rglob("report.md")).read_text()
     assert f"main.py:{line} in create\\_order" in report_md
+    report_html = next((tmp_path / "reports").rglob("report.html")).read_text()
+    assert f"main.py:{line} in create_order, never returned" in report_html
+    assert "<b>checked out but idle</b>" in report_html
 
 
 def test_a_conflict_answered_after_sql_is_judged_clean(embedded_dsn: str, tmp_path: Path) -> None:
