@@ -285,9 +285,14 @@ class Findings:
     # The same after the forced garbage collection (None if none was forced).
     pool_leaked_after_gc: int | None = None
     # Transactions in the target's database during the row (leakbench's own
-    # excluded, from pg_stat_database) and pool checkouts in the target; None if unknown.
+    # excluded, from pg_stat_database; a lower bound, flushed lazily) and pool
+    # checkouts in the target; None if unknown.
     database_transactions: int | None = None
     pool_checkouts: int | None = None
+    # The target's live connections that ran a statement during the row
+    # (pg_stat_activity.query_start) and sessions opened to its database; None if unknown.
+    connections_used: int | None = None
+    new_sessions: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
 

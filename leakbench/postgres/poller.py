@@ -10,8 +10,10 @@ The 10 Hz samples only count states. The final and after-collection
 snapshots also read the costly fields (the oldest transaction's query and
 the wait events), once each per row.
 
-The database's transaction count (pg_stat_database) proves that requests
-reached the database. Every query the poller runs is itself a transaction
+Whether requests reached the database is read from the database: the
+target's live connections that ran a statement during the row
+(pg_stat_activity.query_start), the sessions opened to it (pg_stat_database),
+and, as a figure, its transaction count. Every query the poller runs is itself a transaction
 of the database it is connected to: the server's maintenance database, never
 the target's, so none is counted (in attach mode the runner moves it out of
 the target's database). When it must sit in the target's database, the count
@@ -83,6 +85,16 @@ FROM pg_stat_database WHERE datname = %s
 _SESSION_ENDS_SINCE = 140000
 TRANSACTIONS_QUERY = """
 SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s
+"""
+# Sessions opened to the database so far (PostgreSQL 14+): flushed by a new
+# backend at once, unlike its transaction counts.
+SESSIONS_QUERY = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
+# The target's live connections that ran a statement since a moment (server time):
+# pg_stat_activity updates query_start at once, with no statistics flush to wait for.
+RAN_SINCE_QUERY = f"""
+SELECT count(*)
+{_TARGET_BACKENDS}
+    AND query_start >= %(since)s::timestamptz
 """
 
 Connector = Callable[[], psycopg.Connection[tuple[object, ...]]]
@@ -202,6 +214,43 @@ class ActivityPoller:
         if row is None or row[0] is None:
             return None
         return int(str(row[0]))
+
+    def sessions(self) -> int | None:
+        """Sessions opened to the target's database so far; None before PostgreSQL 14,
+        when unreadable, or when the poller watches one application_name."""
+        if self._params["application_name"] is not None:
+            return None
+        with self._lock:
+            try:
+                conn = self._connection()
+                if conn.info.server_version < _SESSION_ENDS_SINCE:
+                    return None
+                row = conn.execute(SESSIONS_QUERY, (self.database,)).fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return int(str(row[0])) if row is not None and row[0] is not None else None
+
+    def server_now(self) -> str | None:
+        """The server's clock, to ask later which connections ran a statement since."""
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT clock_timestamp()::text").fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return str(row[0]) if row else None
+
+    def ran_since(self, since: str) -> int | None:
+        """How many of the target's live connections ran a statement since ``since``."""
+        with self._lock:
+            try:
+                params = {**self._params, "since": since}
+                row = self._connection().execute(RAN_SINCE_QUERY, params).fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return int(str(row[0])) if row is not None else None
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:

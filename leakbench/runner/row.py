@@ -49,11 +49,6 @@ _TICK_SECONDS = 0.25
 _AFTER_GC_PAUSE = 0.3
 # Tries at the after-settle snapshot, one poll interval apart, before giving up.
 _FINAL_ATTEMPTS = 20
-# A PostgreSQL backend that flushed its statistics less than a second ago keeps
-# new ones pending until its next statement or 10 s of idleness (PGSTAT_IDLE_INTERVAL),
-# so "no transaction" is waited for this long before it is believed.
-_STATS_FLUSH_SECONDS = 11.0
-_STATS_RETRY_SECONDS = 0.5
 # While the settle waits for the pool, it reads it at most this often.
 _POOL_READ_SECONDS = 0.25
 
@@ -191,6 +186,8 @@ def observe_row(
     pool_before = target.pool_stats()
     target.mark_checkouts()
     transactions_before = poller.transactions()
+    sessions_before = poller.sessions()
+    row_started = poller.server_now()
     plan = LoadPlan(
         base_url=target.base_url,
         endpoint=spec.endpoint,
@@ -238,9 +235,9 @@ def observe_row(
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
     pool = target.pool_stats()
-    transactions = _transactions_during(
-        poller, transactions_before, pool_before, pool, waited=settle_seconds
-    )
+    transactions = _since_count(transactions_before, poller.transactions())
+    new_sessions = _since_count(sessions_before, poller.sessions())
+    connections_used = poller.ran_since(row_started) if row_started is not None else None
     pool_view = (
         analysis.PoolView(baseline=pool_before, after_settle=pool)
         if pool_before is not None and pool is not None
@@ -299,6 +296,8 @@ def observe_row(
             ),
             pool=pool_view,
             database_transactions=transactions,
+            connections_used=connections_used,
+            new_sessions=new_sessions,
             idle_limit=idle_limit,
             leak_sites=sites,
         ),
@@ -316,38 +315,6 @@ def observe_row(
         pool_baseline=pool_before,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
     )
-
-
-def _transactions_during(
-    poller: ActivityPoller,
-    before: int | None,
-    pool_before: PoolStats | None,
-    pool_after: PoolStats | None,
-    *,
-    waited: float,
-) -> int | None:
-    """The target database's transactions since ``before``; None when either reading failed.
-
-    A count of 0 is believed only after the server's statistics flush
-    interval (counted from the end of the load, ``waited`` seconds ago),
-    unless the pool already shows checkouts (the requests ran SQL).
-    """
-    if before is None:
-        return None
-    checkouts = (
-        pool_after.checkouts - pool_before.checkouts
-        if pool_before is not None and pool_after is not None
-        else 0
-    )
-    deadline = time.monotonic() + _STATS_FLUSH_SECONDS - waited
-    while True:
-        after = poller.transactions()
-        if after is None:
-            return None
-        if after > before or checkouts > 0 or time.monotonic() >= deadline:
-            return max(0, after - before)
-        shutdown.check()
-        time.sleep(_STATS_RETRY_SECONDS)
 
 
 def _final_snapshot(poller: ActivityPoller) -> ActivitySample | None:
@@ -368,6 +335,12 @@ def _since(before: SessionEnds | None, after: SessionEnds | None) -> SessionEnds
         killed=after.killed - before.killed,
         abandoned=after.abandoned - before.abandoned,
     )
+
+
+def _since_count(before: int | None, after: int | None) -> int | None:
+    if before is None or after is None:
+        return None
+    return max(0, after - before)
 
 
 def _settle(

@@ -19,9 +19,10 @@ The rule (documented in the README):
   connections beyond what the pools can keep idle (their pool_size) count.
 * A forced garbage collection in the target then tells a leak held by a live
   reference (it survives) from one only waiting for the collector (it goes).
-* Whether the requests reached the database is decided by the database: its
-  transactions during the row (pg_stat_database) and the pool's checkouts,
-  never by the HTTP status class (a 409 after an INSERT ran SQL).
+* Whether the requests reached the database is decided by the database: the
+  target's connections that ran a statement during the row, the sessions
+  opened to it, and the pool's checkouts, never by the HTTP status class (a
+  409 after an INSERT ran SQL).
 * A row that would be CLEAN is INCONCLUSIVE when nothing touched the database,
   or PostgreSQL itself ended sessions of the database during it
   (idle_in_transaction_session_timeout turns a leak into such silent
@@ -140,8 +141,12 @@ class Observation:
     # The pool view; None when unknown (attach mode, no SQLAlchemy pool in the target).
     pool: PoolView | None = None
     # Transactions in the target's database during the row (pg_stat_database,
-    # leakbench's own excluded); None when unknown.
+    # leakbench's own excluded; flushed lazily by PostgreSQL, so a lower bound).
     database_transactions: int | None = None
+    # The target's live connections that ran a statement during the row, and the
+    # sessions opened to its database during it; None when unknown.
+    connections_used: int | None = None
+    new_sessions: int | None = None
     # The most connections the target's pools keep idle (workers x pool_size), when known.
     idle_limit: int | None = None
     # Where the connections still checked out after the collection were taken.
@@ -338,6 +343,8 @@ def judge(
         pool_leaked_after_gc=pool.leaked_after_gc if pool is not None else None,
         database_transactions=observation.database_transactions,
         pool_checkouts=pool.checkouts if pool is not None else None,
+        connections_used=observation.connections_used,
+        new_sessions=observation.new_sessions,
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
     )
 
@@ -386,18 +393,40 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
 
 
 def _touched(observation: Observation) -> bool:
-    """True when the database shows that requests reached it during the row."""
+    """True when the database shows that requests reached it during the row.
+
+    Decided on what PostgreSQL reports at once: pool checkouts, connections
+    that ran a statement (query_start) and sessions opened. The transaction
+    count is only reported: a backend's statistics are flushed lazily (up to
+    10 s late), so transactions from before the row can land in it.
+    """
     checkouts = observation.pool.checkouts if observation.pool is not None else 0
-    return (observation.database_transactions or 0) > 0 or checkouts > 0
+    return (
+        checkouts > 0
+        or (observation.connections_used or 0) > 0
+        or (observation.new_sessions or 0) > 0
+    )
+
+
+def _evidence_known(observation: Observation) -> bool:
+    return (
+        observation.pool is not None
+        or observation.connections_used is not None
+        or observation.new_sessions is not None
+    )
 
 
 def _evidence(observation: Observation) -> str:
-    """``3 transaction(s) in the database, 3 pool checkout(s)``, with what is known."""
+    """``3 pool checkout(s), 2 connection(s) that ran a statement, ...``, with what is known."""
     parts = []
-    if observation.database_transactions is not None:
-        parts.append(f"{observation.database_transactions} transaction(s) in the database")
     if observation.pool is not None:
         parts.append(f"{observation.pool.checkouts} pool checkout(s)")
+    if observation.connections_used is not None:
+        parts.append(f"{observation.connections_used} connection(s) that ran a statement")
+    if observation.new_sessions is not None:
+        parts.append(f"{observation.new_sessions} new session(s)")
+    if observation.database_transactions is not None:
+        parts.append(f"{observation.database_transactions} transaction(s) in the database")
     return ", ".join(parts)
 
 
@@ -409,7 +438,7 @@ def _doubt(observation: Observation, peak_total: int) -> str | None:
     status: handlers answer 404, 409 or 403 after running SQL all the time.
     """
     ends = observation.session_ends
-    evidence_known = observation.database_transactions is not None or observation.pool is not None
+    evidence_known = _evidence_known(observation)
     touched = _touched(observation)
     checks = (
         (

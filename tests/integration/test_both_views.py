@@ -86,9 +86,10 @@ def test_a_conflict_answered_after_sql_is_judged_clean(embedded_dsn: str, tmp_pa
     assert row["verdict"] == "CLEAN", text
     assert set(row["load"]["status_counts"]) == {"409"}, text
     findings = row["findings"]
-    # Proven by the database: each request's INSERT was a transaction (rolled back).
-    assert findings["database_transactions"] >= row["requests"] > 0, text
-    assert findings["pool_checkouts"] >= row["requests"], text
+    # Proven by the database: each request checked a connection out and ran its INSERT.
+    assert findings["pool_checkouts"] >= row["requests"] > 0, text
+    assert findings["connections_used"] > 0, text
+    assert findings["database_transactions"] > 0, text
     assert "Every response was a 4xx, but the requests ran SQL" in text
     assert "handler never ran" not in text
 
@@ -103,9 +104,9 @@ def test_requests_refused_before_the_handler_are_inconclusive_with_the_evidence(
     rows = data["rows"]
     assert isinstance(rows, list)
     assert rows[0]["verdict"] == "INCONCLUSIVE", text
-    assert rows[0]["findings"]["database_transactions"] == 0, text
+    assert rows[0]["findings"]["connections_used"] == 0, text
     assert (
         "Every response was a 4xx client error and nothing touched the database "
-        "(0 transaction(s) in the database, 0 pool checkout(s) during the row)" in text
+        "(0 pool checkout(s), 0 connection(s) that ran a statement, 0 new session(s)" in text
     )
     assert "check --endpoint and --body" in text

@@ -83,6 +83,8 @@ def observations(draw: st.DrawFn) -> Observation:
         ),
         pool=draw(st.none() | pools()),
         database_transactions=draw(st.none() | st.integers(0, 400)),
+        connections_used=draw(st.none() | st.integers(0, 12)),
+        new_sessions=draw(st.none() | st.integers(0, 12)),
         idle_limit=draw(st.none() | st.integers(0, 4)),
         leak_sites=draw(st.sampled_from([(), (CheckoutSite("main.py", 7, "create", 2),)])),
     )
@@ -212,6 +214,8 @@ def test_a_4xx_after_sql_is_judged_and_a_4xx_before_it_is_inconclusive() -> None
             completed_requests=200,
             exercised_requests=0,
             database_transactions=transactions,
+            connections_used=2 if checkouts else 0,
+            new_sessions=0,
             pool=PoolView(
                 baseline=PoolStats(checkouts=3, checkins=3),
                 after_settle=PoolStats(checkouts=3 + checkouts, checkins=3 + checkouts),
@@ -220,14 +224,19 @@ def test_a_4xx_after_sql_is_judged_and_a_4xx_before_it_is_inconclusive() -> None
 
     judged = judge(observe(transactions=200, checkouts=200), capacity=None)
     assert judged.verdict is Verdict.CLEAN
-    assert (
-        "Every response was a 4xx, but the requests ran SQL (200 transaction(s) in the "
-        in (judged.reasons[0])
+    assert judged.reasons[0].startswith(
+        "Every response was a 4xx, but the requests ran SQL (200 pool checkout(s), "
+        "2 connection(s) that ran a statement, 0 new session(s), 200 transaction(s) in the "
+        "database)"
     )
     refused = judge(observe(transactions=0, checkouts=0), capacity=None)
     assert refused.verdict is Verdict.INCONCLUSIVE
     assert refused.reasons[0].startswith(
         "Every response was a 4xx client error and nothing touched the database "
-        "(0 transaction(s) in the database, 0 pool checkout(s) during the row)"
+        "(0 pool checkout(s), 0 connection(s) that ran a statement, 0 new session(s), "
+        "0 transaction(s) in the database during the row)"
     )
     assert "check --endpoint and --body" in refused.reasons[0]
+    # Transactions alone do not prove it: PostgreSQL flushes them late, from before the row too.
+    late = judge(observe(transactions=4, checkouts=0), capacity=None)
+    assert late.verdict is Verdict.INCONCLUSIVE

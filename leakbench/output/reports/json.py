@@ -104,6 +104,8 @@ def _row(row: RowResult) -> dict[str, Any]:
             "pool_leaked_after_gc": findings.pool_leaked_after_gc,
             "database_transactions": findings.database_transactions,
             "pool_checkouts": findings.pool_checkouts,
+            "connections_used": findings.connections_used,
+            "new_sessions": findings.new_sessions,
             "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
         }
     return data
@@ -217,6 +219,8 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             pool_leaked_after_gc=f.get("pool_leaked_after_gc"),
             database_transactions=f.get("database_transactions"),
             pool_checkouts=f.get("pool_checkouts"),
+            connections_used=f.get("connections_used"),
+            new_sessions=f.get("new_sessions"),
             leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
