@@ -235,6 +235,10 @@ def observe_row(
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
     pool = target.pool_stats()
+    if settled and pool is not None and pool_before is not None:
+        # The settle saw the pool back at its baseline a moment ago: a checkout now is
+        # the app's own background work (a periodic task), given the quiet period to end.
+        pool = _pool_once_quiet(target, pool, pool_before, config.verdict.quiet_period)
     transactions = _since_count(transactions_before, poller.transactions())
     new_sessions = _since_count(sessions_before, poller.sessions())
     connections_used = poller.ran_since(row_started) if row_started is not None else None
@@ -244,31 +248,15 @@ def observe_row(
         else None
     )
     idle_limit = spec.idle_limit(pool)
-    sites: tuple[CheckoutSite, ...] = ()
-    held: frozenset[str] = frozenset()
-    if pool_view is not None and pool_view.leaked:
-        sites = target.checkout_sites()
-        held = target.outstanding_checkouts()
-    after_gc = None
-    suspect = (
-        analysis.residue(final, baseline)
-        or (pool_view is not None and pool_view.leaked)
-        or analysis.beyond_pools(
-            final,
-            baseline,
-            capacity=spec.pool_limit,
-            idle_limit=idle_limit if pool_view is None else None,
-        )
+    pool_view, sites, after_gc = _collect_and_look(
+        spec=spec,
+        target=target,
+        poller=poller,
+        baseline=baseline,
+        final=final,
+        pool_view=pool_view,
+        idle_limit=idle_limit,
     )
-    if suspect and target.force_gc():
-        time.sleep(_AFTER_GC_PAUSE)
-        after_gc = poller.snapshot(Phase.AFTER_GC)
-        if pool_view is not None:
-            # The very checkouts still out, not a count a queued request could refill.
-            survivors = len(held & target.outstanding_checkouts()) if held else None
-            pool_view = analysis.PoolView(
-                pool_view.baseline, pool_view.after_settle, target.pool_stats(), survivors
-            )
     samples = poller.samples()
     observed_seconds = samples[-1].t if samples else 0.0
     findings = analysis.judge(
@@ -335,6 +323,59 @@ def _since(before: SessionEnds | None, after: SessionEnds | None) -> SessionEnds
         killed=after.killed - before.killed,
         abandoned=after.abandoned - before.abandoned,
     )
+
+
+def _collect_and_look(
+    *,
+    spec: RowSpec,
+    target: TargetHandle,
+    poller: ActivityPoller,
+    baseline: ActivitySample,
+    final: ActivitySample,
+    pool_view: analysis.PoolView | None,
+    idle_limit: int | None,
+) -> tuple[analysis.PoolView | None, tuple[CheckoutSite, ...], ActivitySample | None]:
+    """When anything is left, where it was taken, then a forced collection and a look at both.
+
+    Returns the pool view with its after-collection side, the leak sites and the
+    after-collection snapshot (None when nothing was left or no collection answered).
+    """
+    sites: tuple[CheckoutSite, ...] = ()
+    held: frozenset[str] = frozenset()
+    if pool_view is not None and pool_view.leaked:
+        sites = target.checkout_sites()
+        held = target.outstanding_checkouts()
+    suspect = (
+        analysis.residue(final, baseline)
+        or (pool_view is not None and pool_view.leaked)
+        or analysis.beyond_pools(
+            final,
+            baseline,
+            capacity=spec.pool_limit,
+            idle_limit=idle_limit if pool_view is None else None,
+        )
+    )
+    if not suspect or not target.force_gc():
+        return pool_view, sites, None
+    time.sleep(_AFTER_GC_PAUSE)
+    after_gc = poller.snapshot(Phase.AFTER_GC)
+    if pool_view is not None:
+        # The very checkouts still out, not a count a queued request could refill.
+        survivors = len(held & target.outstanding_checkouts()) if held else None
+        pool_view = analysis.PoolView(
+            pool_view.baseline, pool_view.after_settle, target.pool_stats(), survivors
+        )
+    return pool_view, sites, after_gc
+
+
+def _pool_once_quiet(
+    target: TargetHandle, pool: PoolStats, baseline: PoolStats, within: float
+) -> PoolStats:
+    deadline = time.monotonic() + within
+    while pool.checked_out > baseline.checked_out and time.monotonic() < deadline:
+        time.sleep(_POOL_READ_SECONDS)
+        pool = target.pool_stats() or pool
+    return pool
 
 
 def _since_count(before: int | None, after: int | None) -> int | None:
