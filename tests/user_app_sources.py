@@ -158,6 +158,43 @@ _CONFLICT_AFTER_SQL = """
 """
 
 
+# A clean app with background work of its own: from the first order on, a thread
+# checks a connection out every 0.4 s and holds it 0.2 s (a heartbeat, a queue
+# poller). A look at the pool after the load has an even chance of seeing it out.
+_HEARTBEAT = """
+    import os
+    import threading
+    import time
+
+    from fastapi import FastAPI
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(os.environ["ORDERS_DB"], pool_size=2, max_overflow=10)
+    app = FastAPI()
+
+
+    def heartbeat() -> None:
+        while True:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                time.sleep(0.2)
+            time.sleep(0.2)
+
+
+    started = threading.Lock()
+
+
+    @app.post("/orders")
+    def create_order() -> dict[str, bool]:
+        # The first order starts the heartbeat, so the baseline has nothing checked out.
+        if started.acquire(blocking=False):
+            threading.Thread(target=heartbeat, daemon=True).start()
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO orders (item) VALUES ('tea')"))
+        return {"ok": True}
+"""
+
+
 def _write(path: Path, source: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source).lstrip())
@@ -187,6 +224,12 @@ def write_kept_after_commit_app(folder: Path) -> Path:
 def write_conflict_after_sql_app(folder: Path) -> Path:
     """Write issue 9's clean async app (409 after an INSERT); returns its main.py."""
     _write(folder / "main.py", _CONFLICT_AFTER_SQL)
+    return folder / "main.py"
+
+
+def write_heartbeat_app(folder: Path) -> Path:
+    """Write the clean app whose background thread checks connections out; returns main.py."""
+    _write(folder / "main.py", _HEARTBEAT)
     return folder / "main.py"
 
 

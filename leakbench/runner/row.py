@@ -51,6 +51,8 @@ _AFTER_GC_PAUSE = 0.3
 _FINAL_ATTEMPTS = 20
 # While the settle waits for the pool, it reads it at most this often.
 _POOL_READ_SECONDS = 0.25
+# After a settle that ran out of time, how long to look for one quiet moment.
+_QUIET_LOOK_SECONDS = 1.5
 
 
 class TargetHandle(Protocol):
@@ -220,7 +222,7 @@ def observe_row(
     observer.phase_changed(Phase.FINAL, None)
     # The database is read before the target is touched: talking to the probe
     # allocates objects and could trigger the very collection that hides a leak.
-    final = _final_snapshot(poller)
+    final = _final_snapshot(poller, baseline, settled=settled)
     if final is None:
         return RowResult(
             spec.name,
@@ -235,10 +237,10 @@ def observe_row(
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
     pool = target.pool_stats()
-    if settled and pool is not None and pool_before is not None:
-        # The settle saw the pool back at its baseline a moment ago: a checkout now is
-        # the app's own background work (a periodic task), given the quiet period to end.
-        pool = _pool_once_quiet(target, pool, pool_before, config.verdict.quiet_period)
+    if pool is not None and pool_before is not None and analysis.residue(final, baseline) == 0:
+        # PostgreSQL is quiet: a checkout now may be the app's own background work (a
+        # periodic job) holding a connection outside a transaction; a leak stays.
+        pool = _pool_once_quiet(target, pool, pool_before, _QUIET_LOOK_SECONDS)
     transactions = _since_count(transactions_before, poller.transactions())
     new_sessions = _since_count(sessions_before, poller.sessions())
     connections_used = poller.ran_since(row_started) if row_started is not None else None
@@ -305,14 +307,29 @@ def observe_row(
     )
 
 
-def _final_snapshot(poller: ActivityPoller) -> ActivitySample | None:
-    """The after-settle snapshot, retried briefly: a lost sample here cannot be guessed."""
+def _final_snapshot(
+    poller: ActivityPoller, baseline: ActivitySample, *, settled: bool
+) -> ActivitySample | None:
+    """The after-settle snapshot, retried briefly: a lost sample here cannot be guessed.
+
+    When the settle ran out of time, the app may only be busy with work of its
+    own (a periodic job holding a short transaction half of the time never
+    leaves a quiet second). A leak persists at every look, so looks go on for
+    a while after the settle and the first quiet one, if any, is the snapshot.
+    """
+    sample = None
     for _attempt in range(_FINAL_ATTEMPTS):
         sample = poller.snapshot(Phase.FINAL)
         if sample is not None:
-            return sample
+            break
         time.sleep(poller.interval)
-    return None
+    if sample is None or settled:
+        return sample
+    deadline = time.monotonic() + _QUIET_LOOK_SECONDS
+    while analysis.residue(sample, baseline) and time.monotonic() < deadline:
+        time.sleep(_POOL_READ_SECONDS)
+        sample = poller.snapshot(Phase.FINAL) or sample
+    return sample
 
 
 def _since(before: SessionEnds | None, after: SessionEnds | None) -> SessionEnds | None:

@@ -14,6 +14,7 @@ from leakbench.cli import app
 from tests.user_app_sources import (
     source_line,
     write_conflict_after_sql_app,
+    write_heartbeat_app,
     write_kept_after_commit_app,
     write_schema,
 )
@@ -110,3 +111,15 @@ def test_requests_refused_before_the_handler_are_inconclusive_with_the_evidence(
         "(0 pool checkout(s), 0 connection(s) that ran a statement, 0 new session(s)" in text
     )
     assert "check --endpoint and --body" in text
+
+
+def test_a_checkout_by_the_apps_own_background_work_is_not_a_leak(
+    embedded_dsn: str, tmp_path: Path
+) -> None:
+    main = write_heartbeat_app(tmp_path / "heartbeat")
+    code, text, data = run_app(tmp_path, main, "-e", "POST /orders", "--dsn", embedded_dsn)
+    assert code == 0, text
+    rows = data["rows"]
+    assert isinstance(rows, list)
+    assert rows[0]["verdict"] == "CLEAN", text
+    assert rows[0]["findings"]["pool_leaked_connections"] == 0, text
