@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from leakbench.config import (
         AttachTarget,
         Endpoint,
+        EnvTemplate,
         LoadSettings,
         PoolSettings,
         RunConfig,
@@ -19,14 +20,13 @@ if TYPE_CHECKING:
     )
     from leakbench.results import RowResult, RunResult, Verdict
     from leakbench.runner.run import run
-    from leakbench.target.env import EnvTemplate
 
 # The public names import their modules on first use: importing the package
 # must stay cheap for the pytest plugin (loaded by every pytest session) and
 # for the probe inside each target.
 _EXPORTS = {
     "AttachTarget": "leakbench.config",
-    "EnvTemplate": "leakbench.target.env",
+    "EnvTemplate": "leakbench.config",
     "Endpoint": "leakbench.config",
     "LoadSettings": "leakbench.config",
     "PoolSettings": "leakbench.config",

@@ -13,8 +13,10 @@ from rich.console import Console
 import scenarios
 from leakbench import __version__
 from leakbench.config import (
+    PLACEHOLDER_HELP,
     AttachTarget,
     Endpoint,
+    EnvTemplate,
     LoadSettings,
     PoolSettings,
     RunConfig,
@@ -39,7 +41,6 @@ from leakbench.postgres.dsn import redact
 from leakbench.progress.group import open_observer
 from leakbench.runner.run import run as run_pipeline
 from leakbench.system.signals import StopSignals
-from leakbench.target.env import PLACEHOLDER_HELP, EnvTemplate
 from leakbench.target.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code, parse_rate
 

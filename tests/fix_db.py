@@ -1,20 +1,22 @@
 """Database fixtures: the embedded server every test shares, and an external one.
 
 Loaded as a pytest plugin (see pyproject's addopts). The embedded server is
-started once per session, lazily, and its version is printed in the header
-so a failure report says which PostgreSQL it ran against.
+started once per session (once per worker with pytest-xdist), lazily: only
+when a test needs it. The header names both servers' versions so a failure
+report says which PostgreSQL it ran against.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from leakbench.postgres import admin
-from leakbench.postgres.embedded import EmbeddedPostgres
+from leakbench.postgres.embedded import EmbeddedPostgres, bin_dir
 
 EXTERNAL_DSN_ENV = "LEAKBENCH_TEST_DSN"
 _DEFAULT_EXTERNAL = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -50,13 +52,22 @@ def _version(dsn: str) -> str:
     return str(row[0]) if row else "unknown"
 
 
-def pytest_report_header() -> list[str]:
-    lines = [f"embedded PostgreSQL: {_version(embedded_server().dsn)}"]
-    external = external_dsn()
-    lines.append(
-        f"external PostgreSQL: {_version(external)}" if external else "external PostgreSQL: none"
+def _embedded_version() -> str:
+    """The embedded server's version, asked of its binary: no server is started for it."""
+    done = subprocess.run(
+        [str(bin_dir() / "postgres"), "--version"], capture_output=True, text=True, check=False
     )
-    return lines
+    return done.stdout.strip().rsplit(" ", 1)[-1] if done.returncode == 0 else "unknown"
+
+
+def pytest_report_header() -> list[str]:
+    """Which PostgreSQL the tests run against, said without starting one (``pytest
+    tests/unit`` starts none; the embedded server starts when a test first needs it)."""
+    external = external_dsn()
+    return [
+        f"embedded PostgreSQL: {_embedded_version()}",
+        f"external PostgreSQL: {_version(external) if external else 'none'}",
+    ]
 
 
 def pytest_unconfigure() -> None:

@@ -49,6 +49,8 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     ensure_open_files(config.load.concurrency)
     if config.attach is not None:
         return _run_attached(config, observer)
+    if config.dsn is not None:
+        dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
     started_at = _now()
     rows: list[RowResult] = []
     interrupted = False

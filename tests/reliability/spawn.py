@@ -26,9 +26,16 @@ MARKER_ENV = "LEAKBENCH_TEST_MARKER"
 class Spawned:
     """A ``leakbench`` child whose output is collected as it comes."""
 
-    def __init__(self, args: list[str], cwd: Path | None = None) -> None:
+    def __init__(
+        self, args: list[str], cwd: Path | None = None, tmpdir: Path | None = None
+    ) -> None:
         self.marker = uuid.uuid4().hex
+        # The child's temporary folders (its work folder, an embedded server) go to
+        # ``tmpdir`` when given, out of reach of other runs cleaning up leftovers.
+        self.tmpdir = Path(tmpdir or tempfile.gettempdir())
         env = {**os.environ, MARKER_ENV: self.marker, "PYTHONUNBUFFERED": "1"}
+        if tmpdir is not None:
+            env["TMPDIR"] = str(tmpdir)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "leakbench", *args],
             stdout=subprocess.PIPE,
@@ -93,7 +100,7 @@ def words(command: str) -> list[str]:
 def folders_of(child: Spawned, prefix: str) -> list[Path]:
     """Temporary folders the child made and did not remove, found by their owner file."""
     found = []
-    for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+    for folder in child.tmpdir.glob(f"{prefix}*"):
         owner = folder / OWNER_FILE
         if owner.exists() and owner.read_text().strip() == str(child.process.pid):
             found.append(folder)

@@ -29,7 +29,7 @@ def test_a_target_killed_mid_run_fails_its_row_and_the_next_goes_on(
     report = tmp_path / "r.json"
     child = Spawned(
         [
-            *words("run -p with-session -p try-finally -e ok -c 20 -d 3 --settle 2 --dsn"),
+            *words("run -p with-session -p try-finally -e ok -c 20 -d 2 --settle 2 --dsn"),
             embedded_dsn,
             "--json",
             str(report),
@@ -37,7 +37,7 @@ def test_a_target_killed_mid_run_fails_its_row_and_the_next_goes_on(
     )
     spawn.append(child)
     child.wait_for("with-session /ok: load")
-    time.sleep(1.0)
+    time.sleep(0.5)
     (target,) = _targets(child)
     target.kill()
     assert child.wait(60) == 3  # a FAILED row: the run could not be done in full
@@ -160,7 +160,7 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
     with EmbeddedPostgres() as server:
         child = Spawned(
             [
-                *words("run -p try-finally -e ok -c 20 -d 4 --settle 3 --dsn"),
+                *words("run -p try-finally -e ok -c 20 -d 3 --settle 2 --dsn"),
                 server.dsn,
                 "--json",
                 str(report),
@@ -169,7 +169,7 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
         )
         try:
             child.wait_for("try-finally /ok: load")
-            time.sleep(1.0)
+            time.sleep(0.5)
             server.restart()
             code = child.wait(90)
         finally:

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import psycopg
+import pytest
 from psycopg import sql
 
 from leakbench.postgres.embedded import DIR_PREFIX
@@ -30,8 +34,25 @@ def _is_target(process: psutil.Process) -> bool:
         return False
 
 
-def test_a_sigkilled_run_leaves_no_target_and_its_server_is_cleaned_next_time() -> None:
-    child = Spawned(["run", "-p", "with-session", "-e", "ok", "-c", "20", "-d", "20"])
+@pytest.fixture
+def private_tmpdir() -> Iterator[Path]:
+    """A TMPDIR of the test's own, so no other run on the machine cleans its leftovers first.
+
+    Short (under /tmp), as the probe's Unix socket path inside it must stay short;
+    open to all like /tmp, as the embedded server may run as another user.
+    """
+    path = Path(tempfile.mkdtemp(prefix="lb-"))
+    path.chmod(0o1777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_a_sigkilled_run_leaves_no_target_and_its_server_is_cleaned_next_time(
+    private_tmpdir: Path,
+) -> None:
+    child = Spawned(
+        ["run", "-p", "with-session", "-e", "ok", "-c", "20", "-d", "20"], tmpdir=private_tmpdir
+    )
     try:
         child.wait_for("with-session /ok: load")
         time.sleep(0.5)
@@ -51,7 +72,8 @@ def test_a_sigkilled_run_leaves_no_target_and_its_server_is_cleaned_next_time() 
         assert any(p.name() == "postgres" for p in survivors)
 
         cleaner = Spawned(
-            ["run", "-p", "try-finally", "-e", "ok", "-c", "5", "-d", "0.5", "--settle", "1"]
+            ["run", "-p", "try-finally", "-e", "ok", "-c", "5", "-d", "0.5", "--settle", "1"],
+            tmpdir=private_tmpdir,
         )
         assert cleaner.wait(60) == 0, cleaner.output
         assert f"Removed {folder}" in cleaner.output

@@ -22,7 +22,7 @@ from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
 
 runner = CliRunner()
-SMALL_LOAD = ["-c", "40", "-d", "1.5", "--settle", "3"]
+SMALL_LOAD = ["-c", "40", "-d", "1", "--settle", "2"]
 
 
 def run_cli(*args: str) -> tuple[int, str]:
@@ -69,39 +69,6 @@ def test_the_pull_requests_two_patterns_measure_clean(embedded_dsn: str, tmp_pat
         assert set(row["latency_ms"]) >= {"p50", "p95", "p99"}
         assert any(s["phase"] == "load" for s in row["samples"])
         assert any(s["phase"] == "settle" for s in row["samples"])
-
-
-def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(embedded_dsn: str, tmp_path: Path) -> None:
-    report = tmp_path / "run.json"
-    code, output = run_cli(
-        "--pattern",
-        "global-session-cache",
-        "--pattern",
-        "try-finally",
-        "-e",
-        "ok",
-        "--dsn",
-        embedded_dsn,
-        "--json",
-        str(report),
-        "--pool-timeout",
-        "2",
-        *SMALL_LOAD,
-    )
-    assert code == 1, output
-    rows = {r["pattern"]: r for r in json.loads(report.read_text())["rows"]}
-    leaked, clean = rows["global-session-cache"], rows["try-finally"]
-    assert leaked["verdict"] == "LEAKED"
-    assert leaked["idle_in_transaction"] == 12  # the whole pool: pool_size 2 + max_overflow 10
-    assert leaked["leak_kind"] == "held_by_reference"
-    assert leaked["pool_after_settle"]["checkouts"] - leaked["pool_after_settle"]["checkins"] == 12
-    assert clean["verdict"] == "CLEAN"
-    assert clean["idle_in_transaction"] == 0
-    assert "Overall: LEAKED" in output
-
-    replay = runner.invoke(app, ["report", str(report)])
-    assert replay.exit_code == 1
-    assert "LEAKED" in replay.output
 
 
 def test_the_leak_is_visible_to_an_independent_look(

@@ -1,4 +1,4 @@
-"""The load driver against a real uvicorn target (tests/load_target_app.py).
+"""The load driver against a real uvicorn target (tests/integration/load_target_app.py).
 
 Loads are small and bounded by request counts; nothing here asserts on speed.
 """
@@ -26,7 +26,9 @@ from leakbench.load.limits import ensure_open_files
 from leakbench.load.transport import LoadTransport
 from leakbench.results import LoadStats
 from leakbench.target.process import TargetProcess
-from tests.load_target_app import CHUNKS
+from tests.integration.load_target_app import CHUNKS
+
+pytestmark = pytest.mark.quick  # a real server, but well under a second per test
 
 MANY_CONNECTIONS = 1000
 
@@ -95,6 +97,7 @@ def test_a_request_budget_sends_exactly_that_many(target: TargetProcess) -> None
     assert stats.latency.p50 <= stats.latency.p99 <= stats.latency.max
 
 
+@pytest.mark.slow
 def test_no_request_starts_after_the_deadline(target: TargetProcess) -> None:
     # Each request takes 1 s and the deadline is 0.2 s away: every worker sends
     # one request, which is still answered, and no second one.
@@ -163,6 +166,7 @@ def test_a_thousand_connections_run_without_driver_errors(target: TargetProcess)
     assert stats.concurrency == MANY_CONNECTIONS
 
 
+@pytest.mark.slow
 def test_open_loop_sends_the_budget_at_its_pace(target: TargetProcess) -> None:
     before = read_count(target)
 
@@ -172,6 +176,7 @@ def test_open_loop_sends_the_budget_at_its_pace(target: TargetProcess) -> None:
     assert stats.status_counts == ((200, 40),)
 
 
+@pytest.mark.slow
 def test_open_loop_latency_counts_from_when_a_request_was_due(target: TargetProcess) -> None:
     # Six 1 s requests due within 0.25 s over two connections: the last two can
     # only start after two seconds, so from when they were due they took over 2.5 s.

@@ -244,6 +244,7 @@ def test_drive_fails_a_leaky_endpoint_and_passes_a_clean_one(
     )
 
 
+@pytest.mark.quick
 def test_the_settle_option_must_be_seconds(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nleakbench_settle = soon\n")
     pytester.makepyfile("def test_x():\n    pass\n")

@@ -7,14 +7,11 @@ import re
 
 from rich.console import Console
 
-from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
 from leakbench.load.driver import LoadProgress
 from leakbench.progress.group import ObserverGroup, open_observer
 from leakbench.progress.live import LiveObserver, live_view
 from leakbench.progress.tracker import RowSnapshot, RowTracker
 from leakbench.results import ActivitySample, Phase, RowResult, Verdict
-from leakbench.runner.run import run
-from tests.fix_server import scenario
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 
@@ -180,25 +177,3 @@ def test_a_pipe_gets_plain_lines_and_a_terminal_the_live_view() -> None:
         assert isinstance(observer, LiveObserver)
     with open_observer(terminal(), live=True, prometheus_port=0) as observer:
         assert isinstance(observer, ObserverGroup)
-
-
-def test_a_real_run_is_shown_live(embedded_dsn: str) -> None:
-    config = RunConfig(
-        targets=(scenario("with-session"),),
-        endpoints=(Endpoint.parse("/ok"),),
-        load=LoadSettings(concurrency=20, duration=1.5),
-        verdict=VerdictSettings(settle=2.0),
-        dsn=embedded_dsn,
-    )
-    console = terminal()
-    with LiveObserver(console) as observer:
-        result = run(config, observer)
-    text = text_of(console)
-    assert result.rows[0].verdict is Verdict.CLEAN
-    # Frames drawn while the row ran, then the line that stays.
-    assert re.search(r"with-session /ok load .* s of 1\.5 s", text)
-    assert re.search(r"requests [1-9][\d,]*", text)
-    assert "idle in transaction" in text
-    assert "with-session /ok settle" in text
-    last = [line for line in text.splitlines() if line.strip()][-1]
-    assert last.startswith("with-session /ok") and last.rstrip().endswith("CLEAN")

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import psutil
+import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.config import Target
 from leakbench.target.process import TargetProcess
 from leakbench.target.spawn import Spare, boot, spare_for_first_target
+
+pytestmark = pytest.mark.quick  # a real server, but well under a second per test
 
 APP_SOURCE = """\
 import json, os, sys

@@ -1,14 +1,13 @@
 """The four report files of one real run, and ``leakbench report`` rebuilding them.
 
-One short run (a clean twin and the leaking global-session-cache) feeds
-every test here: report.json against docs/report-schema.md, junit.xml
-failing exactly the LEAKED rows, the Markdown table, and the HTML page
-loaded in headless Chromium.
+One short run through the CLI (a clean twin and the leaking
+global-session-cache) feeds every test here: the verdicts it reports,
+report.json against docs/report-schema.md, junit.xml failing exactly the
+LEAKED rows, the Markdown table, and the HTML page loaded in headless Chromium.
 """
 
 from __future__ import annotations
 
-import datetime
 import json
 import re
 import shutil
@@ -22,23 +21,26 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-from leakbench.output import reports
 from leakbench.output.reports.summary import COLUMNS
 
 runner = CliRunner()
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_DOC = ROOT / "docs" / "report-schema.md"
 REPORT_FILES = ("report.json", "report.md", "report.html", "junit.xml")
+
+
 # A clean twin and a real leak, one endpoint each, loaded briefly; the short
 # pool and request timeouts keep the exhausted leaking app from stalling the row.
-RUN_ARGS = (
+LEAK_AND_TWIN_ARGS = (
     "-p", "try-finally", "-p", "global-session-cache", "-e", "/ok",
-    "-c", "30", "-d", "1.5", "--settle", "3", "--pool-timeout", "1", "--request-timeout", "3",
+    "-c", "30", "-d", "1", "--settle", "2", "--pool-timeout", "1", "--request-timeout", "3",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ReportRun:
+    """A finished ``leakbench run`` with its exit code, output and report folder."""
+
     exit_code: int
     output: str
     directory: Path
@@ -52,24 +54,42 @@ class ReportRun:
 
 
 @pytest.fixture(scope="module")
-def leaky_run(embedded_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+def leak_and_twin(embedded_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> ReportRun:
+    """One short CLI run of a real leak and its fixed twin, with all four report files."""
     directory = tmp_path_factory.mktemp("reports") / "run"
     result = runner.invoke(
-        app, ["run", *RUN_ARGS, "--dsn", embedded_dsn, "--report-dir", str(directory)]
+        app, ["run", *LEAK_AND_TWIN_ARGS, "--dsn", embedded_dsn, "--report-dir", str(directory)]
     )
     return ReportRun(result.exit_code, result.output, directory)
 
 
-def test_a_run_writes_the_four_files_and_fails_on_the_leak(leaky_run: ReportRun) -> None:
-    assert leaky_run.exit_code == 1, leaky_run.output
+def test_a_real_leak_is_leaked_and_its_fixed_twin_clean(leak_and_twin: ReportRun) -> None:
+    assert leak_and_twin.exit_code == 1, leak_and_twin.output
+    rows = {r["pattern"]: r for r in leak_and_twin.json()["rows"]}
+    leaked, clean = rows["global-session-cache"], rows["try-finally"]
+    assert leaked["verdict"] == "LEAKED"
+    assert leaked["idle_in_transaction"] == 12  # the whole pool: pool_size 2 + max_overflow 10
+    assert leaked["leak_kind"] == "held_by_reference"
+    assert leaked["pool_after_settle"]["checkouts"] - leaked["pool_after_settle"]["checkins"] == 12
+    assert clean["verdict"] == "CLEAN"
+    assert clean["idle_in_transaction"] == 0
+    assert "Overall: LEAKED" in leak_and_twin.output
+
+    replay = runner.invoke(app, ["report", str(leak_and_twin.directory / "report.json")])
+    assert replay.exit_code == 1
+    assert "LEAKED" in replay.output
+
+
+def test_a_run_writes_the_four_files_and_fails_on_the_leak(leak_and_twin: ReportRun) -> None:
+    assert leak_and_twin.exit_code == 1, leak_and_twin.output
     for name in REPORT_FILES:
-        assert (leaky_run.directory / name).stat().st_size > 0, name
-    verdicts = {(r["pattern"], r["verdict"]) for r in leaky_run.json()["rows"]}
+        assert (leak_and_twin.directory / name).stat().st_size > 0, name
+    verdicts = {(r["pattern"], r["verdict"]) for r in leak_and_twin.json()["rows"]}
     assert verdicts == {("try-finally", "CLEAN"), ("global-session-cache", "LEAKED")}
     assert "threshold failed: --fail-on-leak: global-session-cache /ok is LEAKED." in (
-        leaky_run.output
+        leak_and_twin.output
     )
-    assert f"Reports: {leaky_run.directory}" in leaky_run.output
+    assert f"Reports: {leak_and_twin.directory}" in leak_and_twin.output
 
 
 # -- report.json against the documented schema ---------------------------------------------
@@ -142,10 +162,10 @@ def _object(value: object, expr: str, schema: Schema, path: str) -> list[str]:
     return problems
 
 
-def test_report_json_matches_the_documented_schema(leaky_run: ReportRun) -> None:
+def test_report_json_matches_the_documented_schema(leak_and_twin: ReportRun) -> None:
     schema = documented_schema()
     assert {"Report", "Row", "Sample", "Settings", "ThresholdFailure"} <= set(schema)
-    data = leaky_run.json()
+    data = leak_and_twin.json()
     assert _violations(data, "Report", schema, "$") == []
     assert data["schema_version"] == 2
     leaked = next(r for r in data["rows"] if r["verdict"] == "LEAKED")
@@ -158,10 +178,10 @@ def test_report_json_matches_the_documented_schema(leaky_run: ReportRun) -> None
 
 
 def test_the_schema_check_catches_a_missing_field_a_wrong_type_and_an_extra_one(
-    leaky_run: ReportRun,
+    leak_and_twin: ReportRun,
 ) -> None:
     schema = documented_schema()
-    damaged = leaky_run.json()
+    damaged = leak_and_twin.json()
     del damaged["rows"][0]["verdict"]
     damaged["settings"]["concurrency"] = "30"
     damaged["rows"][1]["samples"][0]["surprise"] = 1
@@ -174,10 +194,10 @@ def test_the_schema_check_catches_a_missing_field_a_wrong_type_and_an_extra_one(
 # -- junit.xml, report.md, report.html ------------------------------------------------------
 
 
-def test_junit_fails_exactly_the_leaked_rows(leaky_run: ReportRun) -> None:
-    suites = ET.fromstring(leaky_run.text("junit.xml"))  # noqa: S314 - our own file
+def test_junit_fails_exactly_the_leaked_rows(leak_and_twin: ReportRun) -> None:
+    suites = ET.fromstring(leak_and_twin.text("junit.xml"))  # noqa: S314 - our own file
     cases = suites.findall("./testsuite/testcase")
-    rows = leaky_run.json()["rows"]
+    rows = leak_and_twin.json()["rows"]
     assert len(cases) == len(rows)
     failed = {(c.get("classname"), c.get("name")) for c in cases if c.find("failure") is not None}
     leaked = {
@@ -191,15 +211,15 @@ def test_junit_fails_exactly_the_leaked_rows(leaky_run: ReportRun) -> None:
     assert suites.get("tests") == "2"
     assert suites.get("failures") == "1"
     properties = {p.get("name"): p.get("value") for p in suites.iter("property")}
-    assert properties["version.sqlalchemy"] == leaky_run.json()["versions"]["sqlalchemy"]
+    assert properties["version.sqlalchemy"] == leak_and_twin.json()["versions"]["sqlalchemy"]
     assert properties["threshold.fail-on-leak"].endswith("failed: global-session-cache /ok")
 
 
-def test_markdown_has_the_pull_request_table_and_the_reasons(leaky_run: ReportRun) -> None:
-    text = leaky_run.text("report.md")
+def test_markdown_has_the_pull_request_table_and_the_reasons(leak_and_twin: ReportRun) -> None:
+    text = leak_and_twin.text("report.md")
     assert text.startswith("## leakbench: ❌ LEAKED\n")
     assert "| " + " | ".join(COLUMNS) + " |" in text
-    for row in leaky_run.json()["rows"]:
+    for row in leak_and_twin.json()["rows"]:
         load = row["load"]
         mark = "✅" if row["verdict"] == "CLEAN" else "❌"
         cells = [
@@ -217,17 +237,17 @@ def test_markdown_has_the_pull_request_table_and_the_reasons(leaky_run: ReportRu
     assert "**global-session-cache /ok** (LEAKED): 12 connection(s) were still idle" in text
     assert "| `--fail-on-leak` |" in text
     assert "❌ failed: global-session-cache /ok" in text
-    assert "SQLAlchemy " + leaky_run.json()["versions"]["sqlalchemy"] in text
+    assert "SQLAlchemy " + leak_and_twin.json()["versions"]["sqlalchemy"] in text
 
 
-def test_html_is_one_self_contained_file_with_a_chart_per_row(leaky_run: ReportRun) -> None:
-    page = leaky_run.text("report.html")
+def test_html_is_one_self_contained_file_with_a_chart_per_row(leak_and_twin: ReportRun) -> None:
+    page = leak_and_twin.text("report.html")
     assert "Content-Security-Policy" in page
     # Nothing to fetch: every href is an in-page anchor, and nothing has a src.
     assert re.findall(r"\ssrc=", page) == []
     assert all(href.startswith("#") for href in re.findall(r'\shref="([^"]*)"', page))
     assert "<script" not in page
-    assert page.count('<svg class="chart"') == len(leaky_run.json()["rows"])
+    assert page.count('<svg class="chart"') == len(leak_and_twin.json()["rows"])
     assert page.count('class="band-load"') == page.count('class="band-settle"') == 2
     assert "12 still in transaction" in page
 
@@ -255,16 +275,16 @@ def load_in_chromium(page: Path, profile: Path) -> tuple[str, list[str]]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="the chromium binary is not installed")
 def test_html_loads_in_headless_chromium_without_console_errors(
-    leaky_run: ReportRun, tmp_path: Path
+    leak_and_twin: ReportRun, tmp_path: Path
 ) -> None:
-    dom, console = load_in_chromium(leaky_run.directory / "report.html", tmp_path / "profile")
+    dom, console = load_in_chromium(leak_and_twin.directory / "report.html", tmp_path / "profile")
     assert console == []
     assert dom.count('<svg class="chart"') == 2
     assert "global-session-cache" in dom
     # The check is not blind: an external image breaks the page's policy, and says so.
     broken = tmp_path / "broken.html"
     broken.write_text(
-        leaky_run.text("report.html").replace(
+        leak_and_twin.text("report.html").replace(
             "<main>", '<main><img src="https://example.invalid/x.png" alt="">'
         ),
         encoding="utf-8",
@@ -277,32 +297,34 @@ def test_html_loads_in_headless_chromium_without_console_errors(
 
 
 def test_report_rebuilds_every_file_from_the_saved_json(
-    leaky_run: ReportRun, tmp_path: Path
+    leak_and_twin: ReportRun, tmp_path: Path
 ) -> None:
     again = tmp_path / "again"
     result = runner.invoke(
-        app, ["report", str(leaky_run.directory / "report.json"), "--report-dir", str(again)]
+        app, ["report", str(leak_and_twin.directory / "report.json"), "--report-dir", str(again)]
     )
     assert result.exit_code == 1, result.output
     assert "global-session-cache" in result.output
     for name in REPORT_FILES:
-        assert (again / name).read_text(encoding="utf-8") == leaky_run.text(name), name
+        assert (again / name).read_text(encoding="utf-8") == leak_and_twin.text(name), name
 
 
-def test_report_format_prints_one_format_to_stdout(leaky_run: ReportRun) -> None:
-    saved = str(leaky_run.directory / "report.json")
+def test_report_format_prints_one_format_to_stdout(leak_and_twin: ReportRun) -> None:
+    saved = str(leak_and_twin.directory / "report.json")
     markdown = runner.invoke(app, ["report", saved, "--format", "md"])
     assert markdown.exit_code == 1
-    assert markdown.output == leaky_run.text("report.md")
+    assert markdown.output == leak_and_twin.text("report.md")
     junit = runner.invoke(app, ["report", saved, "-f", "junit"])
-    assert junit.output == leaky_run.text("junit.xml")
+    assert junit.output == leak_and_twin.text("junit.xml")
     two = runner.invoke(app, ["report", saved, "--format", "md", "--format", "html"])
     assert two.exit_code == 2
     assert "give one format for stdout, or --report-dir DIR" in two.output
 
 
-def test_report_dir_with_formats_writes_only_those(leaky_run: ReportRun, tmp_path: Path) -> None:
-    saved = str(leaky_run.directory / "report.json")
+def test_report_dir_with_formats_writes_only_those(
+    leak_and_twin: ReportRun, tmp_path: Path
+) -> None:
+    saved = str(leak_and_twin.directory / "report.json")
     result = runner.invoke(
         app, ["report", saved, "--report-dir", str(tmp_path), "-f", "html", "-f", "junit"]
     )
@@ -311,30 +333,6 @@ def test_report_dir_with_formats_writes_only_those(leaky_run: ReportRun, tmp_pat
 
 
 # -- the report folder ------------------------------------------------------------------
-
-
-def test_an_unwritable_report_dir_is_a_usage_error_before_the_run(tmp_path: Path) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder", encoding="utf-8")
-    result = runner.invoke(
-        app, ["run", "-p", "try-finally", "--report-dir", str(blocker / "reports")]
-    )
-    assert result.exit_code == 2, result.output
-    assert f"--report-dir {blocker / 'reports'} cannot be written" in result.output
-    assert result.output.strip().count("\n") == 0
-    assert "database:" not in result.output  # nothing was started
-
-
-def test_the_default_report_dir_is_a_utc_timestamp_that_never_collides(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    moment = datetime.datetime(2025, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
-    first = reports.prepare_dir(reports.default_dir(moment))
-    assert first == Path("reports/20250102T030405Z")
-    second = reports.prepare_dir(reports.default_dir(moment))
-    assert second == Path("reports/20250102T030405Z-2")
-    assert first.is_dir() and second.is_dir()
 
 
 def test_a_run_that_fails_leaves_no_empty_default_folder(

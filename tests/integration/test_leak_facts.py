@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from leakbench.postgres import dsn as dsn_tools
 from tests.fix_db import connections_by_state
 
+pytestmark = pytest.mark.quick  # a real server, but well under a second per test
+
 
 @pytest.fixture
 def database_url(embedded_dsn: str, owned_database: str) -> str:

@@ -39,7 +39,9 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], expected: str) -> Non
     assert result.exit_code == 2, result.output
     assert expected in result.output
     assert "Traceback" not in result.output
-    assert result.output.strip().count("\n") == 0 or "error:" in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("error: ") and expected in lines[0], result.output
 
 
 def test_non_numeric_concurrency_is_a_usage_error() -> None:

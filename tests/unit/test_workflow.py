@@ -12,7 +12,7 @@ import yaml
 
 from leakbench.cli import app
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "leakbench.yml"
 README = ROOT / "README.md"
 README_HEADING = "## Use it in CI"
