@@ -1,85 +1,155 @@
-"""The ``leakbench`` command: a thin layer over :func:`leakbench.runner.run.run`."""
+"""The ``leakbench`` command: it parses options and calls one function of :mod:`leakbench.command`.
+
+Help is grouped into panels (``-h``); a usage error is one plain line on
+stderr with exit code 2, whether click or leakbench found it.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
-from rich.console import Console
+import typer.core
 
 import scenarios
 from leakbench import __version__
-from leakbench.config import (
-    PLACEHOLDER_HELP,
-    AttachTarget,
-    Endpoint,
-    EnvTemplate,
-    LoadSettings,
-    PoolSettings,
-    RunConfig,
-    VerdictSettings,
-)
-from leakbench.errors import (
-    EXIT_RUN_FAILED,
-    Interrupted,
-    LeakbenchError,
-    UsageError,
-)
-from leakbench.output import reports
+from leakbench.command import report_again, run_and_report
+from leakbench.config import PLACEHOLDER_HELP
+from leakbench.errors import EXIT_RUN_FAILED, Interrupted, LeakbenchError
+from leakbench.options import DEFAULT_DURATION, RunOptions
 from leakbench.output.reports import ReportFormat
-from leakbench.output.reports import json as report_json
-from leakbench.output.terminal import (
-    make_console,
-    render_report_paths,
-    render_run,
-    render_thresholds,
-)
+from leakbench.output.style import WARNING_STYLE, error_text, make_console
 from leakbench.postgres.dsn import redact
-from leakbench.progress.group import open_observer
-from leakbench.runner.run import run as run_pipeline
-from leakbench.system.signals import StopSignals
-from leakbench.target.specs import parse_app, resolve_patterns
-from leakbench.verdict.thresholds import Thresholds, evaluate, exit_code, parse_rate
 
-EXIT_CODES_HELP = """\b
+# The help panels of `leakbench run -h`, in the order they are shown.
+TARGETS = "Targets"
+ATTACH = "Attach mode (an app you started)"
+DATABASE = "Database"
+LOAD = "Load"
+REQUESTS = "Requests"
+POOL = "Pool"
+VERDICT = "Verdict"
+THRESHOLDS = "Thresholds (exit 1 when crossed)"
+OUTPUT = "Output"
+
+EXIT_CODES_HELP = """\
 Exit codes:
   0    every row CLEAN
   1    a leak was found (a row is LEAKED), or a threshold failed
   2    bad usage: an invalid option or value
   3    the run could not be done (database unreachable, target failed)
   4    inconclusive: no row leaked, but some could not be judged
-  130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept
-"""
+  130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept"""
+DSN_ENV = "LEAKBENCH_DSN"
+_DEFAULTS = RunOptions()
+
+
+def _error_line(text: str, label: str = "error:") -> None:
+    """One line on stderr, never wrapped, with any password in it redacted."""
+    console = make_console(stderr=True)
+    console.print(error_text(redact(text), label), soft_wrap=True, highlight=False)
+
+
+class _OneLineErrors(typer.core.TyperGroup):
+    """Click's usage errors as one ``error:`` line, like leakbench's own (not a box or usage)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        try:
+            code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except typer.TyperException as exc:
+            if not standalone_mode:
+                raise
+            if type(exc).__name__ == "NoArgsIsHelpError":  # nothing given: the help, as asked
+                typer.echo(exc.format_message(), err=True)
+            else:
+                ctx = getattr(exc, "ctx", None)
+                hint = f" See '{ctx.command_path} -h'." if ctx is not None else ""
+                message = exc.format_message().rstrip(".")
+                _error_line(f"{message}.{hint}")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            if not standalone_mode:
+                raise
+            _error_line("Aborted.")
+            sys.exit(EXIT_RUN_FAILED)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
-    add_completion=False,
+    cls=_OneLineErrors,
     no_args_is_help=True,
     help="Prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections under load.",
     epilog=EXIT_CODES_HELP,
     pretty_exceptions_enable=False,
-    # Plain click errors: one "Error: ..." line a CI log keeps intact, not a box.
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 
-def _fail(exc: LeakbenchError) -> NoReturn:
-    err = Console(stderr=True, highlight=False)
-    err.print(f"[bold red]error:[/] {redact(str(exc))}", soft_wrap=True)
-    raise typer.Exit(exc.exit_code)
+def _complete_pattern(incomplete: str) -> list[tuple[str, str]]:
+    """Scenario names (and both, all) for shell completion of --pattern."""
+    choices = [
+        ("both", "the pull request's two scenarios"),
+        ("all", "every shipped scenario"),
+        *((s.name, f"{s.expected}: {s.summary}") for s in scenarios.SCENARIOS),
+    ]
+    return [(name, help_text) for name, help_text in choices if name.startswith(incomplete)]
 
 
-def _check_output_path(path: Path | None, option: str) -> None:
-    if path is not None and not path.resolve().parent.is_dir():
-        raise UsageError(
-            f"{option} {path}: the folder {path.resolve().parent} does not exist; create it first."
-        )
+def _exit_on_error(code_of: Callable[[], int]) -> NoReturn:
+    """Call ``code_of()`` and exit with its code; a leakbench error is one line."""
+    try:
+        code = code_of()
+    except Interrupted as exc:
+        make_console(stderr=True).print(str(exc), style=WARNING_STYLE, highlight=False)
+        raise typer.Exit(exc.code) from None
+    except LeakbenchError as exc:
+        _error_line(str(exc))
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code)
 
 
-@app.command("run")
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"leakbench {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            metavar="",
+            help="Print leakbench's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    # The options every command shares; the help comes from the Typer app.
+    pass
+
+
+@app.command("run", epilog=EXIT_CODES_HELP)
 def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    ctx: typer.Context,
     pattern: Annotated[
         list[str] | None,
         typer.Option(
@@ -87,6 +157,9 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             "-p",
             metavar="NAME",
             help="Scenario to test: a name, 'both' (the PR's two) or 'all'. Repeatable.",
+            autocompletion=_complete_pattern,
+            rich_help_panel=TARGETS,
+            show_default=False,
         ),
     ] = None,
     app_spec: Annotated[
@@ -95,16 +168,74 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             "--app",
             metavar="APP",
             help="Your app: 'path/to/main.py:app' or 'pkg.module:app'. Repeatable.",
+            rich_help_panel=TARGETS,
+            show_default=False,
         ),
     ] = None,
-    endpoint: Annotated[
-        list[str] | None,
+    workers: Annotated[
+        int,
+        typer.Option(metavar="N", help="uvicorn workers per target.", rich_help_panel=TARGETS),
+    ] = _DEFAULTS.workers,
+    startup_timeout: Annotated[
+        float,
         typer.Option(
-            "--endpoint",
-            "-e",
-            metavar="'METHOD /PATH'",
-            help="Route to load, 'METHOD /path' (a bare path means "
-            "POST). Repeatable. Default: the scenario's /ok and /error.",
+            metavar="SECONDS",
+            help="Seconds to wait for a target to answer.",
+            rich_help_panel=TARGETS,
+        ),
+    ] = _DEFAULTS.startup_timeout,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="Load an app you already started at this http(s) URL "
+            "(loopback only) and judge the connections of the --dsn database, which is "
+            "required; leakbench starts, creates and drops nothing.",
+            rich_help_panel=ATTACH,
+            show_default=False,
+        ),
+    ] = None,
+    application_name: Annotated[
+        str | None,
+        typer.Option(
+            "--application-name",
+            metavar="NAME",
+            help="Judge only connections with this application_name.",
+            rich_help_panel=ATTACH,
+            show_default=False,
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            metavar="",
+            help="Allow a --url that is not on this machine.",
+            rich_help_panel=ATTACH,
+        ),
+    ] = False,
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            metavar="DSN",
+            envvar=DSN_ENV,
+            help="PostgreSQL server to use (postgresql://user:pass@host:port/db)."
+            " Default: an embedded server started and removed by leakbench.",
+            rich_help_panel=DATABASE,
+            show_default=False,
+        ),
+    ] = None,
+    setup_sql: Annotated[
+        Path | None,
+        typer.Option(
+            "--setup-sql",
+            metavar="FILE",
+            help="SQL file run in each fresh database before the target starts "
+            "(the app's schema, when the app does not create it).",
+            rich_help_panel=DATABASE,
+            show_default=False,
         ),
     ] = None,
     app_env: Annotated[
@@ -115,228 +246,203 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             help="Give the target its fresh database under its own variable, NAME=TEMPLATE, "
             "e.g. 'ORDERS_DB={url+psycopg}' (DATABASE_URL and PGHOST/PGPORT/PGUSER/PGPASSWORD/"
             f"PGDATABASE are always set). Repeatable. {PLACEHOLDER_HELP}",
-            show_default=False,
-        ),
-    ] = None,
-    setup_sql: Annotated[
-        Path | None,
-        typer.Option(
-            "--setup-sql",
-            help="SQL file run in each fresh database before the target starts "
-            "(the app's schema, when the app does not create it).",
-            show_default=False,
-        ),
-    ] = None,
-    url: Annotated[
-        str | None,
-        typer.Option(
-            "--url",
-            help="Attach mode: load an app you already started at this http(s) URL "
-            "(loopback only) and judge the connections of the --dsn database, which is "
-            "required; leakbench starts, creates and drops nothing.",
-            show_default=False,
-        ),
-    ] = None,
-    application_name: Annotated[
-        str | None,
-        typer.Option(
-            "--application-name",
-            help="Attach mode: judge only connections with this application_name.",
-            show_default=False,
-        ),
-    ] = None,
-    allow_remote: Annotated[
-        bool,
-        typer.Option(
-            "--allow-remote", help="Attach mode: allow a --url that is not on this machine."
-        ),
-    ] = False,
-    dsn: Annotated[
-        str | None,
-        typer.Option(
-            "--dsn",
-            help="PostgreSQL server to use (postgresql://user:pass@host:port/db)."
-            " Default: an embedded server started and removed by leakbench.",
+            rich_help_panel=DATABASE,
             show_default=False,
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", "-c", help="Concurrent connections.")
-    ] = 300,
+        int,
+        typer.Option(
+            "--concurrency", "-c", metavar="N", help="Concurrent connections.", rich_help_panel=LOAD
+        ),
+    ] = _DEFAULTS.concurrency,
     duration: Annotated[
         float | None,
         typer.Option(
-            "--duration", "-d", help="Seconds of load per row. [default: 8 unless --requests]"
+            "--duration",
+            "-d",
+            metavar="SECONDS",
+            help=f"Seconds of load per row ({DEFAULT_DURATION:g} unless --requests is given).",
+            rich_help_panel=LOAD,
+            show_default=False,
         ),
     ] = None,
     requests: Annotated[
         int | None,
-        typer.Option("--requests", "-n", help="Requests per row (instead of a duration)."),
+        typer.Option(
+            "--requests",
+            "-n",
+            metavar="N",
+            help="Requests per row (instead of a duration).",
+            rich_help_panel=LOAD,
+            show_default=False,
+        ),
     ] = None,
-    request_timeout: Annotated[
-        float, typer.Option(help="Seconds before a request times out.")
-    ] = 10.0,
     rate: Annotated[
         float | None,
         typer.Option(
             "--rate",
+            metavar="PER_SECOND",
             help="Open loop: send this many requests per second over the --concurrency "
             "connections, latency counted from when each was due. Default: closed loop "
             "(each connection sends as soon as it is answered).",
+            rich_help_panel=LOAD,
+            show_default=False,
+        ),
+    ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", help="Seconds before a request times out.", rich_help_panel=LOAD
+        ),
+    ] = _DEFAULTS.request_timeout,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Stop the whole command after this many seconds (rows kept).",
+            rich_help_panel=LOAD,
+        ),
+    ] = _DEFAULTS.timeout,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint",
+            "-e",
+            metavar="'METHOD /PATH'",
+            help="Route to load, 'METHOD /path' (a bare path means "
+            "POST). Repeatable. Default: the scenario's /ok and /error.",
+            rich_help_panel=REQUESTS,
             show_default=False,
         ),
     ] = None,
     body: Annotated[
-        str, typer.Option(help="JSON body sent with each request.")
-    ] = '{"name": "test"}',
-    pool_size: Annotated[int, typer.Option(help="SQLAlchemy pool_size for scenarios.")] = 2,
-    max_overflow: Annotated[int, typer.Option(help="SQLAlchemy max_overflow for scenarios.")] = 10,
-    pool_timeout: Annotated[float, typer.Option(help="SQLAlchemy pool_timeout (s).")] = 30.0,
-    workers: Annotated[int, typer.Option(help="uvicorn workers per target.")] = 1,
-    settle: Annotated[
-        float, typer.Option(help="Most seconds to wait for the app to settle.")
-    ] = 5.0,
-    max_idle_in_transaction: Annotated[
-        int, typer.Option(help="Idle-in-transaction connections tolerated after the settle.")
-    ] = 0,
-    poll_interval: Annotated[
-        float, typer.Option(help="Seconds between pg_stat_activity samples.")
-    ] = 0.1,
-    startup_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for a target to answer.")
-    ] = 30.0,
-    json_path: Annotated[
-        Path | None, typer.Option("--json", help="Write the JSON report here.")
-    ] = None,
-    report_dir: Annotated[
-        Path | None,
+        str,
         typer.Option(
-            "--report-dir",
-            help="Write report.json, report.md, report.html and junit.xml here (created if "
-            "missing). Default: ./reports/<UTC timestamp>/.",
-            show_default=False,
+            metavar="JSON", help="JSON body sent with each request.", rich_help_panel=REQUESTS
         ),
-    ] = None,
+    ] = _DEFAULTS.body,
+    pool_size: Annotated[
+        int,
+        typer.Option(metavar="N", help="SQLAlchemy pool_size for scenarios.", rich_help_panel=POOL),
+    ] = _DEFAULTS.pool_size,
+    max_overflow: Annotated[
+        int,
+        typer.Option(
+            metavar="N", help="SQLAlchemy max_overflow for scenarios.", rich_help_panel=POOL
+        ),
+    ] = _DEFAULTS.max_overflow,
+    pool_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", help="SQLAlchemy pool_timeout for scenarios.", rich_help_panel=POOL
+        ),
+    ] = _DEFAULTS.pool_timeout,
+    settle: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Most seconds to wait for the app to settle.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _DEFAULTS.settle,
+    max_idle_in_transaction: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Idle-in-transaction connections tolerated after the settle.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _DEFAULTS.max_idle_in_transaction,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds between pg_stat_activity samples.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _DEFAULTS.poll_interval,
     fail_on_leak: Annotated[
         bool,
         typer.Option(
             "--fail-on-leak/--no-fail-on-leak",
+            metavar="",
             help="Exit 1 when a row is LEAKED. --no-fail-on-leak reports leaks but exits 0.",
+            rich_help_panel=THRESHOLDS,
         ),
-    ] = True,
+    ] = _DEFAULTS.fail_on_leak,
     max_total_connections: Annotated[
         int | None,
         typer.Option(
-            help="Threshold: exit 1 when a row's database ever holds more connections.",
+            metavar="N",
+            help="Exit 1 when a row's database ever holds more connections.",
+            rich_help_panel=THRESHOLDS,
             show_default=False,
         ),
     ] = None,
     max_error_rate: Annotated[
         str | None,
         typer.Option(
-            help="Threshold: exit 1 when transport errors and timeouts exceed this share of "
-            "requests (0.01 or 1%); 5xx responses do not count.",
             metavar="RATE",
+            help="Exit 1 when transport errors and timeouts exceed this share of "
+            "requests (0.01 or 1%); 5xx responses do not count.",
+            rich_help_panel=THRESHOLDS,
             show_default=False,
         ),
     ] = None,
     max_p95_ms: Annotated[
         float | None,
         typer.Option(
-            help="Threshold: exit 1 when a row's p95 latency exceeds this many milliseconds.",
+            metavar="MS",
+            help="Exit 1 when a row's p95 latency exceeds this many milliseconds.",
+            rich_help_panel=THRESHOLDS,
             show_default=False,
         ),
     ] = None,
-    timeout: Annotated[
-        float, typer.Option(help="Stop the whole command after this many seconds (rows kept).")
-    ] = 3600.0,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            metavar="DIR",
+            help="Write report.json, report.md, report.html and junit.xml here (created if "
+            "missing). Default: ./reports/<UTC timestamp>/.",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Also write the JSON report here.",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None,
     live: Annotated[
         bool,
         typer.Option(
             "--live/--no-live",
+            metavar="",
             help="Show each row live at a terminal. Plain lines when piped or with --no-live.",
+            rich_help_panel=OUTPUT,
         ),
-    ] = True,
+    ] = _DEFAULTS.live,
     prometheus_port: Annotated[
         int | None,
         typer.Option(
+            metavar="PORT",
             help="Serve the live counts in Prometheus format on 127.0.0.1:PORT/metrics "
             "during the run (0: any free port).",
+            rich_help_panel=OUTPUT,
             show_default=False,
         ),
     ] = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
-    directory: Path | None = None
-    try:
-        _check_output_path(json_path, "--json")
-        if timeout <= 0:
-            raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
-        attach = None
-        if url is not None:
-            attach = AttachTarget(url, application_name, allow_remote)
-        elif application_name is not None or allow_remote:
-            raise UsageError(
-                "--application-name and --allow-remote belong to attach mode; give --url too."
-            )
-        targets = resolve_patterns(pattern or []) + [parse_app(spec) for spec in app_spec or []]
-        if not targets and attach is None:
-            targets = resolve_patterns(["both"])
-        config = RunConfig(
-            targets=tuple(targets),
-            endpoints=tuple(Endpoint.parse(e) for e in endpoint or []),
-            load=LoadSettings(
-                concurrency=concurrency,
-                duration=duration if duration is not None or requests is not None else 8.0,
-                requests=requests,
-                request_timeout=request_timeout,
-                body=body.encode(),
-                rate=rate,
-            ),
-            pool=PoolSettings(pool_size, max_overflow, pool_timeout),
-            verdict=VerdictSettings(settle=settle, max_idle_in_transaction=max_idle_in_transaction),
-            dsn=dsn,
-            workers=workers,
-            poll_interval=poll_interval,
-            startup_timeout=startup_timeout,
-            app_env=tuple(EnvTemplate.parse(text) for text in app_env or []),
-            setup_sql=setup_sql,
-            attach=attach,
-            thresholds=Thresholds(
-                fail_on_leak=fail_on_leak,
-                max_total_connections=max_total_connections,
-                max_error_rate=parse_rate(max_error_rate) if max_error_rate is not None else None,
-                max_p95_ms=max_p95_ms,
-            ),
-        )
-        # Checked before the run, so a bad folder costs no load.
-        directory = reports.prepare_dir(report_dir or reports.default_dir())
-        console = make_console()
-        with (
-            StopSignals(timeout) as signals,
-            open_observer(console, live=live, prometheus_port=prometheus_port) as observer,
-        ):
-            try:
-                result = run_pipeline(config, observer)
-            except KeyboardInterrupt:
-                raise Interrupted(signals.reason or "SIGINT", timeout) from None
-        reports.write_all(result, directory)
-        if json_path is not None:
-            report_json.write_json(result, json_path)
-        render_run(console, result)
-        failures = evaluate(result, config.thresholds)
-        render_thresholds(console, failures)
-        render_report_paths(console, directory)
-        if result.interrupted:
-            raise Interrupted(signals.reason or "SIGINT", timeout)
-    except Interrupted as exc:
-        reports.discard_unused_default(directory, report_dir)
-        Console(stderr=True).print(f"[yellow]{exc}[/]")
-        raise typer.Exit(exc.code) from None
-    except LeakbenchError as exc:
-        reports.discard_unused_default(directory, report_dir)
-        _fail(exc)
-    raise typer.Exit(exit_code(result, failures))
+    options = RunOptions(**ctx.params)
+    _exit_on_error(lambda: run_and_report(options))
 
 
 @app.command("scenarios")
@@ -350,11 +456,14 @@ def scenarios_command() -> None:
 
 @app.command("report")
 def report_command(
-    path: Annotated[Path, typer.Argument(help="A report.json written by leakbench run.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="REPORT_JSON", help="A report.json written by leakbench run.")
+    ],
     report_dir: Annotated[
         Path | None,
         typer.Option(
             "--report-dir",
+            metavar="DIR",
             help="Write the report files here (all four, or those given with --format).",
             show_default=False,
         ),
@@ -375,26 +484,7 @@ def report_command(
 
     The exit code is the saved run's, judged against the thresholds it recorded.
     """
-    try:
-        result = report_json.read_json(path)
-        if report_dir is None and formats:
-            if len(formats) > 1:
-                raise UsageError(
-                    f"--format was given {len(formats)} times without --report-dir; "
-                    "give one format for stdout, or --report-dir DIR to write several."
-                )
-            typer.echo(reports.render(result, formats[0]), nl=False)
-        else:
-            console = make_console()
-            render_run(console, result)
-            render_thresholds(console, evaluate(result, Thresholds.from_settings(result.settings)))
-            if report_dir is not None:
-                reports.write_all(result, reports.prepare_dir(report_dir), formats or ReportFormat)
-                render_report_paths(console, report_dir)
-    except LeakbenchError as exc:
-        _fail(exc)
-    failures = evaluate(result, Thresholds.from_settings(result.settings))
-    raise typer.Exit(exit_code(result, failures))
+    _exit_on_error(lambda: report_again(path, report_dir, formats or ()))
 
 
 @app.command("version")
@@ -413,8 +503,9 @@ def main() -> None:
     except SystemExit:
         raise
     except Exception as exc:  # an unexpected bug: one line, not a traceback
-        Console(stderr=True, highlight=False).print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {redact(str(exc))} "
-            "(set LEAKBENCH_DEBUG=1 for the traceback and please report it)"
+        _error_line(
+            f"{type(exc).__name__}: {exc} "
+            "(set LEAKBENCH_DEBUG=1 for the traceback and please report it)",
+            label="internal error:",
         )
         sys.exit(EXIT_RUN_FAILED)

@@ -1,12 +1,15 @@
-"""The two vantage points, in words: what PostgreSQL sees and what the pool says.
+"""The notes under a row, in words, for the terminal and every report format.
 
-Plain strings for every report format (terminal, Markdown...); no rendering
-library here. The server side comes from pg_stat_activity and
-pg_stat_database, the app side from the in-target probe's pool counters.
+What a row's verdict rests on (its reasons), the two vantage points (what
+PostgreSQL sees and what the pool says) and caveats on its figures. Plain
+strings; no rendering library here. The server side comes from
+pg_stat_activity and pg_stat_database, the app side from the in-target
+probe's pool counters.
 """
 
 from __future__ import annotations
 
+from leakbench.postgres.dsn import redact
 from leakbench.results import ActivitySample, LeakKind, RowResult, RunResult, Verdict
 from leakbench.verdict import capacity as capacity_tools
 
@@ -113,3 +116,79 @@ def capacity_lines(result: RunResult) -> list[str]:
     if len(by_text) == 1:
         return [f"Capacity: {next(iter(by_text))}."]
     return [f"Capacity of {', '.join(rows)}: {text}." for text, rows in by_text.items()]
+
+
+def row_notes(row: RowResult) -> list[str]:
+    """What a row's verdict rests on, and caveats on its figures (shared by every format)."""
+    notes: list[str] = []
+    if row.error:
+        notes.append(row.error)
+    if row.findings is not None:
+        notes.extend(row.findings.reasons)
+    notes.extend(vantage_notes(row))
+    if row.load is not None and row.load.driver_saturated:
+        notes.append(
+            "leakbench's load driver was running or waiting for a CPU most of the load: "
+            "req/s is the driver's limit, not the app's."
+        )
+    if row.load is not None and row.load.disconnects:
+        notes.append(
+            f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
+            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
+        )
+    return notes
+
+
+def needs_notes(row: RowResult) -> bool:
+    """True for a row whose notes belong under the terminal's table.
+
+    A leak, a doubt (INCONCLUSIVE), an error or a capacity finding needs its
+    reasons where the user looks first; a CLEAN row with nothing unusual keeps
+    its notes in the reports, so the rows that matter do not drown.
+    """
+    if row.verdict is not Verdict.CLEAN or row.error:
+        return True
+    capacity = row.findings.capacity if row.findings is not None else None
+    return capacity is not None and bool(
+        capacity.exceeds_server or capacity.pool_timeouts or capacity.request_timeouts
+    )
+
+
+def pool_text(result: RunResult) -> str:
+    """The pool settings, as each target had them.
+
+    leakbench hands its scenarios ``pool_size`` and ``max_overflow``; a user's
+    app keeps its own pool, which the in-target probe reads (a row's capacity
+    figures hold it). Where an app's pool differs from leakbench's settings,
+    the app's is shown.
+    """
+    settings = result.settings
+    configured = f"pool_size={settings.pool_size} max_overflow={settings.max_overflow}"
+    per_worker: dict[str, int] = {}
+    for row in result.rows:
+        capacity = row.findings.capacity if row.findings is not None else None
+        if capacity is not None and capacity.per_worker is not None:
+            per_worker.setdefault(row.pattern, capacity.per_worker)
+    own = {
+        target: size
+        for target, size in per_worker.items()
+        if size != settings.pool_size + settings.max_overflow
+    }
+    if not own:
+        return configured
+    sizes = set(own.values())
+    if len(own) == len(per_worker) and len(sizes) == 1:
+        return f"pool {sizes.pop()} per worker (pool_size + max_overflow, read from the app)"
+    each = ", ".join(f"{target} {size}" for target, size in own.items())
+    return f"{configured}, but read from the app, per worker: {each}"
+
+
+def settings_line(result: RunResult) -> str:
+    """What the run was set to, on one line: pool, workers, load, settle and database."""
+    s = result.settings
+    pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
+    load = f"concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s"
+    if s.attach_url is not None:
+        only = f" (application_name {s.application_name!r})" if s.application_name else ""
+        return f"attached to {s.attach_url}{only} {load} · {redact(s.database)}"
+    return f"workers={s.workers} {load} · {pool_text(result)} · {redact(s.database)}"

@@ -1,181 +1,184 @@
-"""All terminal rendering lives here: the comparison table and the summary.
+"""The run at the terminal: the comparison table, the notes that matter, and the footer.
 
 Functions take a :class:`rich.console.Console`, so tests render to a
-deterministic one (fixed width, no colour) and assert on the text.
+deterministic one (fixed width, no colour) and assert on the text. The
+table fits the console: when it is too narrow for every column, the
+columns that matter least give way (see :mod:`leakbench.output.table`),
+and a caption says where to find them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
-from rich.console import Console
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.output.notes import capacity_lines, vantage_notes
-from leakbench.output.sparkline import sparkline
-from leakbench.results import RowResult, RunResult, Verdict
-from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName
-
-VERDICT_STYLES = {
-    Verdict.CLEAN: "bold green",
-    Verdict.LEAKED: "bold red",
-    Verdict.INCONCLUSIVE: "bold yellow",
-    Verdict.FAILED: "bold magenta",
-    Verdict.INTERRUPTED: "bold yellow",
-}
-
-# The column charting idle-in-transaction connections over the row's samples.
-SPARKLINE_HEADER = "Idle in txn\nover time"
-COLUMNS = (
-    ("Pattern", "left"),
-    ("Endpoint", "left"),
-    ("Requests", "right"),
-    ("Errors", "right"),
-    ("req/s", "right"),
-    ("p95 ms", "right"),
-    ("Peak idle in txn\n(during load)", "right"),
-    (SPARKLINE_HEADER, "left"),
-    ("Idle in txn\n(after settle)", "right"),
-    ("Total conns\n(after settle)", "right"),
-    ("Result", "left"),
+from leakbench.output.notes import capacity_lines, needs_notes, row_notes, settings_line
+from leakbench.output.style import (
+    FOOTER_STYLE,
+    NAME_STYLE,
+    TABLE_TITLE,
+    error_text,
+    verdict_text,
+    warning_text,
 )
+from leakbench.output.summary import versions_line
+from leakbench.output.table import SPARKLINE_WIDTH, TERMINAL_COLUMNS, Column
+from leakbench.results import RowResult, RunResult
+from leakbench.verdict.outcome import Outcome
+from leakbench.verdict.thresholds import ThresholdName
+
+# A folded target name keeps at least this many characters a line.
+_NARROWEST_NAME = 8
 
 
-# Wide enough for the whole table when output goes to a file or a CI log,
-# where rich would otherwise assume 80 columns.
-_PIPE_WIDTH = 160
+# How far apart the columns are: "boxed", as rich draws tables; then only a rule
+# under the headers and two spaces ("spaced"), or one ("tight"), between columns,
+# which saves about 14 and 20 columns at a narrow terminal.
+# The box gives way after the columns ranked above this, before the others.
+BOX_GIVES_WAY = 4
+Spacing = Literal["boxed", "spaced", "tight"]
 
 
-def make_console(*, stderr: bool = False) -> Console:
-    """A console for the CLI: the terminal's width, or a wide one when piped."""
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, highlight=False, width=_PIPE_WIDTH)
-    return console
-
-
-# Characters of the idle-in-transaction sparkline; each shows the peak of its slice of samples.
-SPARKLINE_WIDTH = 12
-
-
-def verdict_text(verdict: Verdict) -> Text:
-    return Text(verdict.value, style=VERDICT_STYLES[verdict])
-
-
-def _row_cells(row: RowResult) -> list[str | Text]:
-    load, findings = row.load, row.findings
-    cells: list[str | Text] = [row.pattern, row.endpoint]
-    if load is None:
-        cells += ["-", "-", "-", "-"]
-    else:
-        cells += [
-            f"{load.completed:,}",
-            f"{load.errors:,}",
-            f"{load.rps:,.0f}",
-            f"{load.latency.p95:,.1f}",
-        ]
-    if findings is None:
-        cells += ["-", "-", "-", "-"]
-    else:
-        cells += [
-            str(findings.peak_idle_in_transaction),
-            sparkline([s.in_transaction for s in row.samples], SPARKLINE_WIDTH),
-            str(findings.after_settle.in_transaction),
-            str(findings.after_settle.total),
-        ]
-    cells.append(verdict_text(row.verdict))
-    return cells
-
-
-def results_table(result: RunResult) -> Table:
-    table = Table(title="leakbench: connections under load", title_justify="left")
-    for header, justify in COLUMNS:
-        # A cropped sparkline would hide the end of the row, where a leak shows.
-        chart = header == SPARKLINE_HEADER
+def _table(
+    result: RunResult,
+    columns: tuple[Column, ...],
+    *,
+    spacing: Spacing = "boxed",
+    name_width: int | None = None,
+) -> Table:
+    table = (
+        Table(
+            title=TABLE_TITLE,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            show_edge=False,
+            pad_edge=False,
+            collapse_padding=True,
+            padding=(0, 1) if spacing == "spaced" else (0, 0),
+        )
+        if spacing != "boxed"
+        else Table(title=TABLE_TITLE, title_justify="left")
+    )
+    for column in columns:
+        chart = column.key == "chart"
+        # The last resort of a narrow terminal: the target's name folds onto a second line.
+        folds = name_width is not None and column.key == "pattern"
         table.add_column(
-            header,
-            justify=justify,  # type: ignore[arg-type]
+            column.terminal_header or column.key,
+            justify="right" if column.numeric else "left",
+            # A cropped sparkline would hide the end of the row, where a leak shows;
+            # a cropped name or figure would be misread.
             min_width=SPARKLINE_WIDTH if chart else None,
-            no_wrap=chart,
+            max_width=name_width if folds else None,
+            no_wrap=not folds,
+            overflow="fold",
         )
     for row in result.rows:
-        table.add_row(*_row_cells(row))
+        cells: list[str | Text] = [column.cell(row) for column in columns]
+        if columns[-1].key == "result":
+            cells[-1] = verdict_text(row.verdict)
+        table.add_row(*cells)
     return table
 
 
-def row_notes(row: RowResult) -> list[str]:
-    """What a row's verdict rests on, and caveats on its figures (shared by every report)."""
-    notes: list[str] = []
-    if row.error:
-        notes.append(row.error)
-    if row.findings is not None:
-        notes.extend(row.findings.reasons)
-    notes.extend(vantage_notes(row))
-    if row.load is not None and row.load.driver_saturated:
-        notes.append(
-            "leakbench's load driver was running or waiting for a CPU most of the load: "
-            "req/s is the driver's limit, not the app's."
-        )
-    if row.load is not None and row.load.disconnects:
-        notes.append(
-            f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
-            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
-        )
-    return notes
+def results_table(result: RunResult, width: int | None = None) -> Table:
+    """The table with as many columns as fit in ``width`` (all of them when None).
+
+    Columns give way in the order their ``give_way`` rank says, highest first;
+    the target, the endpoint, the request count, the idle-in-transaction counts
+    and the verdict never do. The box goes once the sparkline has gone, before
+    any figure; if even the fewest columns do not fit, they move closer, and
+    last the target's name folds onto a second line; nothing is cropped.
+    """
+    if width is None:
+        return _table(result, TERMINAL_COLUMNS)
+    # Measured unbounded: rich clamps a measurement to the console's width.
+    console = Console(width=10_000)
+
+    def excess(table: Table) -> int:
+        return Measurement.get(console, console.options, table).maximum - width
+
+    yielding = sorted((c for c in TERMINAL_COLUMNS if c.give_way), key=lambda c: -c.give_way)
+    # What gives way, one step at a time: the columns by rank, the box once the
+    # decorations are gone (before any figure), and last the space between columns.
+    steps: list[Column | Spacing] = [c for c in yielding if c.give_way > BOX_GIVES_WAY]
+    steps += ["spaced", *(c for c in yielding if c.give_way <= BOX_GIVES_WAY), "tight"]
+    spacing: Spacing = "boxed"
+    dropped: list[Column] = []
+    columns = TERMINAL_COLUMNS
+    table = _table(result, columns)
+    for step in steps:
+        if excess(table) <= 0:
+            break
+        if isinstance(step, str):
+            spacing = step
+        else:
+            dropped.append(step)
+        columns = tuple(c for c in TERMINAL_COLUMNS if c not in dropped)
+        table = _table(result, columns, spacing=spacing)
+    if excess(table) > 0:
+        longest = max((len(row.pattern) for row in result.rows), default=0)
+        name_width = max(_NARROWEST_NAME, longest - excess(table))
+        table = _table(result, columns, spacing=spacing, name_width=name_width)
+    if dropped:
+        names = ", ".join((c.terminal_header or c.key).replace("\n", " ") for c in dropped)
+        table.caption = f"Not shown at this width: {names} (see the reports)."
+        table.caption_justify = "left"
+    return table
 
 
-def render_run(console: Console, result: RunResult) -> None:
-    """Print the table, what each row's verdict rests on, and the overall verdict."""
-    console.print(results_table(result))
+def notes_block(row: RowResult) -> RenderableType:
+    """The row, its verdict, and each note as a bullet whose wrapped lines stay indented."""
+    heading = Text.assemble((f"{row.pattern} {row.endpoint}", NAME_STYLE), " ")
+    heading.append_text(verdict_text(row.verdict))
+    bullets = Table.grid(padding=(0, 1))
+    bullets.add_column(no_wrap=True)
+    bullets.add_column(overflow="fold")
+    for note in row_notes(row):
+        bullets.add_row("  -", note)
+    return Group(heading, bullets)
+
+
+def render_run(console: Console, result: RunResult, outcome: Outcome) -> None:
+    """Print the table, the notes of the rows that need them, the footer and the outcome."""
+    console.print(results_table(result, console.width))
     for row in result.rows:
-        for note in row_notes(row):
-            console.print(f"  {row.pattern} {row.endpoint}: {note}", highlight=False)
+        if needs_notes(row):
+            console.print(notes_block(row), highlight=False)
     for line in capacity_lines(result):
-        console.print(line, highlight=False)
+        console.print(line, highlight=False, style=FOOTER_STYLE)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    v = result.versions
-    console.print(
-        f"Python {v.python} · FastAPI {v.fastapi} · Starlette {v.starlette} · "
-        f"SQLAlchemy {v.sqlalchemy} · psycopg {v.psycopg} · PostgreSQL {v.postgresql}",
-        highlight=False,
-        style="dim",
-    )
-    s = result.settings
-    target = f"pool_size={s.pool_size} max_overflow={s.max_overflow} workers={s.workers}"
-    if s.attach_url is not None:
-        only = f" (application_name {s.application_name!r})" if s.application_name else ""
-        target = f"attached to {s.attach_url}{only}"
-    pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
-    console.print(
-        f"{target} concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s · {s.database}",
-        highlight=False,
-        style="dim",
-    )
+        console.print(warning_text(warning), highlight=False)
+    console.print(versions_line(result.versions), highlight=False, style=FOOTER_STYLE)
+    console.print(settings_line(result), highlight=False, style=FOOTER_STYLE)
     overall = Text("Overall: ")
     overall.append_text(verdict_text(result.verdict))
     if result.interrupted:
         overall.append(" (interrupted; finished rows are shown)")
     console.print(overall)
+    render_thresholds(console, outcome)
 
 
-def render_thresholds(console: Console, failures: Sequence[ThresholdFailure]) -> None:
+def render_thresholds(console: Console, outcome: Outcome) -> None:
     """One line per threshold a row crossed, naming both (a leak's reasons are above)."""
-    for failure in failures:
+    for failure in outcome.failures:
         text = (
             f"{failure.row} is LEAKED."
             if failure.threshold is ThresholdName.FAIL_ON_LEAK
             else failure.message
         )
         console.print(
-            Text.assemble(
-                ("threshold failed: ", "bold red"), f"--{failure.threshold.value}: ", text
-            )
+            error_text(f"--{failure.threshold.value}: {text}", label="threshold failed:"),
+            highlight=False,
         )
 
 
 def render_report_paths(console: Console, directory: Path) -> None:
-    console.print(f"Reports: {directory}{os.sep}", highlight=False, style="dim")
+    console.print(f"Reports: {directory}{os.sep}", highlight=False, style=FOOTER_STYLE)

@@ -7,51 +7,21 @@ from collections.abc import Iterator
 
 from rich.console import Console
 
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import RunObserver
+from leakbench.progress.events import Event, RunObserver
 from leakbench.progress.lines import LineObserver
 from leakbench.progress.live import LiveObserver
 from leakbench.progress.prometheus import serve_metrics
-from leakbench.results import ActivitySample, Phase, RowResult
 
 
 class ObserverGroup(RunObserver):
-    """Hands every callback to each observer in turn."""
+    """Hands every event to each observer in turn."""
 
     def __init__(self, *observers: RunObserver) -> None:
         self.observers = observers
 
-    def run_started(self, database: str) -> None:
+    def notify(self, event: Event) -> None:
         for observer in self.observers:
-            observer.run_started(database)
-
-    def database_created(self, database: str) -> None:
-        for observer in self.observers:
-            observer.database_created(database)
-
-    def row_started(self, pattern: str, endpoint: str, duration: float | None) -> None:
-        for observer in self.observers:
-            observer.row_started(pattern, endpoint, duration)
-
-    def phase_changed(self, phase: Phase, limit_seconds: float | None) -> None:
-        for observer in self.observers:
-            observer.phase_changed(phase, limit_seconds)
-
-    def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
-        for observer in self.observers:
-            observer.tick(progress, sample)
-
-    def pool_seen(self, checked_out: int) -> None:
-        for observer in self.observers:
-            observer.pool_seen(checked_out)
-
-    def row_finished(self, row: RowResult) -> None:
-        for observer in self.observers:
-            observer.row_finished(row)
-
-    def warning(self, text: str) -> None:
-        for observer in self.observers:
-            observer.warning(text)
+            observer.notify(event)
 
 
 def wants_live(console: Console, *, live: bool) -> bool:

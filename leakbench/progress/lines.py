@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from leakbench.output.terminal import verdict_text
-from leakbench.progress.events import RunObserver
+from leakbench.output.style import verdict_text, warning_text
+from leakbench.progress.events import (
+    Event,
+    PhaseChanged,
+    RowFinished,
+    RowStarted,
+    RunObserver,
+    RunStarted,
+    RunWarning,
+)
 from leakbench.results import Phase, RowResult
 
 
@@ -16,22 +24,24 @@ class LineObserver(RunObserver):
         self.console = console
         self._row_open = False  # a row's line has been started and not ended
 
-    def run_started(self, database: str) -> None:
-        self.console.print(f"database: {database}", highlight=False)
+    def notify(self, event: Event) -> None:
+        match event:
+            case RunStarted(database):
+                self.console.print(f"database: {database}", highlight=False)
+            case RowStarted(pattern, endpoint):
+                self.console.print(f"{pattern} {endpoint}: load", highlight=False, end="")
+                self._row_open = True
+            case PhaseChanged(Phase.SETTLE):
+                self.console.print(" → settle", highlight=False, end="")
+            case RowFinished(row):
+                self._finish(row)
+            case RunWarning(text):
+                self.console.print(warning_text(text), highlight=False)
+            case _:
+                pass
 
-    def row_started(self, pattern: str, endpoint: str, duration: float | None) -> None:
-        self.console.print(f"{pattern} {endpoint}: load", highlight=False, end="")
-        self._row_open = True
-
-    def phase_changed(self, phase: Phase, limit_seconds: float | None) -> None:
-        if phase is Phase.SETTLE:
-            self.console.print(" → settle", highlight=False, end="")
-
-    def row_finished(self, row: RowResult) -> None:
+    def _finish(self, row: RowResult) -> None:
         if not self._row_open:  # the row failed before its load began
             self.console.print(f"{row.pattern} {row.endpoint}:", highlight=False, end="")
         self.console.print(" → ", verdict_text(row.verdict), highlight=False)
         self._row_open = False
-
-    def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)

@@ -21,9 +21,24 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from leakbench.load.driver import LoadProgress
-from leakbench.output.terminal import verdict_text
-from leakbench.progress.events import RunObserver
+from leakbench.output.style import (
+    ERROR_STYLE,
+    IDLE_IN_TRANSACTION_ALERT,
+    IDLE_IN_TRANSACTION_STYLE,
+    LABEL_STYLE,
+    NAME_STYLE,
+    PHASE_STYLE,
+    verdict_text,
+    warning_text,
+)
+from leakbench.progress.events import (
+    Event,
+    RowFinished,
+    RowStarted,
+    RunObserver,
+    RunStarted,
+    RunWarning,
+)
 from leakbench.progress.tracker import RowSnapshot, RowTracker
 from leakbench.results import ActivitySample, Phase, RowResult
 
@@ -36,8 +51,6 @@ _PHASE_NAMES = {
     Phase.FINAL: "final check",
     Phase.AFTER_GC: "final check",
 }
-_IDLE_IN_TRANSACTION_LABEL = "bold yellow"
-_IDLE_IN_TRANSACTION_ALERT = "bold white on red"
 
 
 def _seconds(value: float) -> str:
@@ -47,8 +60,8 @@ def _seconds(value: float) -> str:
 def _phase_line(snapshot: RowSnapshot) -> Table:
     line = Table.grid(padding=(0, 1))
     line.add_row(
-        Text(f"{snapshot.pattern} {snapshot.endpoint}", style="bold"),
-        Text(_PHASE_NAMES[snapshot.phase], style="cyan"),
+        Text(f"{snapshot.pattern} {snapshot.endpoint}", style=NAME_STYLE),
+        Text(_PHASE_NAMES[snapshot.phase], style=PHASE_STYLE),
         *_phase_progress(snapshot),
     )
     return line
@@ -81,34 +94,34 @@ def _phase_progress(snapshot: RowSnapshot) -> list[RenderableType]:
 
 def _load_line(snapshot: RowSnapshot) -> Text:
     text = Text()
-    text.append("requests ", style="dim").append(f"{snapshot.completed:,}")
-    text.append("   req/s ", style="dim").append(f"{snapshot.requests_per_second:,.0f}")
-    text.append("   errors ", style="dim").append(
-        f"{snapshot.errors:,}", style="bold red" if snapshot.errors else ""
+    text.append("requests ", style=LABEL_STYLE).append(f"{snapshot.completed:,}")
+    text.append("   req/s ", style=LABEL_STYLE).append(f"{snapshot.requests_per_second:,.0f}")
+    text.append("   errors ", style=LABEL_STYLE).append(
+        f"{snapshot.errors:,}", style=ERROR_STYLE if snapshot.errors else ""
     )
-    text.append("   5xx ", style="dim").append(f"{snapshot.server_errors:,}")
+    text.append("   5xx ", style=LABEL_STYLE).append(f"{snapshot.server_errors:,}")
     return text
 
 
 def connections_text(sample: ActivitySample | None) -> Text:
     """The target database's connections by state, idle in transaction highlighted."""
-    text = Text("connections ", style="dim")
+    text = Text("connections ", style=LABEL_STYLE)
     if sample is None:
         return text.append("not sampled yet")
-    text.append("active ", style="dim").append(str(sample.active))
-    text.append("   idle ", style="dim").append(str(sample.idle))
-    text.append("   idle in transaction ", style=_IDLE_IN_TRANSACTION_LABEL)
+    text.append("active ", style=LABEL_STYLE).append(str(sample.active))
+    text.append("   idle ", style=LABEL_STYLE).append(str(sample.idle))
+    text.append("   idle in transaction ", style=IDLE_IN_TRANSACTION_STYLE)
     text.append(
         f" {sample.in_transaction} ",
-        style=_IDLE_IN_TRANSACTION_ALERT if sample.in_transaction else _IDLE_IN_TRANSACTION_LABEL,
+        style=IDLE_IN_TRANSACTION_ALERT if sample.in_transaction else IDLE_IN_TRANSACTION_STYLE,
     )
     if sample.idle_in_transaction_aborted:
-        text.append(f"({sample.idle_in_transaction_aborted} aborted)", style="dim")
+        text.append(f"({sample.idle_in_transaction_aborted} aborted)", style=LABEL_STYLE)
     if sample.other:
-        text.append("   other ", style="dim").append(str(sample.other))
-    text.append("   total ", style="dim").append(str(sample.total))
+        text.append("   other ", style=LABEL_STYLE).append(str(sample.other))
+    text.append("   total ", style=LABEL_STYLE).append(str(sample.total))
     if sample.oldest_transaction_seconds is not None:
-        text.append("   oldest transaction ", style="dim").append(
+        text.append("   oldest transaction ", style=LABEL_STYLE).append(
             _seconds(sample.oldest_transaction_seconds)
         )
     return text
@@ -118,25 +131,35 @@ def live_view(snapshot: RowSnapshot) -> RenderableType:
     """What the live area shows for the running row."""
     connections = connections_text(snapshot.sample)
     if snapshot.pool_checked_out is not None:
-        connections.append("   pool checked out ", style="dim")
+        connections.append("   pool checked out ", style=LABEL_STYLE)
         connections.append(str(snapshot.pool_checked_out))
     return Group(_phase_line(snapshot), _load_line(snapshot), connections)
 
 
-def finished_line(row: RowResult) -> Text:
-    """The line that stays once a row is done."""
-    text = Text(f"{row.pattern} {row.endpoint}", style="bold")
-    if row.load is not None:
-        load = row.load
-        text.append(
-            f"  {load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors",
-            style="dim",
+def finished_line(row: RowResult, width: int | None = None) -> Text:
+    """The line that stays once a row is done; within ``width``, a shorter one if need be."""
+    full = _finished_line(row, compact=False)
+    if width is None or full.cell_len <= width:
+        return full
+    return _finished_line(row, compact=True)
+
+
+def _finished_line(row: RowResult, *, compact: bool) -> Text:
+    text = Text(f"{row.pattern} {row.endpoint}", style=NAME_STYLE)
+    load, findings = row.load, row.findings
+    if load is not None:
+        figures = (
+            f"{load.completed:,} req"
+            if compact
+            else f"{load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
         )
-    if row.findings is not None:
-        findings = row.findings
+        text.append(f"  {figures}", style=LABEL_STYLE)
+    if findings is not None:
+        peak, after = findings.peak_idle_in_transaction, findings.after_settle.in_transaction
         text.append(
-            f"  idle in transaction: peak {findings.peak_idle_in_transaction}, "
-            f"after settle {findings.after_settle.in_transaction}"
+            f"  idle in txn {peak} → {after}"
+            if compact
+            else f"  idle in transaction: peak {peak}, after settle {after}"
         )
     text.append("  ")
     text.append_text(verdict_text(row.verdict))
@@ -162,11 +185,23 @@ class LiveObserver(RunObserver):
         snapshot = self.tracker.snapshot()
         return live_view(snapshot) if snapshot is not None else Text("")
 
-    def run_started(self, database: str) -> None:
-        self.console.print(f"database: {database}", highlight=False)
+    def notify(self, event: Event) -> None:
+        match event:
+            case RunStarted(database):
+                self.console.print(f"database: {database}", highlight=False)
+            case RowStarted():
+                self.tracker.apply(event)
+                self._start_live()
+            case RowFinished(row):
+                self.close()
+                self.tracker.apply(event)
+                self.console.print(finished_line(row, self.console.width), highlight=False)
+            case RunWarning(text):
+                self.console.print(warning_text(text), highlight=False)
+            case _:
+                self.tracker.apply(event)
 
-    def row_started(self, pattern: str, endpoint: str, duration: float | None) -> None:
-        self.tracker.start(pattern, endpoint, duration)
+    def _start_live(self) -> None:
         with self._lock:
             if self._live is None:
                 self._live = Live(
@@ -176,23 +211,6 @@ class LiveObserver(RunObserver):
                     transient=True,
                 )
                 self._live.start()
-
-    def phase_changed(self, phase: Phase, limit_seconds: float | None) -> None:
-        self.tracker.change_phase(phase, limit_seconds)
-
-    def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
-        self.tracker.record(progress, sample)
-
-    def pool_seen(self, checked_out: int) -> None:
-        self.tracker.record_pool(checked_out)
-
-    def row_finished(self, row: RowResult) -> None:
-        self.close()
-        self.tracker.finish()
-        self.console.print(finished_line(row), highlight=False)
-
-    def warning(self, text: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {text}", highlight=False)
 
     def close(self) -> None:
         """Stop the live area (idempotent); the run's own lines stay."""

@@ -31,10 +31,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from leakbench.errors import UsageError
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import RunObserver
+from leakbench.progress.events import DatabaseCreated, Event, RowFinished, RunObserver
 from leakbench.progress.tracker import RowSnapshot, RowTracker
-from leakbench.results import ActivitySample, Phase, RowResult
+from leakbench.results import RowResult
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 METRICS_PATH = "/metrics"
@@ -166,23 +165,17 @@ class MetricsObserver(RunObserver):
         self._database: str | None = None
         self._finished: dict[tuple[str, str], FinishedRow] = {}
 
-    def database_created(self, database: str) -> None:
-        with self._lock:
-            self._database = database
+    def notify(self, event: Event) -> None:
+        match event:
+            case DatabaseCreated(database):
+                with self._lock:
+                    self._database = database
+            case RowFinished(row):
+                self._finish(row)
+            case _:
+                self.tracker.apply(event)
 
-    def row_started(self, pattern: str, endpoint: str, duration: float | None) -> None:
-        self.tracker.start(pattern, endpoint, duration)
-
-    def phase_changed(self, phase: Phase, limit_seconds: float | None) -> None:
-        self.tracker.change_phase(phase, limit_seconds)
-
-    def tick(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
-        self.tracker.record(progress, sample)
-
-    def pool_seen(self, checked_out: int) -> None:
-        self.tracker.record_pool(checked_out)
-
-    def row_finished(self, row: RowResult) -> None:
+    def _finish(self, row: RowResult) -> None:
         running = self.tracker.snapshot()
         load, pool = row.load, row.pool_after_settle
         finished = FinishedRow(

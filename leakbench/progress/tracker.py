@@ -4,7 +4,8 @@ The runner reports progress from several threads (the main thread for phase
 changes, the ticker thread for counts). Both the live view and the metrics
 endpoint need the same derived figures (elapsed and remaining time, a
 recent request rate), so :class:`RowTracker` keeps them in one place
-behind a lock and hands out frozen :class:`RowSnapshot` values.
+behind a lock, fed by :meth:`RowTracker.apply`, and hands out frozen
+:class:`RowSnapshot` values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from leakbench.load.driver import LoadProgress
+from leakbench.progress.events import (
+    Event,
+    LoadSnapshot,
+    PhaseChanged,
+    PoolSeen,
+    RowFinished,
+    RowStarted,
+    Tick,
+)
 from leakbench.results import ActivitySample, Phase
 
 Clock = Callable[[], float]
@@ -77,6 +86,22 @@ class RowTracker:
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
 
+    def apply(self, event: Event) -> None:
+        """Follow the run: the events about the running row; the others are not its business."""
+        match event:
+            case RowStarted(pattern, endpoint, duration):
+                self.start(pattern, endpoint, duration)
+            case PhaseChanged(phase, limit_seconds):
+                self.change_phase(phase, limit_seconds)
+            case Tick(load, sample):
+                self.record(load, sample)
+            case PoolSeen(checked_out):
+                self.record_pool(checked_out)
+            case RowFinished():
+                self.finish()
+            case _:
+                pass
+
     def start(self, pattern: str, endpoint: str, duration: float | None) -> None:
         with self._lock:
             self._row = (pattern, endpoint, duration)
@@ -98,17 +123,12 @@ class RowTracker:
                 self._pool_checked_out = None  # not read after the load: it would go stale
             self._phase, self._phase_limit, self._phase_started = phase, limit_seconds, now
 
-    def record(self, progress: LoadProgress, sample: ActivitySample | None) -> None:
-        """Copy the driver's live counters (they keep changing under us) and the latest sample."""
+    def record(self, load: LoadSnapshot, sample: ActivitySample | None) -> None:
+        """Take the load's counts at this moment and the latest sample."""
         with self._lock:
             now = self._clock()
-            completed = progress.completed
-            self._counts = (
-                progress.sent,
-                completed,
-                progress.transport_errors + progress.timeouts,
-                progress.server_errors,
-            )
+            completed = load.completed
+            self._counts = (load.sent, completed, load.errors, load.server_errors)
             self._recent.append((now, completed))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
                 self._recent.popleft()

@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-from leakbench.output.reports.summary import COLUMNS
+from leakbench.output.summary import COLUMNS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

@@ -95,8 +95,8 @@ def test_a_clean_package_app_with_two_workers_is_clean(
     assert "2 worker(s) x 4 pooled connections (pool_size + max_overflow) = 8 of" in text
     # /slow's one-connection pool times out under load: said to be capacity, not a leak.
     assert re.search(
-        r"shop\.main:app /slow: Capacity finding, not a leak: \d+ checkout\(s\) timed out "
-        r"waiting for the pool, because the pool was exhausted",
+        r"shop\.main:app /slow CLEAN (- .*? )?- Capacity finding, not a leak: \d+ checkout\(s\) "
+        r"timed out waiting for the pool, because the pool was exhausted",
         text,
     ), output
     assert "the pool still has 0 checked out" in text

@@ -8,6 +8,7 @@ import re
 from rich.console import Console
 
 from leakbench.load.driver import LoadProgress
+from leakbench.progress.events import LoadSnapshot
 from leakbench.progress.group import ObserverGroup, open_observer
 from leakbench.progress.live import LiveObserver, live_view
 from leakbench.progress.tracker import RowSnapshot, RowTracker
@@ -56,7 +57,7 @@ def test_tracker_times_the_load_and_measures_a_recent_rate() -> None:
     tracker.change_phase(Phase.LOAD, 8.0)
     for second in range(4):
         clock.now += 1.0
-        tracker.record(progress(300 * (second + 1)), None)
+        tracker.record(LoadSnapshot.of(progress(300 * (second + 1))), None)
     snap = tracker.snapshot()
     assert snap is not None
     assert snap.load_seconds == 4.0 and snap.load_remaining == 4.0
@@ -82,7 +83,9 @@ def test_the_pool_is_shown_during_the_load_only() -> None:
     tracker.record_pool(3)  # before the load: not taken
     assert tracker.snapshot().pool_checked_out is None  # type: ignore[union-attr]
     tracker.change_phase(Phase.LOAD, 4.0)
-    tracker.record(progress(10), ActivitySample(0.5, Phase.LOAD, idle_in_transaction=12))
+    tracker.record(
+        LoadSnapshot.of(progress(10)), ActivitySample(0.5, Phase.LOAD, idle_in_transaction=12)
+    )
     tracker.record_pool(12)
     load = tracker.snapshot()
     assert load is not None and load.pool_checked_out == 12

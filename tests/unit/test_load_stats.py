@@ -13,6 +13,7 @@ from leakbench.results import (
     RowResult,
     Verdict,
 )
+from leakbench.verdict.outcome import judge
 from tests.factories import run_result
 
 
@@ -64,7 +65,7 @@ def test_the_json_report_keeps_the_driver_figures() -> None:
         RowResult("with-session", "/error", Verdict.CLEAN, load, None), rate_per_second=250.0
     )
 
-    data = json.loads(json.dumps(report_json.to_dict(result)))
+    data = json.loads(json.dumps(report_json.to_dict(result, judge(result))))
     again = report_json.from_dict(data)
 
     assert data["rows"][0]["load"]["disconnects"] == 15

@@ -2,7 +2,8 @@
 
 ``report.json`` (the data, :mod:`leakbench.output.reports.json`), ``report.md``,
 ``report.html`` and ``junit.xml``; one module per format, each a pure
-``render(result) -> str``. This module only names them and writes them.
+``render(result, outcome) -> str``, fed the run's one judged outcome. This module
+only names them and writes them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from leakbench.errors import UsageError
 from leakbench.output.reports import html, junit, markdown
 from leakbench.output.reports import json as report_json
 from leakbench.results import RunResult
+from leakbench.verdict.outcome import Outcome
 
 DEFAULT_PARENT = Path("reports")
 
@@ -38,7 +40,7 @@ FILE_NAMES: dict[ReportFormat, str] = {
     ReportFormat.JUNIT: "junit.xml",
 }
 
-_RENDERERS: dict[ReportFormat, Callable[[RunResult], str]] = {
+_RENDERERS: dict[ReportFormat, Callable[[RunResult, Outcome], str]] = {
     ReportFormat.JSON: report_json.dumps,
     ReportFormat.MD: markdown.render,
     ReportFormat.HTML: html.render,
@@ -46,9 +48,9 @@ _RENDERERS: dict[ReportFormat, Callable[[RunResult], str]] = {
 }
 
 
-def render(result: RunResult, report_format: ReportFormat) -> str:
+def render(result: RunResult, outcome: Outcome, report_format: ReportFormat) -> str:
     """One format's text."""
-    return _RENDERERS[report_format](result)
+    return _RENDERERS[report_format](result, outcome)
 
 
 def default_dir(now: datetime.datetime | None = None) -> Path:
@@ -85,6 +87,7 @@ def discard_unused_default(directory: Path | None, requested: Path | None) -> No
 
 def write_all(
     result: RunResult,
+    outcome: Outcome,
     directory: Path,
     formats: Iterable[ReportFormat] = tuple(ReportFormat),
 ) -> tuple[Path, ...]:
@@ -92,6 +95,6 @@ def write_all(
     written = []
     for report_format in formats:
         path = directory / FILE_NAMES[report_format]
-        report_json.write_atomic(path, render(result, report_format))
+        report_json.write_atomic(path, render(result, outcome, report_format))
         written.append(path)
     return tuple(written)

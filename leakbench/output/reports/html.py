@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from html import escape
 
-from leakbench.output.notes import leak_kind_label
+from leakbench.output.notes import leak_kind_label, row_notes
 from leakbench.output.reports import chart
 from leakbench.output.reports.json import SCHEMA_VERSION
-from leakbench.output.reports.summary import (
+from leakbench.output.summary import (
     COLUMNS,
     NUMERIC_COLUMNS,
     headline,
     period,
     setting_items,
-    table_cells,
     threshold_outcomes,
     version_items,
 )
-from leakbench.output.terminal import row_notes
+from leakbench.output.table import report_cells
 from leakbench.results import RowResult, RunResult, Verdict
+from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdName
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -105,7 +105,7 @@ def _results_table(result: RunResult) -> str:
     )
     body = []
     for index, row in enumerate(result.rows):
-        cells = table_cells(row)
+        cells = report_cells(row)
         tds = [f'<td class="name"><a href="#row-{index}">{escape(cells[0])}</a></td>']
         tds += [
             f'<td class="num">{escape(c)}</td>' if i in NUMERIC_COLUMNS else f"<td>{escape(c)}</td>"
@@ -116,20 +116,20 @@ def _results_table(result: RunResult) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _thresholds_table(result: RunResult) -> str:
+def _thresholds_table(result: RunResult, outcome: Outcome) -> str:
     rows = []
-    for outcome in threshold_outcomes(result):
-        css = "off" if not outcome.active else ("ok" if outcome.passed else "bad")
+    for threshold in threshold_outcomes(result, outcome):
+        css = "off" if not threshold.active else ("ok" if threshold.passed else "bad")
         # A leak's reasons are in its row's card; other failures say what crossed what.
         detail = "".join(
             f"<li>{escape(f.message)}</li>"
-            for f in outcome.failures
+            for f in threshold.failures
             if f.threshold is not ThresholdName.FAIL_ON_LEAK
         )
         rows.append(
-            f'<tr><td class="nowrap"><code>--{outcome.name.value}</code></td>'
-            f"<td>{escape(outcome.limit)}</td>"
-            f'<td><span class="{css}">{escape(outcome.outcome)}</span>'
+            f'<tr><td class="nowrap"><code>--{threshold.name.value}</code></td>'
+            f"<td>{escape(threshold.limit)}</td>"
+            f'<td><span class="{css}">{escape(threshold.outcome)}</span>'
             + (f'<ul class="why">{detail}</ul>' if detail else "")
             + "</td></tr>"
         )
@@ -195,7 +195,7 @@ def _pairs_table(title: str, pairs: tuple[tuple[str, str], ...]) -> str:
     return f"<table><thead><tr><th colspan=2>{escape(title)}</th></tr></thead>{rows}</table>"
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, outcome: Outcome) -> str:
     """The whole report as one HTML document."""
     verdict = result.verdict
     limit = result.settings.max_total_connections
@@ -221,7 +221,7 @@ Database: {escape(setting_items(result.settings)[0][1])}</p>
 <h2>Results</h2>
 {_results_table(result)}
 <h2>Thresholds</h2>
-{_thresholds_table(result)}
+{_thresholds_table(result, outcome)}
 <h2>Connections by state, per row</h2>
 {cards}
 <h2>Versions and settings</h2>

@@ -34,7 +34,7 @@ from leakbench.results import (
     Versions,
     WaitEventCount,
 )
-from leakbench.verdict.thresholds import Thresholds, evaluate
+from leakbench.verdict.outcome import Outcome
 
 SCHEMA_VERSION = 2
 # Version 1 reports lack only fields that version 2 added; they read back with defaults.
@@ -111,7 +111,8 @@ def _row(row: RowResult) -> dict[str, Any]:
     return data
 
 
-def to_dict(result: RunResult) -> dict[str, Any]:
+def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
+    """The report as the JSON schema's dictionary."""
     return {
         "schema_version": SCHEMA_VERSION,
         "tool": "leakbench",
@@ -122,19 +123,18 @@ def to_dict(result: RunResult) -> dict[str, Any]:
         "versions": dataclasses.asdict(result.versions),
         "settings": dataclasses.asdict(result.settings),
         "warnings": list(result.warnings),
-        "thresholds": _thresholds(result),
+        "thresholds": _thresholds(outcome),
         "rows": [_row(row) for row in result.rows],
     }
 
 
-def _thresholds(result: RunResult) -> dict[str, Any]:
+def _thresholds(outcome: Outcome) -> dict[str, Any]:
     """The outcome only: the limits themselves are in ``settings``, where a re-read finds them."""
-    failures = evaluate(result, Thresholds.from_settings(result.settings))
     return {
-        "passed": not failures,
+        "passed": outcome.passed,
         "failures": [
             {**dataclasses.asdict(failure), "threshold": failure.threshold.value}
-            for failure in failures
+            for failure in outcome.failures
         ],
     }
 
@@ -161,13 +161,13 @@ def write_atomic(path: Path, text: str) -> None:
         raise ReportError(f"Cannot write {path}: {exc.strerror}.") from None
 
 
-def dumps(result: RunResult) -> str:
+def dumps(result: RunResult, outcome: Outcome) -> str:
     """The report as JSON text."""
-    return json.dumps(to_dict(result), indent=2) + "\n"
+    return json.dumps(to_dict(result, outcome), indent=2) + "\n"
 
 
-def write_json(result: RunResult, path: Path) -> None:
-    write_atomic(path, dumps(result))
+def write_json(result: RunResult, outcome: Outcome, path: Path) -> None:
+    write_atomic(path, dumps(result, outcome))
 
 
 def _sample_from(data: dict[str, Any]) -> ActivitySample:

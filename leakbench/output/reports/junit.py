@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from leakbench.output.reports.summary import threshold_outcomes, version_items
-from leakbench.output.terminal import row_notes
+from leakbench.output.notes import row_notes
+from leakbench.output.summary import threshold_outcomes, version_items
 from leakbench.postgres.dsn import redact
 from leakbench.results import RowResult, RunResult, Verdict
-from leakbench.verdict.thresholds import ThresholdFailure, Thresholds, evaluate
+from leakbench.verdict.outcome import Outcome
+from leakbench.verdict.thresholds import ThresholdFailure
 
 
 def _seconds(row: RowResult) -> str:
@@ -34,7 +35,7 @@ def _seconds(row: RowResult) -> str:
     return f"{row.load.elapsed_seconds:.3f}" if row.load is not None else "0"
 
 
-def _case(row: RowResult, failures: list[ThresholdFailure]) -> ET.Element:
+def _case(row: RowResult, failures: tuple[ThresholdFailure, ...]) -> ET.Element:
     case = ET.Element(
         "testcase",
         {"classname": f"leakbench.{row.pattern}", "name": row.endpoint, "time": _seconds(row)},
@@ -61,13 +62,9 @@ def _case(row: RowResult, failures: list[ThresholdFailure]) -> ET.Element:
     return case
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, outcome: Outcome) -> str:
     """The report as JUnit XML text (the schema Jenkins, GitLab and GitHub readers share)."""
-    failures = evaluate(result, Thresholds.from_settings(result.settings))
-    cases = [
-        _case(row, [f for f in failures if (f.pattern, f.endpoint) == (row.pattern, row.endpoint)])
-        for row in result.rows
-    ]
+    cases = [_case(row, outcome.failures_of(row)) for row in result.rows]
     counts = {
         "tests": str(len(cases)),
         "failures": str(sum(1 for c in cases if c.find("failure") is not None)),
@@ -86,7 +83,7 @@ def render(result: RunResult) -> str:
         *((f"version.{k.lower()}", v) for k, v in version_items(result.versions)),
         *(
             (f"threshold.{o.name.value}", f"{o.limit}: {o.outcome}")
-            for o in threshold_outcomes(result)
+            for o in threshold_outcomes(result, outcome)
         ),
     ):
         ET.SubElement(properties, "property", {"name": name, "value": value})

@@ -5,19 +5,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from leakbench.output.reports.summary import (
+from leakbench.output.notes import row_notes
+from leakbench.output.summary import (
     COLUMNS,
     NUMERIC_COLUMNS,
     VERDICT_MARKS,
     headline,
     period,
     setting_items,
-    table_cells,
     threshold_outcomes,
     version_items,
 )
-from leakbench.output.terminal import row_notes
+from leakbench.output.table import report_cells
 from leakbench.results import RunResult
+from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdName
 
 # Characters that would start Markdown or HTML markup, or end a table cell.
@@ -41,7 +42,7 @@ def _table(
     return "\n".join(lines)
 
 
-def render(result: RunResult) -> str:
+def render(result: RunResult, outcome: Outcome) -> str:
     """The whole report as Markdown text."""
     verdict = result.verdict
     out = [
@@ -52,7 +53,7 @@ def render(result: RunResult) -> str:
     ]
     rows = []
     for row in result.rows:
-        cells = [escape(cell) for cell in table_cells(row)]
+        cells = [escape(cell) for cell in report_cells(row)]
         cells[-1] = f"{VERDICT_MARKS[row.verdict]} {cells[-1]}"
         rows.append(tuple(cells))
     out += [_table(COLUMNS, rows, NUMERIC_COLUMNS), ""]
@@ -67,24 +68,24 @@ def render(result: RunResult) -> str:
         ]
         out.append("")
 
-    outcomes = threshold_outcomes(result)
+    thresholds = threshold_outcomes(result, outcome)
     out += ["### Thresholds", ""]
     threshold_rows = []
-    for outcome in outcomes:
-        mark = "" if not outcome.active else ("✅ " if outcome.passed else "❌ ")
+    for threshold in thresholds:
+        mark = "" if not threshold.active else ("✅ " if threshold.passed else "❌ ")
         threshold_rows.append(
             (
-                f"`--{outcome.name.value}`",
-                escape(outcome.limit),
-                f"{mark}{escape(outcome.outcome)}",
+                f"`--{threshold.name.value}`",
+                escape(threshold.limit),
+                f"{mark}{escape(threshold.outcome)}",
             )
         )
     out += [_table(("Threshold", "Limit", "Outcome"), threshold_rows, frozenset()), ""]
     # A leak's reasons are under "Why" already; the other failures say what crossed what.
     failures = [
         f
-        for outcome in outcomes
-        for f in outcome.failures
+        for threshold in thresholds
+        for f in threshold.failures
         if f.threshold is not ThresholdName.FAIL_ON_LEAK
     ]
     out += [f"- `--{f.threshold.value}`: {escape(f.message)}" for f in failures]

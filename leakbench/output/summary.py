@@ -1,31 +1,23 @@
-"""What the Markdown and HTML reports both show, as plain strings.
+"""What every output shows, as plain strings: the headline, thresholds, versions, settings.
 
-Each format only decides how to lay these out, so the two never disagree on
-a figure, a column or a threshold's outcome.
+The terminal and each report format only decide how to lay these out, so
+they never disagree on a figure, a column or a threshold's outcome.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leakbench.output.table import REPORT_COLUMNS
 from leakbench.postgres.dsn import redact
-from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
-from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName, Thresholds, evaluate
+from leakbench.results import RunResult, RunSettings, Verdict, Versions
+from leakbench.verdict.outcome import Outcome
+from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName, Thresholds
 
-# Shaped like the pull request's table, with the load figures in front.
-COLUMNS: tuple[str, ...] = (
-    "Pattern",
-    "Endpoint",
-    "Requests",
-    "req/s",
-    "p95 ms",
-    "peak idle_in_transaction (load)",
-    "idle_in_transaction (after settle)",
-    "Total Connections (after settle)",
-    "Result",
-)
+# The reports' table (shaped like the pull request's), from the one table definition.
+COLUMNS: tuple[str, ...] = tuple(column.report_header or "" for column in REPORT_COLUMNS)
 # Columns holding numbers, right-aligned by both formats.
-NUMERIC_COLUMNS = frozenset(range(2, 8))
+NUMERIC_COLUMNS = frozenset(i for i, column in enumerate(REPORT_COLUMNS) if column.numeric)
 
 VERDICT_MARKS = {
     Verdict.CLEAN: "✅",
@@ -34,26 +26,6 @@ VERDICT_MARKS = {
     Verdict.FAILED: "💥",
     Verdict.INTERRUPTED: "⏸️",
 }
-
-
-def table_cells(row: RowResult) -> tuple[str, ...]:
-    """The row's cells in :data:`COLUMNS` order; ``-`` where nothing was measured."""
-    load, findings = row.load, row.findings
-    figures = (
-        (f"{load.completed:,}", f"{load.rps:,.0f}", f"{load.latency.p95:,.1f}")
-        if load is not None
-        else ("-", "-", "-")
-    )
-    connections = (
-        (
-            str(findings.peak_idle_in_transaction),
-            str(findings.after_settle.in_transaction),
-            str(findings.after_settle.total),
-        )
-        if findings is not None
-        else ("-", "-", "-")
-    )
-    return (row.pattern, row.endpoint, *figures, *connections, row.verdict.value)
 
 
 def headline(result: RunResult) -> str:
@@ -128,10 +100,9 @@ def _limit_texts(thresholds: Thresholds, settings: RunSettings) -> dict[Threshol
     }
 
 
-def threshold_outcomes(result: RunResult) -> tuple[ThresholdOutcome, ...]:
+def threshold_outcomes(result: RunResult, outcome: Outcome) -> tuple[ThresholdOutcome, ...]:
     """Every threshold, in option order, with what the run's rows did against it."""
-    thresholds = Thresholds.from_settings(result.settings)
-    failures = evaluate(result, thresholds)
+    thresholds, failures = outcome.thresholds, outcome.failures
     active = {
         ThresholdName.FAIL_ON_LEAK: thresholds.fail_on_leak,
         ThresholdName.MAX_TOTAL_CONNECTIONS: thresholds.max_total_connections is not None,
@@ -151,6 +122,7 @@ def threshold_outcomes(result: RunResult) -> tuple[ThresholdOutcome, ...]:
 
 
 def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
+    """Every version a report records, named."""
     return (
         ("Python", versions.python),
         ("FastAPI", versions.fastapi),
@@ -163,6 +135,11 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("PostgreSQL", versions.postgresql),
         ("leakbench", versions.leakbench),
     )
+
+
+def versions_line(versions: Versions) -> str:
+    """The one versions line: ``Python 3.11.7 · FastAPI 0.121.0 · ...``."""
+    return " · ".join(f"{name} {value}" for name, value in version_items(versions))
 
 
 def _seconds(value: float | None) -> str:

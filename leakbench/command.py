@@ -1,0 +1,94 @@
+"""What ``leakbench run`` and ``leakbench report`` do, as functions returning the exit code.
+
+The command line only parses options and calls one of these (as uvicorn's
+``main()`` calls ``run()``). Each judges the run once (:func:`judge`) and
+hands that one outcome to the terminal and to every report file, so what is
+printed, what is written and the exit code always agree. Errors are raised
+as :class:`~leakbench.errors.LeakbenchError`; the command line prints them
+as one line.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from leakbench.errors import Interrupted, LeakbenchError, UsageError
+from leakbench.options import RunOptions
+from leakbench.output import reports
+from leakbench.output.reports import ReportFormat
+from leakbench.output.reports import json as report_json
+from leakbench.output.style import make_console
+from leakbench.output.terminal import render_report_paths, render_run
+from leakbench.progress.group import open_observer
+from leakbench.runner.run import run
+from leakbench.system.signals import StopSignals
+from leakbench.verdict.outcome import judge
+
+
+def run_and_report(options: RunOptions, console: Console | None = None) -> int:
+    """Run, write the reports, print the table; return the exit code.
+
+    Raises :class:`~leakbench.errors.Interrupted` after the finished rows were
+    written and printed, when a signal or ``--timeout`` stopped the run.
+    """
+    options.check_command()
+    config = options.config()
+    # Checked before the run, so a bad folder costs no load.
+    directory = reports.prepare_dir(options.report_dir or reports.default_dir())
+    console = console or make_console()
+    try:
+        with (
+            StopSignals(options.timeout) as signals,
+            open_observer(
+                console, live=options.live, prometheus_port=options.prometheus_port
+            ) as observer,
+        ):
+            try:
+                result = run(config, observer)
+            except KeyboardInterrupt:
+                raise Interrupted(signals.reason or "SIGINT", options.timeout) from None
+        outcome = judge(result)
+        reports.write_all(result, outcome, directory)
+        if options.json_path is not None:
+            report_json.write_json(result, outcome, options.json_path)
+        render_run(console, result, outcome)
+        render_report_paths(console, directory)
+    except LeakbenchError:
+        reports.discard_unused_default(directory, options.report_dir)
+        raise
+    if result.interrupted:
+        raise Interrupted(signals.reason or "SIGINT", options.timeout)
+    return outcome.exit_code
+
+
+def report_again(
+    path: Path,
+    report_dir: Path | None = None,
+    formats: Sequence[ReportFormat] = (),
+    console: Console | None = None,
+) -> int:
+    """Re-render a saved report.json; return the saved run's exit code under its thresholds.
+
+    With ``formats`` and no ``report_dir``, the one format's text goes to stdout;
+    otherwise the table is printed, and the files written when ``report_dir`` is given.
+    """
+    result = report_json.read_json(path)
+    outcome = judge(result)
+    if report_dir is None and formats:
+        if len(formats) > 1:
+            raise UsageError(
+                f"--format was given {len(formats)} times without --report-dir; "
+                "give one format for stdout, or --report-dir DIR to write several."
+            )
+        sys.stdout.write(reports.render(result, outcome, formats[0]))
+        return outcome.exit_code
+    console = console or make_console()
+    render_run(console, result, outcome)
+    if report_dir is not None:
+        reports.write_all(result, outcome, reports.prepare_dir(report_dir), formats or ReportFormat)
+        render_report_paths(console, report_dir)
+    return outcome.exit_code

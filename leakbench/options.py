@@ -1,0 +1,143 @@
+"""The ``run`` command's options as given, and the :class:`RunConfig` built from them.
+
+The command line parses options into :class:`RunOptions` (raw values: names,
+texts, numbers, as typed); :meth:`RunOptions.config` turns them into a
+checked, frozen :class:`~leakbench.config.RunConfig` or raises a
+:class:`~leakbench.errors.UsageError` naming the bad value. The options that
+shape the command rather than the run (reports, live view, the global
+timeout) stay here for :mod:`leakbench.command`. Every field is named as the
+``run`` command's parameter, so the parsed options map onto it one to one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakbench.config import (
+    AttachTarget,
+    Endpoint,
+    EnvTemplate,
+    LoadSettings,
+    PoolSettings,
+    RunConfig,
+    Target,
+    VerdictSettings,
+)
+from leakbench.errors import UsageError
+from leakbench.target.specs import parse_app, resolve_patterns
+from leakbench.verdict.thresholds import Thresholds, parse_rate
+
+# Seconds of load per row when neither --duration nor --requests bounds it.
+DEFAULT_DURATION = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """What ``leakbench run`` was given; ``None`` or empty where an option was left out."""
+
+    # What to run.
+    pattern: Sequence[str] | None = None
+    app_spec: Sequence[str] | None = None
+    endpoint: Sequence[str] | None = None
+    app_env: Sequence[str] | None = None
+    setup_sql: Path | None = None
+    url: str | None = None
+    application_name: str | None = None
+    allow_remote: bool = False
+    dsn: str | None = None
+    # Load.
+    concurrency: int = 300
+    duration: float | None = None
+    requests: int | None = None
+    request_timeout: float = 10.0
+    rate: float | None = None
+    body: str = '{"name": "test"}'
+    # Targets and their pools.
+    pool_size: int = 2
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    workers: int = 1
+    startup_timeout: float = 30.0
+    # Verdict.
+    settle: float = 5.0
+    max_idle_in_transaction: int = 0
+    poll_interval: float = 0.1
+    # Thresholds.
+    fail_on_leak: bool = True
+    max_total_connections: int | None = None
+    max_error_rate: str | None = None
+    max_p95_ms: float | None = None
+    # The command: reports, progress and its own time limit.
+    json_path: Path | None = None
+    report_dir: Path | None = None
+    timeout: float = 3600.0
+    live: bool = True
+    prometheus_port: int | None = None
+
+    def check_command(self) -> None:
+        """The options of the command itself, checked before anything starts."""
+        if self.json_path is not None and not self.json_path.resolve().parent.is_dir():
+            folder = self.json_path.resolve().parent
+            raise UsageError(
+                f"--json {self.json_path}: the folder {folder} does not exist; create it first."
+            )
+        if self.timeout <= 0:
+            raise UsageError(f"--timeout {self.timeout:g} is invalid; give a positive number.")
+
+    def config(self) -> RunConfig:
+        """The checked configuration of the run, or a UsageError naming the bad value."""
+        attach = self._attach()
+        return RunConfig(
+            targets=self._targets(attach),
+            endpoints=tuple(Endpoint.parse(text) for text in self.endpoint or ()),
+            load=LoadSettings(
+                concurrency=self.concurrency,
+                duration=(
+                    self.duration
+                    if self.duration is not None or self.requests is not None
+                    else DEFAULT_DURATION
+                ),
+                requests=self.requests,
+                request_timeout=self.request_timeout,
+                body=self.body.encode(),
+                rate=self.rate,
+            ),
+            pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
+            verdict=VerdictSettings(
+                settle=self.settle, max_idle_in_transaction=self.max_idle_in_transaction
+            ),
+            dsn=self.dsn,
+            workers=self.workers,
+            poll_interval=self.poll_interval,
+            startup_timeout=self.startup_timeout,
+            app_env=tuple(EnvTemplate.parse(text) for text in self.app_env or ()),
+            setup_sql=self.setup_sql,
+            attach=attach,
+            thresholds=Thresholds(
+                fail_on_leak=self.fail_on_leak,
+                max_total_connections=self.max_total_connections,
+                max_error_rate=(
+                    parse_rate(self.max_error_rate) if self.max_error_rate is not None else None
+                ),
+                max_p95_ms=self.max_p95_ms,
+            ),
+        )
+
+    def _attach(self) -> AttachTarget | None:
+        if self.url is not None:
+            return AttachTarget(self.url, self.application_name, self.allow_remote)
+        if self.application_name is not None or self.allow_remote:
+            raise UsageError(
+                "--application-name and --allow-remote belong to attach mode; give --url too."
+            )
+        return None
+
+    def _targets(self, attach: AttachTarget | None) -> tuple[Target, ...]:
+        """The scenarios and apps named, in order; the PR's two scenarios when none is."""
+        targets = resolve_patterns(list(self.pattern or ()))
+        targets += [parse_app(spec) for spec in self.app_spec or ()]
+        if not targets and attach is None:
+            targets = resolve_patterns(["both"])
+        return tuple(targets)

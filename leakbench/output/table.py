@@ -1,0 +1,117 @@
+"""The comparison table, defined once: its columns, their headers and their cells.
+
+The terminal and the report formats (Markdown, HTML) draw their tables from
+:data:`COLUMNS`, so they never disagree on a figure. A column may live in
+one place only (the sparkline needs a terminal; the reports keep the PR's
+shape), and each terminal column says how readily it gives way when the
+terminal is too narrow for all of them. Plain strings: no rendering here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from leakbench.output.sparkline import sparkline
+from leakbench.results import Findings, LoadStats, RowResult
+
+# Characters of the idle-in-transaction sparkline; each shows the peak of its slice of samples.
+SPARKLINE_WIDTH = 12
+NOT_MEASURED = "-"
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of the comparison table."""
+
+    key: str
+    # The header in the terminal (lines split by "\n"); None: not shown there.
+    terminal_header: str | None
+    # The header in report.md and report.html; None: not shown there.
+    report_header: str | None
+    cell: Callable[[RowResult], str]
+    numeric: bool = False
+    # At a narrow terminal, the column with the highest rank gives way first; 0 never does.
+    give_way: int = 0
+
+
+def _load(row: RowResult, figure: Callable[[LoadStats], str]) -> str:
+    return figure(row.load) if row.load is not None else NOT_MEASURED
+
+
+def _findings(row: RowResult, figure: Callable[[Findings], str]) -> str:
+    return figure(row.findings) if row.findings is not None else NOT_MEASURED
+
+
+def _chart(row: RowResult) -> str:
+    if row.findings is None:
+        return NOT_MEASURED
+    return sparkline([s.in_transaction for s in row.samples], SPARKLINE_WIDTH)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("pattern", "Pattern", "Pattern", lambda row: row.pattern),
+    Column("endpoint", "Endpoint", "Endpoint", lambda row: row.endpoint),
+    Column(
+        "requests",
+        "Requests",
+        "Requests",
+        lambda row: _load(row, lambda load: f"{load.completed:,}"),
+        numeric=True,
+    ),
+    Column(
+        "errors",
+        "Errors",
+        None,
+        lambda row: _load(row, lambda load: f"{load.errors:,}"),
+        numeric=True,
+        give_way=2,
+    ),
+    Column(
+        "rps",
+        "req/s",
+        "req/s",
+        lambda row: _load(row, lambda load: f"{load.rps:,.0f}"),
+        numeric=True,
+        give_way=4,
+    ),
+    Column(
+        "p95",
+        "p95 ms",
+        "p95 ms",
+        lambda row: _load(row, lambda load: f"{load.latency.p95:,.1f}"),
+        numeric=True,
+        give_way=3,
+    ),
+    Column(
+        "peak_idle_in_transaction",
+        "Peak\nidle\nin txn",
+        "peak idle_in_transaction (load)",
+        lambda row: _findings(row, lambda f: str(f.peak_idle_in_transaction)),
+        numeric=True,
+    ),
+    Column("chart", "Idle in txn\nover time", None, _chart, give_way=5),
+    Column(
+        "idle_in_transaction",
+        "Idle\nin txn\nafter\nsettle",
+        "idle_in_transaction (after settle)",
+        lambda row: _findings(row, lambda f: str(f.after_settle.in_transaction)),
+        numeric=True,
+    ),
+    Column(
+        "total_connections",
+        "Conns\nafter\nsettle",
+        "Total Connections (after settle)",
+        lambda row: _findings(row, lambda f: str(f.after_settle.total)),
+        numeric=True,
+    ),
+    Column("result", "Result", "Result", lambda row: row.verdict.value),
+)
+
+TERMINAL_COLUMNS = tuple(c for c in COLUMNS if c.terminal_header is not None)
+REPORT_COLUMNS = tuple(c for c in COLUMNS if c.report_header is not None)
+
+
+def report_cells(row: RowResult) -> tuple[str, ...]:
+    """The row's cells in :data:`REPORT_COLUMNS` order; ``-`` where nothing was measured."""
+    return tuple(column.cell(row) for column in REPORT_COLUMNS)

@@ -1,0 +1,71 @@
+"""The run command's options become a checked RunConfig, or one UsageError naming the value."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from leakbench.errors import UsageError
+from leakbench.options import DEFAULT_DURATION, RunOptions
+
+
+def test_no_target_means_the_pull_requests_two_scenarios_for_eight_seconds() -> None:
+    config = RunOptions().config()
+    assert [target.name for target in config.targets] == ["with-session", "try-finally"]
+    assert config.load.duration == DEFAULT_DURATION
+    assert config.load.requests is None
+
+
+def test_a_request_budget_replaces_the_default_duration() -> None:
+    config = RunOptions(requests=500).config()
+    assert (config.load.duration, config.load.requests) == (None, 500)
+    both = RunOptions(requests=500, duration=2.0).config()
+    assert (both.load.duration, both.load.requests) == (2.0, 500)
+
+
+def test_options_map_onto_the_config() -> None:
+    config = RunOptions(
+        pattern=("global-session-cache",),
+        endpoint=("GET /ok",),
+        pool_size=3,
+        max_overflow=0,
+        max_error_rate="5%",
+        fail_on_leak=False,
+        body='{"a": 1}',
+    ).config()
+    assert [t.name for t in config.targets] == ["global-session-cache"]
+    assert [e.label for e in config.endpoints] == ["GET /ok"]
+    assert config.pool.capacity == 3
+    assert config.thresholds.max_error_rate == 0.05
+    assert config.thresholds.fail_on_leak is False
+    assert config.load.body == b'{"a": 1}'
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (RunOptions(allow_remote=True), "--application-name and --allow-remote belong to attach"),
+        (RunOptions(url="http://127.0.0.1:8000"), "--url needs --dsn"),
+        (RunOptions(max_error_rate="lots"), "--max-error-rate 'lots' is not a number"),
+        (RunOptions(timeout=0), "--timeout 0 is invalid"),
+        (RunOptions(json_path=Path("/no/such/folder/r.json")), "the folder /no/such/folder"),
+    ],
+)
+def test_bad_options_are_one_usage_error(options: RunOptions, message: str) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(")):
+        options.check_command()
+        options.config()
+
+
+def test_every_option_of_the_run_command_has_a_field() -> None:
+    """The command line builds RunOptions from its parsed parameters, one to one."""
+    from typer.main import get_command  # noqa: PLC0415
+
+    from leakbench.cli import app  # noqa: PLC0415 - the command line only for this check
+
+    group = get_command(app)
+    run = group.commands["run"]  # type: ignore[attr-defined]
+    names = {param.name for param in run.params}
+    assert names == {field.name for field in dataclasses.fields(RunOptions)}
