@@ -1,4 +1,4 @@
-"""What ``leakbench run`` and ``leakbench report`` do, as functions returning the exit code.
+"""What ``leakbench run``, ``matrix`` and ``report`` do, as functions returning the exit code.
 
 The command line only parses options and calls one of these (as uvicorn's
 ``main()`` calls ``run()``). Each judges the run once (:func:`judge`) and
@@ -17,16 +17,21 @@ from pathlib import Path
 from rich.console import Console
 
 from leakbench.errors import Interrupted, LeakbenchError, UsageError
-from leakbench.options import RunOptions
+from leakbench.matrix.run import run_matrix
+from leakbench.options import MatrixOptions, RunOptions
 from leakbench.output import reports
+from leakbench.output.matrix import dumps as matrix_json
+from leakbench.output.matrix import render_matrix, render_matrix_paths, write_matrix_reports
 from leakbench.output.reports import ReportFormat
 from leakbench.output.reports import json as report_json
+from leakbench.output.reports.json import write_atomic
 from leakbench.output.style import make_console
 from leakbench.output.terminal import render_report_paths, render_run
 from leakbench.progress.group import open_observer
+from leakbench.progress.matrix import MatrixLines
 from leakbench.runner.run import run
 from leakbench.system.signals import StopSignals
-from leakbench.verdict.outcome import judge
+from leakbench.verdict.outcome import judge, judge_matrix
 
 
 def run_and_report(options: RunOptions, console: Console | None = None) -> int:
@@ -62,6 +67,40 @@ def run_and_report(options: RunOptions, console: Console | None = None) -> int:
         raise
     if result.interrupted:
         raise Interrupted(signals.reason or "SIGINT", options.timeout)
+    return outcome.exit_code
+
+
+def matrix_and_report(options: MatrixOptions, console: Console | None = None) -> int:
+    """Run the rows once per combination, write the reports, print the matrix; the exit code.
+
+    As :func:`run_and_report`: every environment is ready before any load, each
+    column is judged once, and an interruption keeps the columns finished.
+    """
+    run_options = options.run
+    run_options.check_command()
+    config = options.config()
+    directory = reports.prepare_dir(run_options.report_dir or reports.default_dir())
+    console = console or make_console()
+    try:
+        with (
+            StopSignals(run_options.timeout) as signals,
+            open_observer(console, live=run_options.live) as observer,
+        ):
+            try:
+                result = run_matrix(config, observer, MatrixLines(console))
+            except KeyboardInterrupt:
+                raise Interrupted(signals.reason or "SIGINT", run_options.timeout) from None
+        outcome = judge_matrix(result)
+        write_matrix_reports(result, outcome, directory)
+        if run_options.json_path is not None:
+            write_atomic(run_options.json_path, matrix_json(result))
+        render_matrix(console, result)
+        render_matrix_paths(console, directory, result)
+    except LeakbenchError:
+        reports.discard_unused_default(directory, run_options.report_dir)
+        raise
+    if result.interrupted:
+        raise Interrupted(signals.reason or "SIGINT", run_options.timeout)
     return outcome.exit_code
 
 

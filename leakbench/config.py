@@ -6,8 +6,10 @@ Every value is checked here, once, so the rest of the code can trust it.
 
 from __future__ import annotations
 
+import os
 import re
 import string
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +152,46 @@ class Target:
     kind: TargetKind = "scenario"
     app_dir: Path | None = None
     default_endpoints: tuple[Endpoint, ...] = ()
+    # Versions the target needs, as (package, specifier) pairs such as ("fastapi", ">=0.121");
+    # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
+    requires: tuple[tuple[str, str], ...] = ()
+    # The drivers a matrix's driver axis may switch the target's database URL to; empty
+    # for an app, which picks its own.
+    drivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetInterpreter:
+    """The Python that runs the targets, and folders put first on their ``PYTHONPATH``.
+
+    By default a target runs on leakbench's own interpreter. ``leakbench matrix``
+    runs it on the interpreter of an environment built for one combination of
+    versions; that environment holds the app's stack but not leakbench, so the
+    folder with leakbench's target-side code (``leakbench.target.boot``, the
+    probe, the shipped scenarios) goes on the target's ``PYTHONPATH``.
+    """
+
+    executable: str
+    pythonpath: tuple[str, ...] = ()
+    # More environment variables for the targets, as (name, value) pairs.
+    variables: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def current(cls) -> TargetInterpreter:
+        """leakbench's own interpreter, with nothing added."""
+        return cls(sys.executable)
+
+    @property
+    def is_current(self) -> bool:
+        return self.executable == sys.executable and not self.pythonpath and not self.variables
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        """``env`` with this interpreter's variables, and its folders first on ``PYTHONPATH``."""
+        result = {**env, **dict(self.variables)}
+        if self.pythonpath:
+            inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
+            result["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *inherited])
+        return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +370,10 @@ class RunConfig:
     app_env: tuple[EnvTemplate, ...] = ()
     setup_sql: Path | None = None
     attach: AttachTarget | None = None
+    # The Python the targets run on (default: leakbench's own), and, for one column of
+    # ``leakbench matrix``, the (package, version asked) pairs its environment was built for.
+    interpreter: TargetInterpreter | None = None
+    combination: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if self.attach is not None:

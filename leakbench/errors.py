@@ -60,6 +60,14 @@ class TargetStartError(TargetError):
     """The target never answered HTTP within the start-up timeout."""
 
 
+class UnsatisfiableVersionsError(UsageError):
+    """leakbench matrix: a combination's versions do not exist or cannot be installed together."""
+
+
+class EnvironmentBuildError(RunError):
+    """leakbench matrix: a combination's environment could not be resolved or built."""
+
+
 class ReportError(RunError):
     """A report file could not be written or read."""
 

@@ -1,4 +1,4 @@
-"""The ``run`` command's options as given, and the :class:`RunConfig` built from them.
+"""The options of ``run`` and ``matrix`` as given, and the checked configurations built from them.
 
 The command line parses options into :class:`RunOptions` (raw values: names,
 texts, numbers, as typed); :meth:`RunOptions.config` turns them into a
@@ -7,6 +7,8 @@ checked, frozen :class:`~leakbench.config.RunConfig` or raises a
 shape the command rather than the run (reports, live view, the global
 timeout) stay here for :mod:`leakbench.command`. Every field is named as the
 ``run`` command's parameter, so the parsed options map onto it one to one.
+``leakbench matrix`` takes the same options (:class:`MatrixOptions` holds a
+:class:`RunOptions`), plus the versions to run them on.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from leakbench.config import (
     VerdictSettings,
 )
 from leakbench.errors import UsageError
+from leakbench.matrix.axes import parse_axes, parse_extra_requirement
+from leakbench.matrix.environments import default_cache_dir
+from leakbench.matrix.run import MatrixConfig
 from leakbench.target.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
@@ -141,3 +146,26 @@ class RunOptions:
         if not targets and attach is None:
             targets = resolve_patterns(["both"])
         return tuple(targets)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixOptions:
+    """What ``leakbench matrix`` was given: ``run``'s options, and the versions to run them on."""
+
+    run: RunOptions
+    # --versions PACKAGE=V1,V2, one text per axis.
+    versions: Sequence[str] = ()
+    # --with REQUIREMENT: installed in every environment.
+    with_requirements: Sequence[str] | None = None
+    env_cache: Path | None = None
+
+    def config(self) -> MatrixConfig:
+        """The checked configuration of the matrix, or a UsageError naming the bad value."""
+        return MatrixConfig(
+            run=self.run.config(),
+            axes=parse_axes(self.versions),
+            extra_requirements=tuple(
+                parse_extra_requirement(text) for text in self.with_requirements or ()
+            ),
+            env_cache=self.env_cache or default_cache_dir(),
+        )

@@ -376,6 +376,8 @@ class RunResult:
     finished_at: str = ""
     interrupted: bool = False
     warnings: tuple[str, ...] = ()
+    # One column of ``leakbench matrix``: (package, version asked) pairs; empty for ``run``.
+    combination: tuple[tuple[str, str], ...] = ()
 
     @property
     def verdict(self) -> Verdict:
@@ -387,3 +389,51 @@ class RunResult:
         if self.interrupted:
             return Verdict.INTERRUPTED
         return Verdict.CLEAN if self.rows else Verdict.INCONCLUSIVE
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixColumn:
+    """One combination of versions in ``leakbench matrix``: its environment and its run."""
+
+    # The versions asked, (package, version) pairs in axis order ("latest" when unpinned).
+    combination: tuple[tuple[str, str], ...]
+    # What the environment holds: (package, version) pairs, sorted by name.
+    packages: tuple[tuple[str, str], ...]
+    environment_reused: bool
+    environment_seconds: float
+    # The run of the targets that apply; None when none does (or the run never started).
+    result: RunResult | None
+    # Targets not run in this column, and why: (target name, reason).
+    not_applicable: tuple[tuple[str, str], ...] = ()
+    # The folder, under the matrix's report folder, holding this column's reports.
+    report_folder: str = ""
+
+    @property
+    def label(self) -> str:
+        return ", ".join(f"{package} {version}" for package, version in self.combination)
+
+    def installed(self, package: str) -> str | None:
+        return dict(self.packages).get(package)
+
+    def row(self, pattern: str, endpoint: str) -> RowResult | None:
+        if self.result is None:
+            return None
+        for row in self.result.rows:
+            if row.pattern == pattern and row.endpoint == endpoint:
+                return row
+        return None
+
+    def why_not_applicable(self, pattern: str) -> str | None:
+        return dict(self.not_applicable).get(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixResult:
+    """The outcome of ``leakbench matrix``: the rows, and one column per combination."""
+
+    # (pattern, endpoint label) in run order; every column is asked about each.
+    rows: tuple[tuple[str, str], ...]
+    columns: tuple[MatrixColumn, ...]
+    started_at: str = ""
+    finished_at: str = ""
+    interrupted: bool = False

@@ -15,6 +15,19 @@ Expectation = Literal["CLEAN", "LEAKED"]
 LeakKindName = Literal["held_by_reference", "awaiting_gc", "checked_out_idle"]
 
 
+# The oldest stack every scenario runs on, measured with `leakbench matrix`: FastAPI 0.94
+# rejects the routes' Annotated dependencies, and next to SQLAlchemy 2.0.0 the resolver
+# picks SQLModel 0.0.18, which fails to import. FastAPI 0.95.2 and SQLAlchemy 2.0.14 work.
+STACK = (("fastapi", ">=0.95"), ("sqlalchemy", ">=2.0.14"))
+# What leakbench matrix's driver axis sets for the targets: the sync engine's DBAPI driver.
+DRIVER_ENV = "LEAKBENCH_DRIVER"
+# The scenarios whose sessions go through the shared sync engine can follow the driver axis;
+# the async and raw psycopg ones run on psycopg 3 only.
+SYNC_DRIVERS = ("psycopg", "psycopg2")
+# `Depends(..., scope=...)` is new in FastAPI 0.121 (fastapi/fastapi#14262).
+SCOPE_STACK = (*STACK, ("fastapi", ">=0.121"))
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     """A shipped target app and the verdict it is known to deserve."""
@@ -26,6 +39,11 @@ class Scenario:
     endpoints: tuple[str, ...] = ("/ok", "/error")
     twin: str | None = None
     leak_kind: LeakKindName | None = None
+    # Versions the scenario needs, (package, specifier) pairs: ``leakbench matrix``
+    # shows "n/a" in the columns that do not meet them.
+    requires: tuple[tuple[str, str], ...] = STACK
+    # The drivers the scenario's database URL can follow in a matrix's driver axis.
+    drivers: tuple[str, ...] = ("psycopg",)
 
     @property
     def app(self) -> str:
@@ -41,6 +59,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="The FastAPI template's `with Session(engine) as session: yield session`.",
         expected="CLEAN",
         twin="try-finally",
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="try-finally",
@@ -48,6 +67,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="The PR's fix: `session = Session(engine); try: yield finally: session.close()`.",
         expected="CLEAN",
         twin="with-session",
+        drivers=SYNC_DRIVERS,
     ),
     # Leaks held by a live reference: they last until the process exits.
     Scenario(
@@ -57,6 +77,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="LEAKED",
         twin="try-finally",
         leak_kind="held_by_reference",
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="app-state-sessions",
@@ -66,6 +87,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="try-finally",
         leak_kind="held_by_reference",
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="raw-connection-cache",
@@ -84,6 +106,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="try-finally",
         leak_kind="held_by_reference",
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="endless-task-session",
@@ -111,6 +134,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="LEAKED",
         twin="try-finally",
         leak_kind="awaiting_gc",
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="async-session-unclosed",
@@ -129,6 +153,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="background-fresh-session",
         leak_kind="awaiting_gc",
+        requires=SCOPE_STACK,
     ),
     Scenario(
         name="yield-without-finally",
@@ -162,6 +187,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         twin="background-function-scope",
+        requires=SCOPE_STACK,
     ),
     Scenario(
         name="raw-connection-closed",
@@ -192,6 +218,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="Trap: 0.4 s transactions keep many connections idle in transaction in flight.",
         expected="CLEAN",
         endpoints=("/ok",),
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="pool-exhaustion",
@@ -199,6 +226,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         summary="Trap: slow transactions and a 0.5 s pool_timeout; requests fail, none leaks.",
         expected="CLEAN",
         endpoints=("/ok",),
+        drivers=SYNC_DRIVERS,
     ),
     Scenario(
         name="conflict-after-sql",

@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import Field, Session, SQLModel, create_engine
 
+from scenarios import DRIVER_ENV
+
 # A dependency may take FastAPI parameters of its own (the Request, say).
 GetDb = Callable[..., Iterator[Session]]
 GetAsyncDb = Callable[..., AsyncIterator[AsyncSession]]
@@ -61,11 +63,13 @@ def database_url() -> str:
     return url
 
 
-def sqlalchemy_url(url: str) -> str:
-    """Point a plain postgresql:// URL at the psycopg 3 driver."""
+def sqlalchemy_url(url: str, driver: str | None = None) -> str:
+    """Point a plain postgresql:// URL at ``driver``: by default psycopg 3, or the driver
+    ``leakbench matrix --versions driver=...`` sets in LEAKBENCH_DRIVER."""
+    driver = driver or os.environ.get(DRIVER_ENV) or "psycopg"
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
+            return f"postgresql+{driver}://" + url[len(prefix) :]
     return url
 
 
@@ -93,8 +97,9 @@ def engine_from_environment(*, pool_timeout: float | None = None) -> Engine:
 engine = engine_from_environment()
 # The async stack of seed 002: created lazily by the pool, so sync scenarios
 # that never touch it open no connection through it.
+# psycopg 3 whatever LEAKBENCH_DRIVER says: psycopg2 has no asyncio.
 async_engine: AsyncEngine = create_async_engine(
-    sqlalchemy_url(database_url()), **_pool_settings(None)
+    sqlalchemy_url(database_url(), "psycopg"), **_pool_settings(None)
 )
 AsyncSessionLocal = async_sessionmaker(async_engine, expire_on_commit=False)
 

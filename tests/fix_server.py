@@ -55,8 +55,14 @@ def start_target(embedded_dsn: str, owned_database: str, tmp_path: Path) -> Iter
 
 @pytest.fixture(autouse=True)
 def _work_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Runs write ./reports/<timestamp>/ by default; keep that out of the repository."""
+    """Runs write ./reports/<timestamp>/ by default; keep that out of the repository.
+
+    The command's output is as wide as a common terminal whatever runs the tests
+    (a terminal, a pipe, a pytest-xdist worker): rich reads COLUMNS, and below
+    about 100 columns the table drops its box (tests/unit/test_terminal_fit.py).
+    """
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "120")
 
 
 def scenario(name: str) -> Target:

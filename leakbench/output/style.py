@@ -33,6 +33,9 @@ PHASE_STYLE = "cyan"
 IDLE_IN_TRANSACTION_STYLE = "bold yellow"
 IDLE_IN_TRANSACTION_ALERT = "bold white on red"
 TABLE_TITLE = "leakbench: connections under load"
+# leakbench matrix: a cell not judged ("n/a", or "-" when not run), and a column starting.
+NOT_JUDGED_STYLE = "dim"
+COLUMN_STYLE = "bold"
 
 # When output goes to a file or a CI log rich would assume 80 columns; a CI
 # log is usually read in a wider window. $COLUMNS, when set, wins.

@@ -143,3 +143,16 @@ class RunObserver:
 
     def warning(self, text: str) -> None:
         self.notify(RunWarning(text))
+
+
+class MatrixProgress:
+    """Told what ``leakbench matrix`` does between its runs (which report to a RunObserver).
+
+    Every method may be left as is.
+    """
+
+    def environment_ready(self, label: str, *, reused: bool, seconds: float) -> None:
+        """The environment of the combination ``label`` was built, or found in the cache."""
+
+    def column_started(self, index: int, count: int, label: str) -> None:
+        """The rows are about to run on the combination ``label`` (``index`` from 0)."""

@@ -26,10 +26,10 @@ from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunResult, RunSettings, Verdict
+from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
 from leakbench.runner import attach
 from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
-from leakbench.runner.versions import collect
+from leakbench.runner.versions import collect, collect_from, interpreter_packages
 from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from leakbench.target.env import database_environment
@@ -59,7 +59,9 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         _work_dir() as work,
         # Started first: its imports overlap the embedded server's start. A user's
         # --app-env is left out: libraries may read it while they are imported.
-        spare_for_first_target(work, enabled=not config.app_env) as spare,
+        spare_for_first_target(
+            work, enabled=not config.app_env, interpreter=config.interpreter
+        ) as spare,
         open_server(config.dsn, config.startup_timeout) as server,
     ):
         observer.run_started(server.description)
@@ -105,13 +107,21 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
-            versions=collect(server.info.version),
+            versions=_versions(config, server),
             settings=_settings(config, server),
             started_at=started_at,
             finished_at=_now(),
             interrupted=interrupted,
             warnings=tuple(warnings),
+            combination=config.combination,
         )
+
+
+def _versions(config: RunConfig, server: Server) -> Versions:
+    """The versions the targets ran on: leakbench's own, or their interpreter's."""
+    if config.interpreter is None or config.interpreter.is_current:
+        return collect(server.info.version)
+    return collect_from(interpreter_packages(config.interpreter), server.info.version)
 
 
 def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
@@ -265,6 +275,7 @@ def _measure_row(
                 workers=config.workers,
                 startup_timeout=config.startup_timeout,
                 spare=spare,
+                interpreter=config.interpreter,
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):

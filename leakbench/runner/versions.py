@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import json
+import os
 import platform
+import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 
+from leakbench.config import TargetInterpreter
+from leakbench.errors import TargetStartError
 from leakbench.results import Versions
+
+# The distributions a report records, read inside another interpreter.
+RECORDED_PACKAGES = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "sqlmodel",
+    "psycopg",
+    "psycopg2-binary",
+    "uvicorn",
+    "httpx",
+)
+
+_VERSIONS_SCRIPT = """
+import json, platform, sys
+from importlib import metadata
+def version(name):
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+names = json.loads(sys.argv[1])
+print(json.dumps({"python": platform.python_version(), **{n: version(n) for n in names}}))
+"""
 
 
 def _version(package: str) -> str:
@@ -29,3 +59,43 @@ def collect(postgresql: str = "unknown") -> Versions:
         leakbench=_version("leakbench"),
         postgresql=postgresql,
     )
+
+
+def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Versions:
+    """Versions another interpreter reported (a matrix environment's); leakbench's own."""
+
+    def get(name: str) -> str:
+        return packages.get(name, "not installed")
+
+    return Versions(
+        python=get("python"),
+        fastapi=get("fastapi"),
+        starlette=get("starlette"),
+        sqlalchemy=get("sqlalchemy"),
+        sqlmodel=get("sqlmodel"),
+        psycopg=get("psycopg"),
+        uvicorn=get("uvicorn"),
+        httpx=get("httpx"),
+        leakbench=_version("leakbench"),
+        postgresql=postgresql,
+    )
+
+
+def interpreter_packages(interpreter: TargetInterpreter) -> dict[str, str]:
+    """Python's and the recorded packages' versions as ``interpreter`` sees them."""
+    try:
+        completed = subprocess.run(
+            [interpreter.executable, "-c", _VERSIONS_SCRIPT, json.dumps(RECORDED_PACKAGES)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env=interpreter.environment(os.environ),
+        )
+        answer = json.loads(completed.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise TargetStartError(
+            f"The target interpreter {interpreter.executable} could not report its package "
+            f"versions ({exc}); rebuild its environment."
+        ) from None
+    return {str(key): str(value) for key, value in answer.items()}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from leakbench.config import Target
+from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
 from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
@@ -36,8 +36,10 @@ class TargetProcess:
         workers: int = 1,
         startup_timeout: float = 30.0,
         spare: Spare | None = None,
+        interpreter: TargetInterpreter | None = None,
     ) -> None:
         self.target = target
+        self.interpreter = interpreter or TargetInterpreter.current()
         self.env = dict(env)
         self.work_dir = work_dir
         self.workers = workers
@@ -74,12 +76,12 @@ class TargetProcess:
         cwd = self.target.app_dir or Path.cwd()
         booted = self._spare.claim() if self._spare is not None else None
         if booted is None:
-            booted = boot(self.log_path, cwd)
+            booted = boot(self.log_path, cwd, interpreter=self.interpreter)
         self._booted, self.port, self.log_path = booted, booted.port, booted.log_path
         env = {**self.env, APP_ENV: self.target.app, CONTROL_DIR_ENV: str(self.control_dir)}
         if self.target.app_dir is not None:
             env[APP_DIR_ENV] = str(self.target.app_dir)
-        booted.launch(env, cwd, self.workers)
+        booted.launch(self.interpreter.environment(env), cwd, self.workers)
         self._wait_ready()
 
     def _wait_ready(self) -> None:

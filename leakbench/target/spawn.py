@@ -18,11 +18,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakbench.config import TargetInterpreter
 from leakbench.system.processes import stop_process_group
 from leakbench.target.boot import PARENT_PID_ENV
 
@@ -53,17 +53,29 @@ class BootedProcess:
         stop_process_group(self.process, grace=5.0)
 
 
-def boot(log_path: Path, cwd: Path, *, preload: bool = False) -> BootedProcess:
+def boot(
+    log_path: Path,
+    cwd: Path,
+    *,
+    preload: bool = False,
+    interpreter: TargetInterpreter | None = None,
+) -> BootedProcess:
     """Bind a free loopback port and start a target interpreter that owns it."""
+    interpreter = interpreter or TargetInterpreter.current()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
         listener.listen(_LISTEN_BACKLOG)
-        args = [sys.executable, "-m", "leakbench.target.boot", "--fd", str(listener.fileno())]
+        args = [
+            interpreter.executable,
+            *("-m", "leakbench.target.boot", "--fd", str(listener.fileno())),
+        ]
         if preload:
             args.append("--preload")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
+        env = interpreter.environment(
+            {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
+        )
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 args,
@@ -100,9 +112,15 @@ class Spare:
 
 
 @contextlib.contextmanager
-def spare_for_first_target(work: Path, *, enabled: bool) -> Iterator[Spare]:
+def spare_for_first_target(
+    work: Path, *, enabled: bool, interpreter: TargetInterpreter | None = None
+) -> Iterator[Spare]:
     """A spare, started now and stopped at the end unless a target claimed it."""
-    spare = Spare(boot(work / "spare.log", Path.cwd(), preload=True) if enabled else None)
+    spare = Spare(
+        boot(work / "spare.log", Path.cwd(), preload=True, interpreter=interpreter)
+        if enabled
+        else None
+    )
     try:
         yield spare
     finally:

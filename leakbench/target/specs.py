@@ -15,6 +15,8 @@ def scenario_target(scenario: scenarios.Scenario) -> Target:
         app=scenario.app,
         kind="scenario",
         default_endpoints=tuple(Endpoint.parse(e) for e in scenario.endpoints),
+        requires=scenario.requires,
+        drivers=scenario.drivers,
     )
 
 

@@ -4,13 +4,15 @@ Every renderer (the terminal, report.json, report.md, report.html, junit.xml)
 receives the same :class:`Outcome`, so none of them can judge a run
 differently from the exit code. The limits are read from the run's recorded
 settings, so ``leakbench report`` judges a saved run as ``leakbench run`` did.
+``leakbench matrix`` judges each column as ``run`` judges a run (:func:`judge_matrix`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leakbench.results import RowResult, RunResult
+from leakbench.errors import EXIT_CLEAN, EXIT_INCONCLUSIVE, EXIT_LEAKED, EXIT_RUN_FAILED
+from leakbench.results import MatrixResult, RowResult, RunResult
 from leakbench.verdict.thresholds import ThresholdFailure, Thresholds, evaluate, exit_code
 
 
@@ -39,3 +41,31 @@ def judge(result: RunResult) -> Outcome:
     thresholds = Thresholds.from_settings(result.settings)
     failures = evaluate(result, thresholds)
     return Outcome(thresholds, failures, exit_code(result, failures))
+
+
+@dataclass(frozen=True, slots=True)
+class MatrixOutcome:
+    """Each column's outcome (``None`` where nothing ran), and the matrix's exit code."""
+
+    columns: tuple[Outcome | None, ...]
+    exit_code: int
+
+
+# Which column's exit code the matrix's is, the first found in this order: a leak or a
+# failed threshold (1), then a run that failed (3), then an inconclusive one (4).
+_EXIT_PRECEDENCE = (EXIT_LEAKED, EXIT_RUN_FAILED, EXIT_INCONCLUSIVE)
+
+
+def judge_matrix(result: MatrixResult) -> MatrixOutcome:
+    """Judge every column once; the exit code is ``run``'s, over every column.
+
+    A matrix where no column ran anything (every target "n/a") is inconclusive.
+    """
+    outcomes = tuple(
+        judge(column.result) if column.result is not None else None for column in result.columns
+    )
+    codes = {outcome.exit_code for outcome in outcomes if outcome is not None}
+    if not codes:
+        return MatrixOutcome(outcomes, EXIT_INCONCLUSIVE)
+    code = next((code for code in _EXIT_PRECEDENCE if code in codes), EXIT_CLEAN)
+    return MatrixOutcome(outcomes, code)

@@ -113,7 +113,7 @@ def _row(row: RowResult) -> dict[str, Any]:
 
 def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
     """The report as the JSON schema's dictionary."""
-    return {
+    data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": "leakbench",
         "verdict": result.verdict.value,
@@ -126,6 +126,9 @@ def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
         "thresholds": _thresholds(outcome),
         "rows": [_row(row) for row in result.rows],
     }
+    if result.combination:  # one column of `leakbench matrix`
+        data["combination"] = dict(result.combination)
+    return data
 
 
 def _thresholds(outcome: Outcome) -> dict[str, Any]:
@@ -257,6 +260,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
             finished_at=data["finished_at"],
             interrupted=data["interrupted"],
             warnings=tuple(data.get("warnings", [])),
+            combination=tuple(
+                (str(name), str(version)) for name, version in data.get("combination", {}).items()
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ReportError(f"The report is incomplete or damaged ({exc!r}).") from None

@@ -1,0 +1,68 @@
+"""The local wheelhouse the matrix tests install from, so they never wait on the package index.
+
+``python -m tests.integration.wheelhouse`` (run by scripts/test.sh) downloads,
+once, every wheel the test matrix's environments need into
+``.cache/wheelhouse``; the tests then point uv at it with no index at all
+(``UV_NO_INDEX``, ``UV_FIND_LINKS``) and keep uv's cache and the built
+environments under ``.cache/`` too, so a second test run reuses them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from leakbench.matrix.axes import combinations, parse_axes, requirements
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = ROOT / ".cache"
+WHEELHOUSE = CACHE / "wheelhouse"
+UV_CACHE = CACHE / "uv"
+ENV_CACHE = CACHE / "matrix-envs"
+# The test matrix: the oldest supported FastAPI and SQLAlchemy, and both sides of
+# FastAPI 0.118 (which moved the exit of yield dependencies back after background tasks).
+TEST_VERSIONS = ("fastapi=0.95.2,0.117.1,0.118.0", "sqlalchemy=2.0.14")
+# The driver axis: psycopg2 next to the newest of those.
+DRIVER_VERSIONS = ("fastapi=0.118.0", "sqlalchemy=2.0.14", "driver=psycopg2")
+# The probe on SQLAlchemy 1.4, under an app of the user's (the scenarios need 2.0.14).
+PROBE_VERSIONS = ("fastapi=0.95.2", "sqlalchemy=1.4.54", "driver=psycopg2")
+_READY = WHEELHOUSE / "READY"
+
+
+def _wanted() -> list[tuple[str, ...]]:
+    return [
+        requirements(c)
+        for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS)
+        for c in combinations(parse_axes(list(axes)))
+    ]
+
+
+def _fingerprint() -> str:
+    return hashlib.sha256(repr(_wanted()).encode()).hexdigest()
+
+
+def is_ready() -> bool:
+    return _READY.is_file() and _READY.read_text().strip() == _fingerprint()
+
+
+def prepare() -> None:
+    """Download what is missing (pip skips wheels already there); a no-op once ready."""
+    if is_ready():
+        return
+    WHEELHOUSE.mkdir(parents=True, exist_ok=True)
+    for lines in _wanted():
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "pip", "download", "-qq"),
+                *("--only-binary", ":all:", "--dest", str(WHEELHOUSE), *lines),
+            ],
+            check=True,
+        )
+    _READY.write_text(_fingerprint() + "\n")
+
+
+if __name__ == "__main__":
+    prepare()
+    print(f"wheelhouse ready: {WHEELHOUSE}")
