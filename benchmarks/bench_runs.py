@@ -30,6 +30,7 @@ from pathlib import Path
 
 from leakbench.config import Endpoint
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
+from leakbench.load.processes import run_load_processes
 
 WRK = shutil.which("wrk")
 _WRK_SCRIPT = """wrk.method = "{method}"
@@ -102,6 +103,8 @@ class DriverSpec:
     poll_window: float = 1.0
     # A control run: the same windows, but none samples (shows the noise floor).
     poll_control: bool = False
+    # --driver-processes: the load shared over this many spawned driver processes.
+    driver_processes: int = 1
 
 
 class ChildFailed(Exception):
@@ -161,13 +164,15 @@ def _latency_ms(text: str, label: str) -> float:
     return float(found.group(1)) * _UNITS[found.group(2)] if found else 0.0
 
 
-def run_wrk(url: str, method: str, body: str, concurrency: int, duration: float) -> Outcome:
-    """wrk with one thread, the same timeout as leakbench, and the same body."""
+def run_wrk(  # noqa: PLR0917 - mirrors wrk's own options
+    url: str, method: str, body: str, concurrency: int, duration: float, threads: int = 1
+) -> Outcome:
+    """wrk with ``threads`` threads (one by default), leakbench's timeout, and the same body."""
     assert WRK is not None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(_WRK_SCRIPT.format(method=method, body=body.replace("'", "\\'")))
     try:
-        args = [WRK, "-t1", f"-c{concurrency}", f"-d{duration:g}s", "--timeout", "10s"]
+        args = [WRK, f"-t{threads}", f"-c{concurrency}", f"-d{duration:g}s", "--timeout", "10s"]
         args += ["--latency", "-s", script.name, url]
         wrk = _run_measured(args, "", duration + 30)
     finally:
@@ -279,7 +284,21 @@ class _AtDeadline(threading.Thread):
                 return
         deadline = self.progress.started_at + self.duration
         if not self.stopped.wait(max(0.0, deadline - time.monotonic())):
-            self.responses = sum(self.progress.status_counts.values())
+            # Answers so far; the same sum with one driver process or several.
+            progress = self.progress
+            self.responses = (
+                progress.completed
+                - progress.transport_errors
+                - progress.timeouts
+                - progress.disconnects
+            )
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process and of its driver processes (counted once they are reaped)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _child_main() -> None:
@@ -300,14 +319,17 @@ def _child_main() -> None:
         sampler.start()
     at_deadline = _AtDeadline(spec.duration, progress)
     at_deadline.start()
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    stats = run_load(plan, progress)
-    after = resource.getrusage(resource.RUSAGE_SELF)
+    before = _cpu_seconds()
+    if spec.driver_processes > 1:
+        stats = run_load_processes(plan, progress, spec.driver_processes)
+    else:
+        stats = run_load(plan, progress)
+    after = _cpu_seconds()
     at_deadline.stopped.set()  # a request budget may end the load before the deadline
     at_deadline.join()
     if sampler is not None:
         sampler.join()
-    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    cpu = after - before
     print(
         json.dumps(
             {

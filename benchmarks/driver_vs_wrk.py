@@ -19,6 +19,9 @@ startup   from starting ``leakbench run`` to its first load request, and to
           its exit, embedded PostgreSQL included.
 sampling  the target's throughput with pg_stat_activity sampled at 10 Hz
           (in the driver's process, as leakbench does) and without.
+processes the bare ASGI route on a target with 2 uvicorn workers: leakbench
+          with 1 and with 2 driver processes (--driver-processes) against
+          wrk with 2 threads, in the same run (median of --rounds).
 sites     with-session /ok on two targets in the same run, the probe recording
           where each connection is checked out (leakbench's default) and not
           (LEAKBENCH_CHECKOUT_SITES=0): resp/s of both tools on each, the
@@ -61,7 +64,16 @@ from leakbench.target.specs import resolve_patterns
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'
-SECTIONS = ("compare", "scale", "memory", "startup", "sampling", "sites", "verdict")
+SECTIONS = (
+    "compare",
+    "scale",
+    "memory",
+    "startup",
+    "sampling",
+    "processes",
+    "sites",
+    "verdict",
+)
 DEFAULT_SECTIONS = SECTIONS[:-1]
 _PAUSE_SECONDS = 1.0  # lets the target finish in-flight work between runs
 
@@ -104,7 +116,7 @@ class Bench:
         time.sleep(_PAUSE_SECONDS)
         return run_driver(replace(spec, **overrides))  # type: ignore[arg-type]
 
-    def wrk(self, route: Route, concurrency: int | None = None) -> Outcome:
+    def wrk(self, route: Route, concurrency: int | None = None, threads: int = 1) -> Outcome:
         time.sleep(_PAUSE_SECONDS)
         return run_wrk(
             self.urls[route.target] + route.path,
@@ -112,6 +124,7 @@ class Bench:
             BODY,
             concurrency or self.args.concurrency,
             self.args.duration,
+            threads,
         )
 
 
@@ -383,6 +396,40 @@ def section_startup(bench: Bench) -> None:
             )
         shown = f"{first:.2f} s" if first is not None else "never (see exit code)"
         print(f"  run {attempt + 1}: first request after {shown}; exit {code} after {total:.2f} s")
+
+
+def section_processes(bench: Bench) -> None:
+    """1 and 2 driver processes against wrk -t2, on a target that has 2 workers."""
+    rounds, cores = bench.args.rounds, len(os.sched_getaffinity(0))
+    print(
+        f"\n## processes: bare ASGI /raw, target with 2 uvicorn workers, {cores} cores, "
+        f"{bench.args.concurrency} connections, {bench.args.duration:g} s a run, "
+        f"median of {rounds} round(s)"
+    )
+    raw = Target("raw", "trivial_app:raw_app", kind="app", app_dir=HERE)
+    with (
+        tempfile.TemporaryDirectory(prefix="lb-bench-") as work,
+        TargetProcess(raw, dict(os.environ), Path(work) / "raw2", workers=2) as target,
+    ):
+        bench = replace(bench, urls={**bench.urls, "raw2": target.base_url})
+        route = Route("bare ASGI /raw, 2 workers", "raw2", "/raw")
+        measures = [partial(bench.driver, route), partial(bench.driver, route, driver_processes=2)]
+        if WRK:
+            measures.append(partial(bench.wrk, route, threads=2))
+        one, two, *others = _rounds(rounds, *measures)
+    print(route.label)
+    print(_HEADER)
+    if others:
+        print(_row("wrk -t2", others[0]))
+    print(_row("lb 1 proc", one))
+    print(_row("lb 2 procs", two))
+    print("  (RSS is the driver's parent process only; CPU includes its driver processes)")
+    if others:
+        theirs = _median(others[0], lambda o: o.rps)
+        for name, runs in (("1 process", one), ("2 processes", two)):
+            print(
+                f"  leakbench {name}/wrk -t2: resp/s {_median(runs, lambda o: o.rps) / theirs:.2f}"
+            )
 
 
 def section_verdict(bench: Bench) -> None:

@@ -12,11 +12,13 @@ if TYPE_CHECKING:
         AttachTarget,
         Endpoint,
         EnvTemplate,
+        LoadCommand,
         LoadSettings,
         PoolSettings,
         RunConfig,
         Target,
         VerdictSettings,
+        WatchTarget,
     )
     from leakbench.results import RowResult, RunResult, Verdict
     from leakbench.runner.run import run
@@ -28,11 +30,13 @@ _EXPORTS = {
     "AttachTarget": "leakbench.config",
     "EnvTemplate": "leakbench.config",
     "Endpoint": "leakbench.config",
+    "LoadCommand": "leakbench.config",
     "LoadSettings": "leakbench.config",
     "PoolSettings": "leakbench.config",
     "RunConfig": "leakbench.config",
     "Target": "leakbench.config",
     "VerdictSettings": "leakbench.config",
+    "WatchTarget": "leakbench.config",
     "RowResult": "leakbench.results",
     "RunResult": "leakbench.results",
     "Verdict": "leakbench.results",
@@ -51,6 +55,7 @@ __all__ = [
     "AttachTarget",
     "Endpoint",
     "EnvTemplate",
+    "LoadCommand",
     "LoadSettings",
     "PoolSettings",
     "RowResult",
@@ -59,6 +64,7 @@ __all__ = [
     "Target",
     "Verdict",
     "VerdictSettings",
+    "WatchTarget",
     "__version__",
     "run",
 ]

@@ -21,7 +21,7 @@ from leakbench import __version__
 from leakbench.command import matrix_and_report, report_again, run_and_report
 from leakbench.config import PLACEHOLDER_HELP
 from leakbench.errors import EXIT_RUN_FAILED, Interrupted, LeakbenchError
-from leakbench.options import DEFAULT_DURATION, MatrixOptions, RunOptions
+from leakbench.options import DEFAULT_DURATION, MatrixOptions, RunOptions, WatchOptions
 from leakbench.output.reports import ReportFormat
 from leakbench.output.style import WARNING_STYLE, error_text, make_console
 from leakbench.postgres.dsn import redact
@@ -37,13 +37,14 @@ VERDICT = "Verdict"
 THRESHOLDS = "Thresholds (exit 1 when crossed)"
 OUTPUT = "Output"
 VERSIONS = "Versions (one column per combination)"
+LOAD_TOOL = "Load from your own tool (instead of leakbench's driver)"
 
 EXIT_CODES_HELP = """\
 Exit codes:
   0    every row CLEAN
   1    a leak was found (a row is LEAKED), or a threshold failed
   2    bad usage: an invalid option or value
-  3    the run could not be done (database unreachable, target failed)
+  3    the run could not be done (database unreachable, target or load command failed)
   4    inconclusive: no row leaked, but some could not be judged
   130  interrupted by Ctrl-C (143 for SIGTERM); finished rows are kept"""
 DSN_ENV = "LEAKBENCH_DSN"
@@ -298,6 +299,47 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             metavar="SECONDS", help="Seconds before a request times out.", rich_help_panel=LOAD
         ),
     ] = _DEFAULTS.request_timeout,
+    driver_processes: Annotated[
+        int | None,
+        typer.Option(
+            "--driver-processes",
+            metavar="N",
+            help="Load driver processes sharing each row's connections, their latencies merged "
+            "exactly. Default: as many as the target's --workers, within the cores left to them "
+            "(1 on 2 cores); shown in the settings.",
+            rich_help_panel=LOAD,
+            show_default=False,
+        ),
+    ] = None,
+    load_command: Annotated[
+        str | None,
+        typer.Option(
+            "--load-command",
+            metavar="'COMMAND {url}'",
+            help="Drive each target with this command (wrk, oha, hey, k6, locust --headless) "
+            "instead of leakbench's driver; {url} becomes the target's URL. One row per target.",
+            rich_help_panel=LOAD_TOOL,
+            show_default=False,
+        ),
+    ] = None,
+    judge_failed_load: Annotated[
+        bool,
+        typer.Option(
+            "--judge-failed-load",
+            metavar="",
+            help="Judge the row even when the load command fails "
+            "(by default a failed command fails the row, exit 3).",
+            rich_help_panel=LOAD_TOOL,
+        ),
+    ] = _DEFAULTS.judge_failed_load,
+    load_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Stop the load command after this many seconds (the row fails).",
+            rich_help_panel=LOAD_TOOL,
+        ),
+    ] = _DEFAULTS.load_timeout,
     timeout: Annotated[
         float,
         typer.Option(
@@ -543,6 +585,176 @@ def matrix_command(
         RunOptions(report_dir=report_dir, **run_options), versions, with_requirements, env_cache
     )
     _exit_on_error(lambda: matrix_and_report(options))
+
+
+_WATCH_DEFAULTS = WatchOptions()
+
+
+@app.command(
+    "watch",
+    epilog="Example: leakbench watch --dsn postgresql://monitor@127.0.0.1/shop "
+    "--application-name shop -- wrk -t2 -c50 -d10s http://127.0.0.1:8000/orders\n\n"
+    + EXIT_CODES_HELP,
+)
+def watch_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    ctx: typer.Context,
+    command: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="-- COMMAND [ARGS]...",
+            help="The load: any command (wrk, oha, hey, k6 run, locust --headless, a test "
+            "suite), run to its end.",
+            show_default=False,
+        ),
+    ],
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            metavar="DSN",
+            envvar=DSN_ENV,
+            help="The database your app uses, whose connections are judged "
+            "(a role with pg_monitor is enough). Required.",
+            rich_help_panel=DATABASE,
+            show_default=False,
+        ),
+    ] = None,
+    application_name: Annotated[
+        str | None,
+        typer.Option(
+            "--application-name",
+            metavar="NAME",
+            help="Judge only connections with this application_name.",
+            rich_help_panel=DATABASE,
+            show_default=False,
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            metavar="",
+            help="Allow URLs on the command line that are not on this machine.",
+            rich_help_panel=LOAD,
+        ),
+    ] = _WATCH_DEFAULTS.allow_remote,
+    judge_failed_load: Annotated[
+        bool,
+        typer.Option(
+            "--judge-failed-load",
+            metavar="",
+            help="Judge the connections even when the command fails "
+            "(by default a failed command fails the run, exit 3).",
+            rich_help_panel=LOAD,
+        ),
+    ] = _WATCH_DEFAULTS.judge_failed_load,
+    load_timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Stop the command after this many seconds (the run fails).",
+            rich_help_panel=LOAD,
+        ),
+    ] = _WATCH_DEFAULTS.load_timeout,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Stop the whole command after this many seconds.",
+            rich_help_panel=LOAD,
+        ),
+    ] = _WATCH_DEFAULTS.timeout,
+    settle: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Most seconds to wait for the app to settle.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _WATCH_DEFAULTS.settle,
+    max_idle_in_transaction: Annotated[
+        int,
+        typer.Option(
+            metavar="N",
+            help="Idle-in-transaction connections tolerated after the settle.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _WATCH_DEFAULTS.max_idle_in_transaction,
+    poll_interval: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS",
+            help="Seconds between pg_stat_activity samples.",
+            rich_help_panel=VERDICT,
+        ),
+    ] = _WATCH_DEFAULTS.poll_interval,
+    fail_on_leak: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-leak/--no-fail-on-leak",
+            metavar="",
+            help="Exit 1 when the row is LEAKED. --no-fail-on-leak reports leaks but exits 0.",
+            rich_help_panel=THRESHOLDS,
+        ),
+    ] = _WATCH_DEFAULTS.fail_on_leak,
+    max_total_connections: Annotated[
+        int | None,
+        typer.Option(
+            metavar="N",
+            help="Exit 1 when the database ever holds more connections.",
+            rich_help_panel=THRESHOLDS,
+            show_default=False,
+        ),
+    ] = None,
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            metavar="DIR",
+            help="Write report.json, report.md, report.html and junit.xml here (created if "
+            "missing). Default: ./reports/<UTC timestamp>/.",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None,
+    json_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--json",
+            metavar="FILE",
+            help="Also write the JSON report here.",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            metavar="",
+            help="Show the row live at a terminal. Plain lines when piped or with --no-live.",
+            rich_help_panel=OUTPUT,
+        ),
+    ] = _WATCH_DEFAULTS.live,
+    prometheus_port: Annotated[
+        int | None,
+        typer.Option(
+            metavar="PORT",
+            help="Serve the live counts in Prometheus format on 127.0.0.1:PORT/metrics "
+            "during the run (0: any free port).",
+            rich_help_panel=OUTPUT,
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Judge your app's connections while another tool drives the load.
+
+    Takes the baseline, starts COMMAND, samples pg_stat_activity while it runs,
+    lets the app settle after it exits, and judges, with the same reports and
+    exit codes as run. leakbench starts no app and sends no request itself.
+    """
+    options = WatchOptions(**ctx.params)
+    _exit_on_error(lambda: run_and_report(options))
 
 
 @app.command("scenarios")

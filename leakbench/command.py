@@ -18,7 +18,7 @@ from rich.console import Console
 
 from leakbench.errors import Interrupted, LeakbenchError, UsageError
 from leakbench.matrix.run import run_matrix
-from leakbench.options import MatrixOptions, RunOptions
+from leakbench.options import MatrixOptions, RunOptions, WatchOptions
 from leakbench.output import reports
 from leakbench.output.matrix import dumps as matrix_json
 from leakbench.output.matrix import render_matrix, render_matrix_paths, write_matrix_reports
@@ -34,7 +34,7 @@ from leakbench.system.signals import StopSignals
 from leakbench.verdict.outcome import judge, judge_matrix
 
 
-def run_and_report(options: RunOptions, console: Console | None = None) -> int:
+def run_and_report(options: RunOptions | WatchOptions, console: Console | None = None) -> int:
     """Run, write the reports, print the table; return the exit code.
 
     Raises :class:`~leakbench.errors.Interrupted` after the finished rows were

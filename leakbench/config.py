@@ -107,8 +107,14 @@ class LoadSettings:
     body: bytes = DEFAULT_BODY
     # Open loop: requests per second, due at a fixed pace; None is closed loop.
     rate: float | None = None
+    # Driver processes sharing the load; None: chosen from the cores and the target's workers.
+    driver_processes: int | None = None
 
     def __post_init__(self) -> None:
+        if self.driver_processes is not None and not 1 <= self.driver_processes <= 64:
+            raise UsageError(
+                f"--driver-processes {self.driver_processes} is out of range; give 1 to 64."
+            )
         if self.rate is not None and not 0 < self.rate <= MAX_RATE:
             raise UsageError(
                 f"--rate {self.rate:g} is out of range; "
@@ -139,6 +145,9 @@ class LoadSettings:
         """The longest a row's load may last, whatever was asked."""
         return self.duration if self.duration is not None else MAX_DURATION_SECONDS
 
+
+# The row of a target loaded by --load-command without --endpoint: the command picks the routes.
+COMMAND_ENDPOINT = Endpoint("GET", "/")
 
 TargetKind = Literal["scenario", "app"]
 
@@ -352,6 +361,50 @@ class AttachTarget:
 
 
 @dataclass(frozen=True, slots=True)
+class LoadCommand:
+    """Load from another tool: a command leakbench starts and waits for (watch, --load-command).
+
+    ``{url}`` in an argument is replaced by the target's base URL when
+    leakbench started the target. URLs among the arguments are checked to be
+    loopback unless ``allow_remote`` (:mod:`leakbench.runner.watch`).
+    """
+
+    argv: tuple[str, ...]
+    # The longest the command may run before leakbench stops it (and fails the row).
+    time_limit: float = 600.0
+    # Judge the row even when the command failed (exited non-zero or was stopped).
+    judge_failed_load: bool = False
+    allow_remote: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.argv or not self.argv[0].strip():
+            raise UsageError(
+                "No load command given; put it after '--', e.g. "
+                "leakbench watch --dsn ... -- wrk -d 10s http://127.0.0.1:8000/orders."
+            )
+        if not 0 < self.time_limit <= MAX_DURATION_SECONDS:
+            raise UsageError(
+                f"--load-timeout {self.time_limit:g} is out of range; "
+                f"give more than 0 and at most {MAX_DURATION_SECONDS:g} seconds."
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTarget:
+    """Watch mode: judge the connections of the --dsn database while another tool loads the app.
+
+    leakbench starts no app and sends no request; the load comes from
+    :attr:`RunConfig.load_command` (or, through the Locust plugin, from Locust).
+    """
+
+    application_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.application_name is not None and not self.application_name.strip():
+            raise UsageError("--application-name is empty; give the name your app connects as.")
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything one ``leakbench run`` needs."""
 
@@ -374,9 +427,24 @@ class RunConfig:
     # ``leakbench matrix``, the (package, version asked) pairs its environment was built for.
     interpreter: TargetInterpreter | None = None
     combination: tuple[tuple[str, str], ...] = ()
+    # Load from a command instead of the driver; with ``watch``, the only load there is.
+    load_command: LoadCommand | None = None
+    watch: WatchTarget | None = None
 
     def __post_init__(self) -> None:
-        if self.attach is not None:
+        if self.load_command is not None and self.endpoints:
+            raise UsageError(
+                "--load-command chooses its own routes, so --endpoint has no effect with it; "
+                "drop --endpoint (one row per target is judged)."
+            )
+        if self.load_command is not None and self.attach is not None:
+            raise UsageError(
+                "--load-command with --url: use 'leakbench watch --dsn ... -- COMMAND' to "
+                "judge an app you started under your own load."
+            )
+        if self.watch is not None:
+            self._check_watch()
+        elif self.attach is not None:
             self._check_attach()
         elif not self.targets:
             raise UsageError("No target to run; give --pattern NAME or --app module:app.")
@@ -427,10 +495,25 @@ class RunConfig:
                     "in attach mode; drop it, or start the app yourself accordingly."
                 )
 
+    def _check_watch(self) -> None:
+        if self.targets or self.attach is not None:
+            raise UsageError(
+                "leakbench watch judges an app you started and load from your own tool; "
+                "it cannot be combined with --pattern, --app or --url."
+            )
+        if self.dsn is None:
+            raise UsageError(
+                "leakbench watch needs --dsn: give the database your app uses "
+                "(--dsn postgresql://...), whose connections it watches."
+            )
+
     def endpoints_for(self, target: Target) -> tuple[Endpoint, ...]:
         """The routes to load on ``target``: the user's choice, else the target's own."""
         if self.endpoints:
             return self.endpoints
+        if self.load_command is not None:
+            # The command chooses its routes: one row per target, named after the command.
+            return (COMMAND_ENDPOINT,)
         if target.default_endpoints:
             return target.default_endpoints
         raise UsageError(f"No endpoint to load on {target.name!r}; give --endpoint 'POST /path'.")

@@ -13,6 +13,7 @@ timeout) stay here for :mod:`leakbench.command`. Every field is named as the
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +22,13 @@ from leakbench.config import (
     AttachTarget,
     Endpoint,
     EnvTemplate,
+    LoadCommand,
     LoadSettings,
     PoolSettings,
     RunConfig,
     Target,
     VerdictSettings,
+    WatchTarget,
 )
 from leakbench.errors import UsageError
 from leakbench.matrix.axes import parse_axes, parse_extra_requirement
@@ -59,6 +62,11 @@ class RunOptions:
     request_timeout: float = 10.0
     rate: float | None = None
     body: str = '{"name": "test"}'
+    driver_processes: int | None = None
+    # Load from another tool instead of the driver.
+    load_command: str | None = None
+    judge_failed_load: bool = False
+    load_timeout: float = 600.0
     # Targets and their pools.
     pool_size: int = 2
     max_overflow: int = 10
@@ -83,13 +91,7 @@ class RunOptions:
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
-        if self.json_path is not None and not self.json_path.resolve().parent.is_dir():
-            folder = self.json_path.resolve().parent
-            raise UsageError(
-                f"--json {self.json_path}: the folder {folder} does not exist; create it first."
-            )
-        if self.timeout <= 0:
-            raise UsageError(f"--timeout {self.timeout:g} is invalid; give a positive number.")
+        check_command_options(self.json_path, self.timeout)
 
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
@@ -108,6 +110,7 @@ class RunOptions:
                 request_timeout=self.request_timeout,
                 body=self.body.encode(),
                 rate=self.rate,
+                driver_processes=self.driver_processes,
             ),
             pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
             verdict=VerdictSettings(
@@ -128,7 +131,31 @@ class RunOptions:
                 ),
                 max_p95_ms=self.max_p95_ms,
             ),
+            load_command=self._load_command(),
         )
+
+    def _load_command(self) -> LoadCommand | None:
+        if self.load_command is None:
+            return None
+        driver_options = {
+            "--duration": self.duration,
+            "--requests": self.requests,
+            "--rate": self.rate,
+            "--driver-processes": self.driver_processes,
+        }
+        for option, value in driver_options.items():
+            if value is not None:
+                raise UsageError(
+                    f"{option} sets leakbench's own load, which --load-command replaces; "
+                    "drop it and set the load in the command (use --load-timeout to bound it)."
+                )
+        try:
+            argv = tuple(shlex.split(self.load_command))
+        except ValueError as exc:
+            raise UsageError(
+                f"--load-command {self.load_command!r} cannot be split into words ({exc})."
+            ) from None
+        return LoadCommand(argv, self.load_timeout, self.judge_failed_load)
 
     def _attach(self) -> AttachTarget | None:
         if self.url is not None:
@@ -169,3 +196,61 @@ class MatrixOptions:
             ),
             env_cache=self.env_cache or default_cache_dir(),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """What ``leakbench watch`` was given: the load command and how to judge around it."""
+
+    command: Sequence[str] = ()
+    dsn: str | None = None
+    application_name: str | None = None
+    allow_remote: bool = False
+    judge_failed_load: bool = False
+    load_timeout: float = 600.0
+    settle: float = 5.0
+    max_idle_in_transaction: int = 0
+    poll_interval: float = 0.1
+    fail_on_leak: bool = True
+    max_total_connections: int | None = None
+    json_path: Path | None = None
+    report_dir: Path | None = None
+    timeout: float = 3600.0
+    live: bool = True
+    prometheus_port: int | None = None
+
+    def check_command(self) -> None:
+        """The options of the command itself, checked before anything starts."""
+        check_command_options(self.json_path, self.timeout)
+
+    def config(self) -> RunConfig:
+        """The checked configuration of the watched run, or a UsageError naming the bad value."""
+        return RunConfig(
+            targets=(),
+            verdict=VerdictSettings(
+                settle=self.settle, max_idle_in_transaction=self.max_idle_in_transaction
+            ),
+            dsn=self.dsn,
+            poll_interval=self.poll_interval,
+            thresholds=Thresholds(
+                fail_on_leak=self.fail_on_leak, max_total_connections=self.max_total_connections
+            ),
+            load_command=LoadCommand(
+                tuple(self.command),
+                self.load_timeout,
+                self.judge_failed_load,
+                allow_remote=self.allow_remote,
+            ),
+            watch=WatchTarget(self.application_name),
+        )
+
+
+def check_command_options(json_path: Path | None, timeout: float) -> None:
+    """--json's folder exists and --timeout is positive (the command's own options)."""
+    if json_path is not None and not json_path.resolve().parent.is_dir():
+        folder = json_path.resolve().parent
+        raise UsageError(
+            f"--json {json_path}: the folder {folder} does not exist; create it first."
+        )
+    if timeout <= 0:
+        raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")

@@ -173,6 +173,8 @@ class LoadStats:
     # schedstat; 0 elsewhere): on a busy machine the driver starves without
     # using a whole core.
     driver_cpu_wait_seconds: float = 0.0
+    # Driver processes that shared the load (--driver-processes); the CPU figures are their sums.
+    driver_processes: int = 1
 
     @property
     def responses(self) -> int:
@@ -214,8 +216,43 @@ class LoadStats:
         sleeps in epoll most of the time (measured: 15-30 % busy on /ok and on
         a trivial route); one that is the bottleneck is busy over 80 %.
         """
-        busy = self.driver_cpu_seconds + self.driver_cpu_wait_seconds
+        busy = (self.driver_cpu_seconds + self.driver_cpu_wait_seconds) / self.driver_processes
         return self.elapsed_seconds > 0 and busy / self.elapsed_seconds > 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalLoad:
+    """Load that another tool drove (``leakbench watch``, ``--load-command``, Locust).
+
+    leakbench did not send these requests, so it knows only what the tool
+    reports: for a command, its exit code and the end of its output; for
+    Locust, its request statistics too.
+    """
+
+    # The command line as run (passwords in URLs redacted), or the tool's name.
+    command: str
+    elapsed_seconds: float
+    # None when the load was not a process of ours (the Locust plugin) or never ended.
+    exit_code: int | None = None
+    # True when leakbench stopped it: its time limit was reached or the run was interrupted.
+    stopped: bool = False
+    # The last lines of its output (stdout and stderr), for a failure's report.
+    output_tail: str = ""
+    # The tool's own statistics, when it gives them (Locust does, a command does not).
+    requests: int | None = None
+    failures: int | None = None
+    latency: LatencySummary | None = None
+
+    @property
+    def failed(self) -> bool:
+        """The load did not end by itself with success."""
+        return self.stopped or self.exit_code not in (0, None)
+
+    @property
+    def rps(self) -> float | None:
+        if self.requests is None or self.elapsed_seconds <= 0:
+            return None
+        return self.requests / self.elapsed_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +352,8 @@ class RowResult:
     start_failed: bool = False
     # The pool after the forced garbage collection, when one was forced.
     pool_after_gc: PoolStats | None = None
+    # The row's load came from another tool (watch, --load-command, Locust), not the driver.
+    external: ExternalLoad | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +402,12 @@ class RunSettings:
     max_p95_ms: float | None = None
     # Open-loop load: requests per second (None: closed loop).
     rate_per_second: float | None = None
+    # The load came from this command (watch, --load-command) or tool (Locust), not the driver.
+    load_command: str | None = None
+    # Watch mode: leakbench neither started the app nor sent its load.
+    watched: bool = False
+    # Driver processes that shared each row's load (--driver-processes, or chosen).
+    driver_processes: int = 1
 
 
 @dataclass(frozen=True, slots=True)

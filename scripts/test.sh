@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs on a fresh machine, then run it.
 #   bash scripts/test.sh            (extra arguments go to pytest)
-# Creates .venv (if missing), installs leakbench with its test extras, installs
-# Debian's chromium for the HTML report test when it is missing and we may
-# (root with apt-get), fills .cache/wheelhouse for the matrix tests, then runs ruff, mypy,
-# lint-imports (the layering contracts in pyproject.toml) and pytest.
+# Creates .venv (if missing), installs leakbench with its test extras (Locust
+# included, for the plugin's test), installs Debian's chromium (the HTML report
+# test) and wrk (the watch and --load-command tests) when they are missing and
+# we may (root with apt-get), fills .cache/wheelhouse for the matrix tests, then
+# runs ruff, mypy, lint-imports (the layering contracts in pyproject.toml) and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,12 +16,15 @@ fi
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet -e ".[test]"
 
-if ! command -v chromium >/dev/null 2>&1; then
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-        echo "installing chromium (for the HTML report test)"
-        apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null
+        echo "installing ${missing[*]} (the HTML report test; the load-command tests)"
+        apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "chromium is not installed: the HTML rendering test will say so and fail" >&2
+        echo "not installed: ${missing[*]}; the tests that need them will say so" >&2
     fi
 fi
 

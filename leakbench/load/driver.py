@@ -76,6 +76,8 @@ class LoadProgress:
     disconnects: int = 0
     started_at: float = 0.0
     status_counts: Counter[int] = field(default_factory=Counter)
+    # Set when another tool sends the load (watch mode): these counters then stay at 0.
+    load_tool: str | None = None
 
 
 class _Budget:
@@ -224,10 +226,18 @@ async def _cancel_on_stop(workers: Sequence[asyncio.Future[None]]) -> None:
         worker.cancel()
 
 
-async def drive(plan: LoadPlan, progress: LoadProgress | None = None) -> LoadStats:
-    """Run the plan to its end and return what happened."""
+async def drive(
+    plan: LoadPlan,
+    progress: LoadProgress | None = None,
+    histogram: LatencyHistogram | None = None,
+) -> LoadStats:
+    """Run the plan to its end and return what happened.
+
+    ``histogram`` receives every latency, for a caller that merges several
+    drivers' (:mod:`leakbench.load.processes`).
+    """
     progress = progress if progress is not None else LoadProgress()
-    histogram = LatencyHistogram()
+    histogram = histogram if histogram is not None else LatencyHistogram()
     request = build_request(plan)
     async with LoadClient(plan.request_timeout) as client:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
@@ -259,17 +269,23 @@ async def drive(plan: LoadPlan, progress: LoadProgress | None = None) -> LoadSta
     )
 
 
-def run_load(plan: LoadPlan, progress: LoadProgress | None = None) -> LoadStats:
+def run_load(
+    plan: LoadPlan,
+    progress: LoadProgress | None = None,
+    histogram: LatencyHistogram | None = None,
+) -> LoadStats:
     """Run :func:`drive` on a fresh event loop (uvloop when it is installed)."""
     ensure_open_files(plan.concurrency)
     with shutdown.deferred_interrupts():
-        return _run_loop(plan, progress)
+        return _run_loop(plan, progress, histogram)
 
 
-def _run_loop(plan: LoadPlan, progress: LoadProgress | None) -> LoadStats:
+def _run_loop(
+    plan: LoadPlan, progress: LoadProgress | None, histogram: LatencyHistogram | None
+) -> LoadStats:
     try:
         import uvloop  # noqa: PLC0415 - optional speed-up, imported only when driving
     except ImportError:
-        return asyncio.run(drive(plan, progress))
+        return asyncio.run(drive(plan, progress, histogram))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(drive(plan, progress))
+        return runner.run(drive(plan, progress, histogram))

@@ -14,9 +14,30 @@ from leakbench.results import ActivitySample, LeakKind, RowResult, RunResult, Ve
 from leakbench.verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
-    "the pool is not visible (attach mode, or no SQLAlchemy pool in the target), "
+    "the pool is not visible (attach mode or watch mode, or no SQLAlchemy pool in the target), "
     "so only PostgreSQL's side is known"
 )
+
+
+def external_load_notes(row: RowResult) -> list[str]:
+    """Where a row's load came from when another tool drove it, and what that tool reported."""
+    external = row.external
+    if external is None:
+        return []
+    if external.stopped:
+        ending = f"stopped by leakbench after {external.elapsed_seconds:.1f} s"
+    elif external.exit_code is None:
+        ending = f"ran for {external.elapsed_seconds:.1f} s"
+    else:
+        ending = f"exited with code {external.exit_code} after {external.elapsed_seconds:.1f} s"
+    notes = [f"Load from {external.command} ({ending}); leakbench sent no request itself."]
+    if external.requests is not None:
+        figures = f"{external.requests:,} requests, {external.failures or 0:,} failures"
+        latency = external.latency
+        if latency is not None:
+            figures += f", p50/p95/p99 {latency.p50:,.1f}/{latency.p95:,.1f}/{latency.p99:,.1f} ms"
+        notes.append(f"The load tool reported {figures}.")
+    return notes
 
 
 def vantage_notes(row: RowResult) -> list[str]:
@@ -126,6 +147,7 @@ def row_notes(row: RowResult) -> list[str]:
     if row.findings is not None:
         notes.extend(row.findings.reasons)
     notes.extend(vantage_notes(row))
+    notes.extend(external_load_notes(row))
     if row.load is not None and row.load.driver_saturated:
         notes.append(
             "leakbench's load driver was running or waiting for a CPU most of the load: "
@@ -187,8 +209,13 @@ def settings_line(result: RunResult) -> str:
     """What the run was set to, on one line: pool, workers, load, settle and database."""
     s = result.settings
     pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
-    load = f"concurrency={s.concurrency}{pace} settle≤{s.settle_seconds:g}s"
+    settle = f"settle≤{s.settle_seconds:g}s"
+    load = f"concurrency={s.concurrency}{pace} driver_processes={s.driver_processes} {settle}"
+    if s.load_command is not None:
+        load = f"load from {s.load_command} {settle}"
+    only = f" (application_name {s.application_name!r})" if s.application_name else ""
+    if s.watched:
+        return f"watching the database{only}, {load} · {redact(s.database)}"
     if s.attach_url is not None:
-        only = f" (application_name {s.application_name!r})" if s.application_name else ""
         return f"attached to {s.attach_url}{only} {load} · {redact(s.database)}"
     return f"workers={s.workers} {load} · {pool_text(result)} · {redact(s.database)}"

@@ -146,22 +146,33 @@ def _seconds(value: float | None) -> str:
     return f"{value:g} s" if value is not None else "-"
 
 
-def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
-    load = (
-        f"{settings.duration_seconds:g} s per row"
-        if settings.duration_seconds is not None
-        else f"{settings.requests_per_row:,} requests per row"
-    )
-    items = [
-        ("Database", redact(settings.database)),
+def _load_items(settings: RunSettings) -> list[tuple[str, str]]:
+    """How the load was made: leakbench's driver, or another tool's command."""
+    if settings.load_command is not None:
+        return [("Load (not sent by leakbench)", redact(settings.load_command))]
+    if settings.duration_seconds is not None:
+        load = f"{settings.duration_seconds:g} s per row"
+    else:
+        load = f"{settings.requests_per_row or 0:,} requests per row"
+    return [
         ("Load", f"{load}, {settings.concurrency} concurrent connections"),
+        ("Load driver processes", str(settings.driver_processes)),
         ("Request timeout", _seconds(settings.request_timeout_seconds)),
-        (
-            "Pool (per worker)",
-            f"pool_size={settings.pool_size}, max_overflow={settings.max_overflow}, "
-            f"pool_timeout={settings.pool_timeout_seconds:g} s",
-        ),
-        ("uvicorn workers", str(settings.workers)),
+    ]
+
+
+def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
+    items = [("Database", redact(settings.database)), *_load_items(settings)]
+    if not settings.watched:
+        items += [
+            (
+                "Pool (per worker)",
+                f"pool_size={settings.pool_size}, max_overflow={settings.max_overflow}, "
+                f"pool_timeout={settings.pool_timeout_seconds:g} s",
+            ),
+            ("uvicorn workers", str(settings.workers)),
+        ]
+    items += [
         (
             "Settle",
             f"up to {settings.settle_seconds:g} s, done after "
@@ -182,4 +193,11 @@ def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
     ]
     if settings.attach_url:
         items.append(("Attached to (not started by leakbench)", redact(settings.attach_url)))
+    if settings.watched:
+        judged = (
+            f"connections with application_name {settings.application_name!r}"
+            if settings.application_name
+            else "every connection to the database"
+        )
+        items.append(("Watched (app not started by leakbench)", judged))
     return tuple(items)

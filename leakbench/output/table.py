@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from leakbench.output.sparkline import sparkline
-from leakbench.results import Findings, LoadStats, RowResult
+from leakbench.results import ExternalLoad, Findings, LoadStats, RowResult
 
 # Characters of the idle-in-transaction sparkline; each shows the peak of its slice of samples.
 SPARKLINE_WIDTH = 12
@@ -35,8 +35,21 @@ class Column:
     give_way: int = 0
 
 
-def _load(row: RowResult, figure: Callable[[LoadStats], str]) -> str:
-    return figure(row.load) if row.load is not None else NOT_MEASURED
+def _load(
+    row: RowResult,
+    figure: Callable[[LoadStats], str],
+    tool_figure: Callable[[ExternalLoad], str | None] | None = None,
+) -> str:
+    """The driver's figure; else the load tool's own (Locust's), when it gives one."""
+    if row.load is not None:
+        return figure(row.load)
+    if row.external is not None and row.external.requests is not None and tool_figure:
+        return tool_figure(row.external) or NOT_MEASURED
+    return NOT_MEASURED
+
+
+def _maybe(value: float | None, form: str) -> str | None:
+    return form.format(value) if value is not None else None
 
 
 def _findings(row: RowResult, figure: Callable[[Findings], str]) -> str:
@@ -56,14 +69,19 @@ COLUMNS: tuple[Column, ...] = (
         "requests",
         "Requests",
         "Requests",
-        lambda row: _load(row, lambda load: f"{load.completed:,}"),
+        lambda row: _load(
+            row, lambda load: f"{load.completed:,}", lambda tool: f"{tool.requests:,}"
+        ),
         numeric=True,
     ),
     Column(
         "errors",
         "Errors",
         None,
-        lambda row: _load(row, lambda load: f"{load.errors:,}"),
+        # A load tool's failures (Locust's) count HTTP errors too.
+        lambda row: _load(
+            row, lambda load: f"{load.errors:,}", lambda tool: f"{tool.failures or 0:,}"
+        ),
         numeric=True,
         give_way=2,
     ),
@@ -71,7 +89,9 @@ COLUMNS: tuple[Column, ...] = (
         "rps",
         "req/s",
         "req/s",
-        lambda row: _load(row, lambda load: f"{load.rps:,.0f}"),
+        lambda row: _load(
+            row, lambda load: f"{load.rps:,.0f}", lambda tool: _maybe(tool.rps, "{:,.0f}")
+        ),
         numeric=True,
         give_way=4,
     ),
@@ -79,7 +99,11 @@ COLUMNS: tuple[Column, ...] = (
         "p95",
         "p95 ms",
         "p95 ms",
-        lambda row: _load(row, lambda load: f"{load.latency.p95:,.1f}"),
+        lambda row: _load(
+            row,
+            lambda load: f"{load.latency.p95:,.1f}",
+            lambda tool: _maybe(tool.latency.p95 if tool.latency else None, "{:,.1f}"),
+        ),
         numeric=True,
         give_way=3,
     ),

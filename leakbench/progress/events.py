@@ -27,6 +27,8 @@ class LoadSnapshot:
     # Transport errors and timeouts; HTTP statuses are answers, counted apart.
     errors: int = 0
     server_errors: int = 0
+    # Another tool sends the load (watch mode): the counts above stay at 0.
+    load_tool: str | None = None
 
     @classmethod
     def of(cls, progress: LoadProgress) -> LoadSnapshot:
@@ -35,6 +37,7 @@ class LoadSnapshot:
             completed=progress.completed,
             errors=progress.transport_errors + progress.timeouts,
             server_errors=progress.server_errors,
+            load_tool=progress.load_tool,
         )
 
 

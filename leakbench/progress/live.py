@@ -93,6 +93,8 @@ def _phase_progress(snapshot: RowSnapshot) -> list[RenderableType]:
 
 
 def _load_line(snapshot: RowSnapshot) -> Text:
+    if snapshot.load_tool is not None:
+        return Text(f"load from {snapshot.load_tool}: leakbench sends and counts no request", "dim")
     text = Text()
     text.append("requests ", style=LABEL_STYLE).append(f"{snapshot.completed:,}")
     text.append("   req/s ", style=LABEL_STYLE).append(f"{snapshot.requests_per_second:,.0f}")

@@ -53,6 +53,8 @@ class RowSnapshot:
     sample: ActivitySample | None = None
     # Read from the target during the load only (see leakbench.runner.row).
     pool_checked_out: int | None = None
+    # Another tool sends the load (watch mode): the request counts are not known.
+    load_tool: str | None = None
 
     @property
     def load_remaining(self) -> float | None:
@@ -85,6 +87,7 @@ class RowTracker:
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
+        self._load_tool: str | None = None
 
     def apply(self, event: Event) -> None:
         """Follow the run: the events about the running row; the others are not its business."""
@@ -111,6 +114,7 @@ class RowTracker:
             self._counts = (0, 0, 0, 0)
             self._recent.clear()
             self._sample = None
+            self._load_tool = None
             self._pool_checked_out = None
 
     def change_phase(self, phase: Phase, limit_seconds: float | None) -> None:
@@ -129,6 +133,7 @@ class RowTracker:
             now = self._clock()
             completed = load.completed
             self._counts = (load.sent, completed, load.errors, load.server_errors)
+            self._load_tool = load.load_tool
             self._recent.append((now, completed))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
                 self._recent.popleft()
@@ -167,6 +172,7 @@ class RowTracker:
                 requests_per_second=self._rate() if self._phase is Phase.LOAD else 0.0,
                 sample=self._sample,
                 pool_checked_out=self._pool_checked_out,
+                load_tool=self._load_tool,
             )
 
     def _load_elapsed(self, now: float) -> float:

@@ -21,6 +21,7 @@ import httpx
 from leakbench.config import AttachTarget, RunConfig
 from leakbench.errors import LeakbenchError, TargetStartError, UsageError
 from leakbench.load.driver import LoadProgress
+from leakbench.load.processes import ProcessesDriver, chosen_processes
 from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
@@ -34,7 +35,7 @@ _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 def check_url(attach: AttachTarget) -> list[str]:
     """Refuse a non-loopback target unless allowed; return the warnings to show."""
     host = urlsplit(attach.url).hostname or ""
-    if _is_loopback(host):
+    if is_loopback(host):
         return []
     if not attach.allow_remote:
         raise UsageError(
@@ -48,7 +49,7 @@ def check_url(attach: AttachTarget) -> list[str]:
     ]
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host.lower() in _LOCAL_NAMES:
         return True
     try:
@@ -155,6 +156,9 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
                     poller=poller,
                     progress=LoadProgress(),
                     observer=observer,
+                    drive=ProcessesDriver(
+                        chosen_processes(config.load.driver_processes, config.workers)
+                    ),
                 )
         except LeakbenchError as exc:
             yield RowResult(name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))

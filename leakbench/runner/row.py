@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +30,8 @@ from leakbench.progress.events import RunObserver
 from leakbench.results import (
     ActivitySample,
     CheckoutSite,
+    ExternalLoad,
+    LoadStats,
     Phase,
     PoolStats,
     RowResult,
@@ -53,6 +55,10 @@ _FINAL_ATTEMPTS = 20
 _POOL_READ_SECONDS = 0.25
 # After a settle that ran out of time, how long to look for one quiet moment.
 _QUIET_LOOK_SECONDS = 1.5
+
+
+# A row's load step: leakbench's own driver, or another tool it waits for (watch mode).
+LoadStep = Callable[[LoadPlan, LoadProgress], LoadStats | ExternalLoad]
 
 
 class TargetHandle(Protocol):
@@ -177,8 +183,9 @@ def observe_row(
     poller: ActivityPoller,
     progress: LoadProgress,
     observer: RunObserver,
+    drive: LoadStep = run_load,
 ) -> RowResult:
-    """Measure and judge one row on a target that is up."""
+    """Measure and judge one row on a target that is up, loaded by ``drive``."""
     poller.restart_clock()
     baseline = poller.snapshot(Phase.BASELINE)
     if baseline is None:
@@ -203,11 +210,12 @@ def observe_row(
     with _ticker(observer, progress, poller, target):
         poller.phase = Phase.LOAD
         observer.phase_changed(Phase.LOAD, config.load.duration)
-        load = run_load(plan, progress)
+        outcome = drive(plan, progress)
         shutdown.check()  # a Ctrl-C the event loop swallowed still stops the run here
         poller.phase = Phase.SETTLE
         observer.phase_changed(Phase.SETTLE, config.verdict.settle)
         settled, settle_seconds = _settle(config, poller, baseline, target, pool_before)
+    load, external = (outcome, None) if isinstance(outcome, LoadStats) else (None, outcome)
     if not target.alive():
         return RowResult(
             spec.name,
@@ -218,6 +226,7 @@ def observe_row(
             poller.samples(),
             error=f"The target exited with code {target.exit_code()} during the row; "
             f"its log ends: {target.log_tail()}",
+            external=external,
         )
     observer.phase_changed(Phase.FINAL, None)
     # The database is read before the target is touched: talking to the probe
@@ -233,6 +242,7 @@ def observe_row(
             poller.samples(),
             error="pg_stat_activity could not be read after the settle, so the row cannot be "
             "judged; check that the server is up and accepts connections.",
+            external=external,
         )
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())
@@ -268,8 +278,8 @@ def observe_row(
             after_settle=final,
             settled=settled,
             settle_seconds=settle_seconds,
-            completed_requests=load.completed,
-            exercised_requests=load.exercised,
+            completed_requests=_completed(load, external),
+            exercised_requests=load.exercised if load is not None else -1,
             after_gc=after_gc,
             sample_gaps=poller.gaps,
             expected_samples=int(observed_seconds / config.poll_interval),
@@ -282,7 +292,7 @@ def observe_row(
                 max_connections=spec.max_connections,
                 pool_before=pool_before,
                 pool_after=pool,
-                request_timeouts=load.timeouts,
+                request_timeouts=load.timeouts if load is not None else 0,
             ),
             pool=pool_view,
             database_transactions=transactions,
@@ -304,7 +314,17 @@ def observe_row(
         pool_after_settle=pool,
         pool_baseline=pool_before,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
+        external=external,
     )
+
+
+def _completed(load: LoadStats | None, external: ExternalLoad | None) -> int:
+    """Requests completed, or -1 when the tool that sent them does not say."""
+    if load is not None:
+        return load.completed
+    if external is not None and external.requests is not None:
+        return external.requests
+    return -1
 
 
 def _final_snapshot(

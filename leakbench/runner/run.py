@@ -19,15 +19,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from leakbench.config import Endpoint, RunConfig, Target
-from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.errors import LeakbenchError, TargetStartError, UsageError
+from leakbench.load.command import CommandDriver, display, resolve
 from leakbench.load.driver import LoadProgress
 from leakbench.load.limits import ensure_open_files
+from leakbench.load.processes import ProcessesDriver, chosen_processes
 from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
-from leakbench.runner import attach
+from leakbench.runner import attach, visibility, watch
 from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
 from leakbench.runner.versions import collect, collect_from, interpreter_packages
 from leakbench.system import shutdown
@@ -47,8 +49,11 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     observer = observer or RunObserver()
     # Before any target starts: targets inherit the raised open-file limit.
     ensure_open_files(config.load.concurrency)
+    if config.watch is not None:
+        return _run_watched(config, observer)
     if config.attach is not None:
         return _run_attached(config, observer)
+    warnings = _command_warnings(config, observer)
     if config.dsn is not None:
         dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
     started_at = _now()
@@ -71,8 +76,8 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
             for name in admin.drop_stale_databases(conn):
                 observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
         run_id = admin.new_run_id()
-        warnings = _server_warnings(server)
-        for text in warnings:
+        for text in _server_warnings(server):
+            warnings.append(text)
             observer.warning(text)
         try:
             for index, target in enumerate(config.targets):
@@ -108,7 +113,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         return RunResult(
             rows=tuple(rows),
             versions=_versions(config, server),
-            settings=_settings(config, server),
+            settings=settings_for(config, server),
             started_at=started_at,
             finished_at=_now(),
             interrupted=interrupted,
@@ -140,10 +145,16 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
         for text in _server_warnings(server):
             warnings.append(text)
             observer.warning(text)
+        seen = visibility.role_visibility(server)
+        for text in visibility.warnings_for(seen):
+            warnings.append(text)
+            observer.warning(text)
         try:
             for row in attach.attached_rows(config, server, observer):
-                rows.append(row)
-                observer.row_finished(row)
+                rows.append(
+                    visibility.checked_row(row, server, seen, config.attach.application_name)
+                )
+                observer.row_finished(rows[-1])
         except KeyboardInterrupt:
             interrupted = True
             # One row per endpoint, in order: the first without a row was under way.
@@ -152,7 +163,7 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
                 rows.append(_interrupted_row(name, config.endpoints[len(rows)].label))
                 observer.row_finished(rows[-1])
         settings = dataclasses.replace(
-            _settings(config, server),
+            settings_for(config, server),
             attach_url=dsn_tools.redact(config.attach.url),
             application_name=config.attach.application_name,
         )
@@ -160,6 +171,63 @@ def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
             rows=tuple(rows),
             versions=collect(server.info.version),
             settings=settings,
+            started_at=started_at,
+            finished_at=_now(),
+            interrupted=interrupted,
+            warnings=tuple(warnings),
+        )
+
+
+def _command_warnings(config: RunConfig, observer: RunObserver) -> list[str]:
+    """Check a --load-command before anything starts: its program, and its URLs' hosts."""
+    if config.load_command is None:
+        return []
+    resolve(config.load_command, "http://127.0.0.1")
+    warnings = watch.check_command_urls(config.load_command)
+    for text in warnings:
+        observer.warning(text)
+    return warnings
+
+
+def _run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
+    """Watch mode: a command loads the user's app; nothing started, created or dropped here."""
+    assert config.watch is not None
+    if config.load_command is None:
+        raise UsageError("leakbench watch needs a load command after '--'.")
+    # Checked before the database is even reached, so a typo costs nothing.
+    resolve(config.load_command, None)
+    warnings = watch.check_command_urls(config.load_command)
+    for text in warnings:
+        observer.warning(text)
+    warnings.append(watch.VERSIONS_WARNING)
+    started_at = _now()
+    rows: list[RowResult] = []
+    interrupted = False
+    with open_server(config.dsn, config.startup_timeout) as server:
+        observer.run_started(server.description)
+        for text in _server_warnings(server):
+            warnings.append(text)
+            observer.warning(text)
+        seen = visibility.role_visibility(server)
+        for text in visibility.warnings_for(seen):
+            warnings.append(text)
+            observer.warning(text)
+        try:
+            for row in watch.watched_rows(config, server, observer):
+                rows.append(
+                    visibility.checked_row(row, server, seen, config.watch.application_name)
+                )
+                observer.row_finished(rows[-1])
+        except KeyboardInterrupt:
+            interrupted = True
+            if not rows:
+                label = watch.row_label(config.load_command)
+                rows.append(_interrupted_row(watch.WATCH_ROW_NAME, label))
+                observer.row_finished(rows[-1])
+        return RunResult(
+            rows=tuple(rows),
+            versions=collect(server.info.version),
+            settings=settings_for(config, server),
             started_at=started_at,
             finished_at=_now(),
             interrupted=interrupted,
@@ -279,7 +347,10 @@ def _measure_row(
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):
-            observer.row_started(target.name, endpoint.label, config.load.duration)
+            if config.load_command is None:
+                observer.row_started(target.name, endpoint.label, config.load.duration)
+            else:
+                observer.row_started(target.name, watch.row_label(config.load_command), None)
             spec = RowSpec(
                 name=target.name,
                 endpoint=endpoint,
@@ -289,14 +360,30 @@ def _measure_row(
                 max_connections=server.info.max_connections,
                 per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
             )
-            return observe_row(
+            command = config.load_command
+            if command is None:
+                return observe_row(
+                    config=config,
+                    spec=spec,
+                    target=process,
+                    poller=poller,
+                    progress=progress,
+                    observer=observer,
+                    drive=ProcessesDriver(
+                        chosen_processes(config.load.driver_processes, config.workers)
+                    ),
+                )
+            argv = resolve(command, process.base_url)
+            row = observe_row(
                 config=config,
                 spec=spec,
                 target=process,
                 poller=poller,
                 progress=progress,
                 observer=observer,
+                drive=CommandDriver(argv, command.time_limit),
             )
+            return watch.finish_command_row(row, command, watch.row_label(command))
     except TargetStartError as exc:
         failed = str(exc)
         return RowResult(
@@ -306,7 +393,8 @@ def _measure_row(
         return RowResult(target.name, endpoint.label, Verdict.FAILED, None, None, error=str(exc))
 
 
-def _settings(config: RunConfig, server: Server) -> RunSettings:
+def settings_for(config: RunConfig, server: Server) -> RunSettings:
+    """The settings recorded in the report (no secrets)."""
     return RunSettings(
         database=server.description,
         embedded_database=server.embedded,
@@ -329,4 +417,8 @@ def _settings(config: RunConfig, server: Server) -> RunSettings:
         max_error_rate=config.thresholds.max_error_rate,
         max_p95_ms=config.thresholds.max_p95_ms,
         rate_per_second=config.load.rate,
+        load_command=display(config.load_command.argv) if config.load_command else None,
+        application_name=config.watch.application_name if config.watch else None,
+        watched=config.watch is not None,
+        driver_processes=chosen_processes(config.load.driver_processes, config.workers),
     )

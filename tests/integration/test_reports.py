@@ -113,8 +113,8 @@ def documented_schema() -> Schema:
     for line in SCHEMA_DOC.read_text(encoding="utf-8").splitlines():
         if heading := _TYPE_HEADING.match(line):
             current = types.setdefault(heading[1], {})
-        elif line.startswith("## "):  # a new part of the page (matrix.json): no type's table
-            current = None
+        elif line.startswith("#"):
+            current = None  # another section (matrix.json's): its table is no type's
         elif current is not None and (field := _FIELD_ROW.match(line)):
             current[field[1]] = (field[2].strip(), field[3] == "yes")
     return types

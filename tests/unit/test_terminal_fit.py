@@ -141,7 +141,10 @@ def test_the_footer_shows_the_pool_the_probe_read_from_an_app() -> None:
     scenario = _printed(
         run_result(row("with-session", "/ok", pool_capacity=24, per_worker=12)), 200
     )
-    assert "workers=1 concurrency=10 settle≤1s · pool_size=2 max_overflow=10 · " in scenario
+    assert (
+        "workers=1 concurrency=10 driver_processes=1 settle≤1s · pool_size=2 max_overflow=10 · "
+        in scenario
+    )
     mixed = _printed(
         run_result(row("with-session", "/ok"), row("shop/main.py:app", "/x", pool_capacity=15)),
         200,

@@ -19,6 +19,7 @@ from leakbench.results import (
     BackendDetail,
     Capacity,
     CheckoutSite,
+    ExternalLoad,
     Findings,
     LatencySummary,
     LeakKind,
@@ -81,6 +82,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         else None,
         "pool_baseline": _optional(row.pool_baseline),
         "pool_after_gc": _optional(row.pool_after_gc),
+        "external": _optional(row.external),
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -229,6 +231,12 @@ def _row_from(data: dict[str, Any]) -> RowResult:
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
     gc_pool = PoolStats(**data["pool_after_gc"]) if data.get("pool_after_gc") else None
+    external = None
+    if data.get("external"):
+        raw_external = dict(data["external"])
+        if raw_external.get("latency"):
+            raw_external["latency"] = LatencySummary(**raw_external["latency"])
+        external = ExternalLoad(**raw_external)
     return RowResult(
         pattern=data["pattern"],
         endpoint=data["endpoint"],
@@ -241,6 +249,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         error=data.get("error"),
         start_failed=bool(data.get("start_failed", False)),
         pool_after_gc=gc_pool,
+        external=external,
     )
 
 
