@@ -25,6 +25,10 @@ sampling  the target's throughput with pg_stat_activity sampled at 10 Hz
 processes the bare ASGI route on a target with 2 uvicorn workers: leakbench
           with 1 and with 2 driver processes (--driver-processes) against
           wrk with 2 threads, in the same run (median of --rounds).
+sites     with-session /ok on two targets in the same run, the probe recording
+          where each connection is checked out (leakbench's default) and not
+          (LEAKBENCH_CHECKOUT_SITES=0): resp/s of both tools on each, the
+          leakbench/wrk ratio with the recording on, and what the recording costs.
 verdict   (not in the default set) the default ``leakbench run --pattern
           both``, timed to its verdict.
 
@@ -57,12 +61,22 @@ from leakbench.results import Phase
 from leakbench.runner.row import activity_poller
 from leakbench.runner.run import target_environment
 from leakbench.runner.versions import collect
+from leakbench.target.probe import CHECKOUT_SITES_ENV
 from leakbench.target.process import TargetProcess
 from leakbench.target.specs import resolve_patterns
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'
-SECTIONS = ("compare", "scale", "memory", "startup", "sampling", "processes", "verdict")
+SECTIONS = (
+    "compare",
+    "scale",
+    "memory",
+    "startup",
+    "sampling",
+    "processes",
+    "sites",
+    "verdict",
+)
 DEFAULT_SECTIONS = SECTIONS[:-1]
 _PAUSE_SECONDS = 1.0  # lets the target finish in-flight work between runs
 
@@ -80,6 +94,8 @@ ROUTES = (
     Route("trivial /trivial", "trivial", "/trivial"),
     Route("bare ASGI /raw", "raw", "/raw"),
 )
+# The same route on a target whose probe does not record checkout sites.
+UNRECORDED = Route("with-session /ok, no sites", "with-session-unrecorded", "/ok")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +144,19 @@ def targets(args: argparse.Namespace) -> Iterator[Bench]:
             env = target_environment(RunConfig(targets=(with_session,)), server, database)
             trivial = Target("trivial", "trivial_app:app", kind="app", app_dir=HERE)
             raw = Target("raw", "trivial_app:raw_app", kind="app", app_dir=HERE)
+            unrecorded = {**env, CHECKOUT_SITES_ENV: "0"}
             with (
                 TargetProcess(with_session, env, Path(work) / "ws") as ws,
+                TargetProcess(with_session, unrecorded, Path(work) / "wsu") as wsu,
                 TargetProcess(trivial, env, Path(work) / "tr") as tr,
                 TargetProcess(raw, env, Path(work) / "raw") as bare,
             ):
-                urls = {"with-session": ws.base_url, "trivial": tr.base_url, "raw": bare.base_url}
+                urls = {
+                    "with-session": ws.base_url,
+                    "with-session-unrecorded": wsu.base_url,
+                    "trivial": tr.base_url,
+                    "raw": bare.base_url,
+                }
                 yield Bench(urls, server, database, args)
         finally:
             with admin.connect(server.admin_dsn) as conn:
@@ -283,6 +306,69 @@ def _sample_seconds(bench: Bench, count: int = 200) -> float:
         for _ in range(count):
             poller.snapshot(Phase.LOAD)
         return (time.perf_counter() - started) / count
+
+
+def section_sites(bench: Bench) -> None:
+    rounds = bench.args.rounds
+    print(
+        f"\n## sites: with-session /ok with and without the checkout-site recording, "
+        f"{bench.args.concurrency} connections, {bench.args.duration:g} s a run, "
+        f"median of {rounds} round(s)"
+    )
+    recorded, unrecorded = ROUTES[0], UNRECORDED
+    measures = [partial(bench.driver, recorded), partial(bench.driver, unrecorded)]
+    if WRK:
+        measures += [partial(bench.wrk, recorded), partial(bench.wrk, unrecorded)]
+    outcomes = _rounds(rounds, *measures)
+    print(_HEADER)
+    for index, label in enumerate(("sites recorded (default)", "not recorded")):
+        print(f"with-session /ok, {label}")
+        if WRK:
+            print(_row("wrk", outcomes[index + 2]))
+        print(_row("leakbench", outcomes[index]))
+    on, off = _checkout_microseconds(bench)
+    print(
+        f"  one checkout + checkin through SQLAlchemy's pool, in this process: {on:.1f} us "
+        f"with the site recorded, {off:.1f} us without ({on - off:+.1f} us per checkout)"
+    )
+    rps = [_median(runs, lambda o: o.rps) for runs in outcomes]
+    print(f"  recording cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
+    if WRK:
+        print(f"  recording cost, wrk driving: {(1 - rps[2] / rps[3]) * 100:+.1f} % resp/s")
+        print(
+            f"  leakbench/wrk: resp/s {rps[0] / rps[2]:.2f} with the recording on, "
+            f"{rps[1] / rps[3]:.2f} with it off"
+        )
+
+
+def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, float]:
+    """Mean time of ``with engine.connect(): pass`` with the probe's listeners, sites on/off.
+
+    The probe's class-level listeners are installed in this process as in a target;
+    the rounds alternate so drift on the shared machine cancels.
+    """
+    import psycopg  # noqa: PLC0415 - only this section needs these
+    from sqlalchemy import create_engine  # noqa: PLC0415
+
+    from leakbench.target import probe  # noqa: PLC0415
+
+    probe._listen_to_pools()  # what probe.install() does, without the socket
+    dsn = bench.server.admin_dsn
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for round_index in range(6):
+            record = round_index % 2 == 0
+            probe.COUNTERS.record_sites = record
+            started = time.perf_counter()
+            for _ in range(count):
+                with engine.connect():
+                    pass
+            timings[record].append((time.perf_counter() - started) / count * 1e6)
+    finally:
+        probe.COUNTERS.record_sites = True
+        engine.dispose()
+    return statistics.median(timings[True]), statistics.median(timings[False])
 
 
 def _timed_run(

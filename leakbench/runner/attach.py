@@ -26,7 +26,7 @@ from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
-from leakbench.results import PoolStats, RowResult, Verdict
+from leakbench.results import CheckoutSite, PoolStats, RowResult, Verdict
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
@@ -111,6 +111,15 @@ class AttachedApp:
 
     def force_gc(self) -> bool:
         return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
 
 
 def database_of(server: Server) -> str:
