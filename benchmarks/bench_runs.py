@@ -45,6 +45,8 @@ class Outcome:
     """What one tool achieved on one route."""
 
     tool: str
+    # Answered requests, whatever the status: wrk's "N requests in", leakbench's
+    # status counts. Requests never answered are in ``disconnects``.
     responses: int
     seconds: float
     p50_ms: float
@@ -56,8 +58,12 @@ class Outcome:
     # Of those, requests given up after the request timeout (leakbench only): a
     # target too slow for the connections queues them, the driver did not fail.
     timeouts: int = 0
-    # Requests lost to a connection the server closed (wrk counts them as read errors).
+    # Requests lost to a connection the server closed, never answered (wrk counts
+    # them as read errors, leakbench as disconnects).
     disconnects: int = 0
+    # Of the answered, those with a status other than 2xx or 3xx (wrk's
+    # "Non-2xx or 3xx responses"): on /error, every one.
+    non_2xx: int = 0
     # The sampling section: pg_stat_activity samples taken, and the responses/s
     # in the windows with sampling and in those without.
     samples: int = 0
@@ -181,8 +187,11 @@ def run_wrk(  # noqa: PLR0917 - mirrors wrk's own options
     done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m)", text)
     if wrk.code != 0 or done is None:
         raise ChildFailed(f"wrk failed (exit {wrk.code}): {(text + wrk.errors).strip()[-400:]}")
+    # "N requests in" counts answered requests (wrk's response_complete), 4xx and
+    # 5xx included; a connection closed before the answer is a read error instead.
     errors = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     connect, read, write, timeout = (int(n) for n in errors.groups()) if errors else (0, 0, 0, 0)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     return Outcome(
         tool="wrk",
         responses=int(done.group(1)),
@@ -193,6 +202,7 @@ def run_wrk(  # noqa: PLR0917 - mirrors wrk's own options
         peak_rss_mb=wrk.peak_rss_mb,
         errors=connect + write + timeout,
         disconnects=read,
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
     )
 
 
@@ -217,6 +227,7 @@ def run_driver(spec: DriverSpec) -> Outcome:
         errors=data["errors"],
         timeouts=data["timeouts"],
         disconnects=data["disconnects"],
+        non_2xx=data["non_2xx"],
         samples=data["samples"],
         rps_sampling=data["rps_sampling"],
         rps_not_sampling=data["rps_not_sampling"],
@@ -341,6 +352,7 @@ def _child_main() -> None:
                 "errors": stats.errors,
                 "timeouts": stats.timeouts,
                 "disconnects": stats.disconnects,
+                "non_2xx": sum(n for status, n in stats.status_counts if status >= 400),
                 "samples": sampler.samples if sampler else 0,
                 "rps_sampling": sampler.rps(sampling=True) if sampler else 0.0,
                 "rps_not_sampling": sampler.rps(sampling=False) if sampler else 0.0,

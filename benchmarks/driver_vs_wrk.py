@@ -9,10 +9,13 @@ and a bare ASGI app, neither touching a database), then measures, section
 by section:
 
 compare   wrk and leakbench in turn on /ok and /error (with-session), on
-          /trivial and on /raw: responses/s, p50/p99, CPU s per 1,000
-          responses, peak RSS, and leakbench's ratios to wrk (medians over
-          --rounds, the order of the tools alternating from round to round).
-          On /raw the load tool, not the app, is the bottleneck.
+          /trivial and on /raw: answered responses/s (any status: wrk's
+          "N requests in", leakbench's status counts), p50/p99, CPU s per
+          1,000 responses, peak RSS, the non-2xx answers and the requests
+          never answered (wrk's read errors, leakbench's unanswered), and
+          leakbench's ratios to wrk (medians over --rounds, the order of the
+          tools alternating from round to round). On /raw the load tool, not
+          the app, is the bottleneck.
 scale     1,000 connections on /ok: responses and driver-side errors.
 memory    the driver's peak RSS for N and 10 N requests.
 startup   from starting ``leakbench run`` to its first load request, and to
@@ -22,6 +25,10 @@ sampling  the target's throughput with pg_stat_activity sampled at 10 Hz
 processes the bare ASGI route on a target with 2 uvicorn workers: leakbench
           with 1 and with 2 driver processes (--driver-processes) against
           wrk with 2 threads, in the same run (median of --rounds).
+sites     with-session /ok on two targets in the same run, the probe recording
+          where each connection is checked out (leakbench's default) and not
+          (LEAKBENCH_CHECKOUT_SITES=0): resp/s of both tools on each, the
+          leakbench/wrk ratio with the recording on, and what the recording costs.
 verdict   (not in the default set) the default ``leakbench run --pattern
           both``, timed to its verdict.
 
@@ -54,12 +61,22 @@ from leakbench.results import Phase
 from leakbench.runner.row import activity_poller
 from leakbench.runner.run import target_environment
 from leakbench.runner.versions import collect
+from leakbench.target.probe import CHECKOUT_SITES_ENV
 from leakbench.target.process import TargetProcess
 from leakbench.target.specs import resolve_patterns
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'
-SECTIONS = ("compare", "scale", "memory", "startup", "sampling", "processes", "verdict")
+SECTIONS = (
+    "compare",
+    "scale",
+    "memory",
+    "startup",
+    "sampling",
+    "processes",
+    "sites",
+    "verdict",
+)
 DEFAULT_SECTIONS = SECTIONS[:-1]
 _PAUSE_SECONDS = 1.0  # lets the target finish in-flight work between runs
 
@@ -77,6 +94,8 @@ ROUTES = (
     Route("trivial /trivial", "trivial", "/trivial"),
     Route("bare ASGI /raw", "raw", "/raw"),
 )
+# The same route on a target whose probe does not record checkout sites.
+UNRECORDED = Route("with-session /ok, no sites", "with-session-unrecorded", "/ok")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,12 +144,19 @@ def targets(args: argparse.Namespace) -> Iterator[Bench]:
             env = target_environment(RunConfig(targets=(with_session,)), server, database)
             trivial = Target("trivial", "trivial_app:app", kind="app", app_dir=HERE)
             raw = Target("raw", "trivial_app:raw_app", kind="app", app_dir=HERE)
+            unrecorded = {**env, CHECKOUT_SITES_ENV: "0"}
             with (
                 TargetProcess(with_session, env, Path(work) / "ws") as ws,
+                TargetProcess(with_session, unrecorded, Path(work) / "wsu") as wsu,
                 TargetProcess(trivial, env, Path(work) / "tr") as tr,
                 TargetProcess(raw, env, Path(work) / "raw") as bare,
             ):
-                urls = {"with-session": ws.base_url, "trivial": tr.base_url, "raw": bare.base_url}
+                urls = {
+                    "with-session": ws.base_url,
+                    "with-session-unrecorded": wsu.base_url,
+                    "trivial": tr.base_url,
+                    "raw": bare.base_url,
+                }
                 yield Bench(urls, server, database, args)
         finally:
             with admin.connect(server.admin_dsn) as conn:
@@ -153,7 +179,7 @@ def _rounds(count: int, *measures: Callable[[], Outcome]) -> list[list[Outcome]]
 
 _HEADER = (
     f"  {'tool':<10}{'resp/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'CPU s/1k':>10}{'RSS MB':>8}"
-    f"{'errors':>8}{'disconn':>9}{'saturated':>11}"
+    f"{'non-2xx':>9}{'errors':>8}{'unanswered':>11}{'saturated':>11}"
 )
 
 
@@ -165,11 +191,12 @@ def _row(name: str, runs: list[Outcome]) -> str:
     )
     cpu, rss = _median(runs, lambda o: o.cpu_per_1k), max(o.peak_rss_mb for o in runs)
     errors, disconnects = sum(o.errors for o in runs), sum(o.disconnects for o in runs)
+    non_2xx = sum(o.non_2xx for o in runs)
     checked = [o.saturated for o in runs if o.saturated is not None]
     saturated = f"{sum(checked)}/{len(checked)}" if checked else "-"
     return (
         f"  {name:<10}{rps:>10,.0f}{p50:>10,.1f}{p99:>10,.1f}{cpu:>10.3f}{rss:>8.1f}"
-        f"{errors:>8,}{disconnects:>9,}{saturated:>11}"
+        f"{non_2xx:>9,}{errors:>8,}{disconnects:>11,}{saturated:>11}"
     )
 
 
@@ -279,6 +306,69 @@ def _sample_seconds(bench: Bench, count: int = 200) -> float:
         for _ in range(count):
             poller.snapshot(Phase.LOAD)
         return (time.perf_counter() - started) / count
+
+
+def section_sites(bench: Bench) -> None:
+    rounds = bench.args.rounds
+    print(
+        f"\n## sites: with-session /ok with and without the checkout-site recording, "
+        f"{bench.args.concurrency} connections, {bench.args.duration:g} s a run, "
+        f"median of {rounds} round(s)"
+    )
+    recorded, unrecorded = ROUTES[0], UNRECORDED
+    measures = [partial(bench.driver, recorded), partial(bench.driver, unrecorded)]
+    if WRK:
+        measures += [partial(bench.wrk, recorded), partial(bench.wrk, unrecorded)]
+    outcomes = _rounds(rounds, *measures)
+    print(_HEADER)
+    for index, label in enumerate(("sites recorded (default)", "not recorded")):
+        print(f"with-session /ok, {label}")
+        if WRK:
+            print(_row("wrk", outcomes[index + 2]))
+        print(_row("leakbench", outcomes[index]))
+    on, off = _checkout_microseconds(bench)
+    print(
+        f"  one checkout + checkin through SQLAlchemy's pool, in this process: {on:.1f} us "
+        f"with the site recorded, {off:.1f} us without ({on - off:+.1f} us per checkout)"
+    )
+    rps = [_median(runs, lambda o: o.rps) for runs in outcomes]
+    print(f"  recording cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
+    if WRK:
+        print(f"  recording cost, wrk driving: {(1 - rps[2] / rps[3]) * 100:+.1f} % resp/s")
+        print(
+            f"  leakbench/wrk: resp/s {rps[0] / rps[2]:.2f} with the recording on, "
+            f"{rps[1] / rps[3]:.2f} with it off"
+        )
+
+
+def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, float]:
+    """Mean time of ``with engine.connect(): pass`` with the probe's listeners, sites on/off.
+
+    The probe's class-level listeners are installed in this process as in a target;
+    the rounds alternate so drift on the shared machine cancels.
+    """
+    import psycopg  # noqa: PLC0415 - only this section needs these
+    from sqlalchemy import create_engine  # noqa: PLC0415
+
+    from leakbench.target import probe  # noqa: PLC0415
+
+    probe._listen_to_pools()  # what probe.install() does, without the socket
+    dsn = bench.server.admin_dsn
+    engine = create_engine("postgresql+psycopg://", creator=lambda: psycopg.connect(dsn))
+    timings: dict[bool, list[float]] = {True: [], False: []}
+    try:
+        for round_index in range(6):
+            record = round_index % 2 == 0
+            probe.COUNTERS.record_sites = record
+            started = time.perf_counter()
+            for _ in range(count):
+                with engine.connect():
+                    pass
+            timings[record].append((time.perf_counter() - started) / count * 1e6)
+    finally:
+        probe.COUNTERS.record_sites = True
+        engine.dispose()
+    return statistics.median(timings[True]), statistics.median(timings[False])
 
 
 def _timed_run(
@@ -402,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     with targets(args) as bench:
         v = collect(bench.server.info.version)
         print(
-            f"Python {v.python}, httpx {v.httpx}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
+            f"Python {v.python}, httpx2 {v.httpx2}, uvicorn {v.uvicorn}, FastAPI {v.fastapi}, "
             f"SQLAlchemy {v.sqlalchemy}, psycopg {v.psycopg}, PostgreSQL {v.postgresql}; "
             f"wrk: {_wrk_version()}"
         )

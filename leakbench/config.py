@@ -18,7 +18,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from leakbench.errors import UsageError
-from leakbench.request_spec import HTTP_METHODS, RequestSettings, Route, parse_method_path
+from leakbench.request_spec import (
+    BODY_METHODS,
+    HTTP_METHODS,
+    RequestSettings,
+    Route,
+    parse_method_path,
+)
 from leakbench.verdict.thresholds import Thresholds
 
 # Hard ceilings: a load test on a shared machine must stop by itself even when
@@ -30,7 +36,7 @@ MAX_SETTLE_SECONDS = 600.0
 MAX_RATE = 100_000.0
 
 DEFAULT_BODY = b'{"name": "test"}'
-__all__ = ["HTTP_METHODS"]  # re-exported: callers long found it here
+__all__ = ["BODY_METHODS", "HTTP_METHODS"]  # re-exported: callers long found them here
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +106,8 @@ class LoadSettings:
     duration: float | None = 8.0
     requests: int | None = None
     request_timeout: float = 10.0
-    body: bytes = DEFAULT_BODY
+    # The --body given; None: DEFAULT_BODY for POST, PUT and PATCH, none otherwise.
+    body: bytes | None = None
     # Open loop: requests per second, due at a fixed pace; None is closed loop.
     rate: float | None = None
     # Driver processes sharing the load; None: chosen from the cores and the target's workers.
@@ -135,6 +142,12 @@ class LoadSettings:
             raise UsageError(
                 f"--request-timeout {self.request_timeout:g} is invalid; give a positive number."
             )
+
+    def body_for(self, endpoint: Endpoint) -> bytes:
+        """The body each request to ``endpoint`` carries: --body if given, else the default."""
+        if self.body is not None:
+            return self.body
+        return DEFAULT_BODY if endpoint.method in BODY_METHODS else b""
 
     @property
     def time_limit(self) -> float:

@@ -321,7 +321,7 @@ def from_options(
     login_form: Iterable[str] = (),
     login_body: str | None = None,
     login_token_field: str = DEFAULT_TOKEN_FIELD,
-) -> tuple[bytes, RequestSettings]:
+) -> tuple[bytes | None, RequestSettings]:
     """The default body and the request settings, from ``leakbench run``'s options."""
     form_pairs = parse_pairs(form, "--form")
     given = [name for name, value in (("--body", body), ("--body-file", body_file)) if value]
@@ -330,6 +330,7 @@ def from_options(
     if len(given) > 1:
         raise UsageError(f"{' and '.join(given)} both give the body; give one of them.")
     default_type = JSON_TYPE
+    data: bytes | None
     if body_file is not None:
         try:
             data = body_file.read_bytes()
@@ -338,7 +339,8 @@ def from_options(
     elif form_pairs:
         data, default_type = encode_form(form_pairs), FORM_TYPE
     else:
-        data = body.encode() if body is not None else DEFAULT_BODY
+        # None: the run's default, {"name": "test"} for POST, PUT and PATCH only.
+        data = body.encode() if body is not None else None
     login_spec = None
     if login is not None:
         method, path = parse_method_path(login, "--login")

@@ -34,8 +34,13 @@ class LeakKind(StrEnum):
     """Why leaked connections were still held after the settle."""
 
     NONE = "none"
+    # Open transactions that survive a forced garbage collection.
     HELD_BY_REFERENCE = "held_by_reference"
+    # Connections a forced garbage collection gave back.
     AWAITING_GC = "awaiting_gc"
+    # Checked out of the pool for good (surviving a forced collection) while
+    # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
+    CHECKED_OUT_IDLE = "checked_out_idle"
     UNKNOWN = "unknown"
 
 
@@ -108,16 +113,34 @@ class PoolStats:
     connects: int = 0
     checkouts: int = 0
     checkins: int = 0
+    # Connections taken out of the pool for good (Connection.detach()).
+    detaches: int = 0
     invalidations: int = 0
     closes: int = 0
     # Checkouts that gave up waiting for a free connection (pool exhausted).
     timeouts: int = 0
     # pool_size + max_overflow of one worker's QueuePools; None if unknown or unbounded.
     capacity: int | None = None
+    # pool_size of one worker's QueuePools: the most they keep idle; None if unknown.
+    idle_capacity: int | None = None
 
     @property
     def checked_out(self) -> int:
-        return self.checkouts - self.checkins
+        return self.checkouts - self.checkins - self.detaches
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSite:
+    """Where the app's own code took ``count`` connections that were never returned."""
+
+    file: str
+    line: int
+    function: str
+    count: int
+
+    @property
+    def place(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +201,8 @@ class LoadStats:
     concurrency: int
     driver_cpu_seconds: float = 0.0
     # Requests the server never answered because it closed a kept-alive
-    # connection first (uvicorn does after an app raised); not driver errors.
+    # connection first (uvicorn does after an app raised): "unanswered" in the
+    # table and reports. Neither driver errors nor part of Requests and req/s.
     disconnects: int = 0
     # Time the driver's thread was ready to run but waited for a CPU (Linux
     # schedstat; 0 elsewhere): on a busy machine the driver starves without
@@ -191,6 +215,7 @@ class LoadStats:
 
     @property
     def responses(self) -> int:
+        """Requests the server answered, whatever the status: what Requests counts."""
         return sum(count for _, count in self.status_counts)
 
     @property
@@ -219,7 +244,8 @@ class LoadStats:
 
     @property
     def rps(self) -> float:
-        return self.completed / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+        """Answered requests per second of load: what the app served, not what was tried."""
+        return self.responses / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
 
     @property
     def driver_saturated(self) -> bool:
@@ -329,6 +355,22 @@ class Findings:
     # None when the server does not expose session ends (before PostgreSQL 14).
     session_ends: SessionEnds | None = None
     capacity: Capacity | None = None
+    # Connections the pools still had checked out after the settle beyond the
+    # baseline; None when the pool view is unknown (attach mode, no SQLAlchemy).
+    pool_leaked_connections: int | None = None
+    # The same after the forced garbage collection (None if none was forced).
+    pool_leaked_after_gc: int | None = None
+    # Transactions in the target's database during the row (leakbench's own
+    # excluded, from pg_stat_database; a lower bound, flushed lazily) and pool
+    # checkouts in the target; None if unknown.
+    database_transactions: int | None = None
+    pool_checkouts: int | None = None
+    # The target's live connections that ran a statement during the row
+    # (pg_stat_activity.query_start) and sessions opened to its database; None if unknown.
+    connections_used: int | None = None
+    new_sessions: int | None = None
+    # Where the connections still checked out after the collection were taken.
+    leak_sites: tuple[CheckoutSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -347,6 +389,8 @@ class RowResult:
     pool_baseline: PoolStats | None = None
     # True when the target never came up, so its other rows were not attempted.
     start_failed: bool = False
+    # The pool after the forced garbage collection, when one was forced.
+    pool_after_gc: PoolStats | None = None
     # The row's load came from another tool (watch, --load-command, Locust), not the driver.
     external: ExternalLoad | None = None
 
@@ -362,7 +406,7 @@ class Versions:
     sqlmodel: str
     psycopg: str
     uvicorn: str
-    httpx: str
+    httpx2: str
     leakbench: str
     postgresql: str = "unknown"
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 Expectation = Literal["CLEAN", "LEAKED"]
 # Why a LEAKED scenario's connections are still held (leakbench's LeakKind values).
-LeakKindName = Literal["held_by_reference", "awaiting_gc"]
+LeakKindName = Literal["held_by_reference", "awaiting_gc", "checked_out_idle"]
 
 
 # The oldest stack every scenario runs on, measured with `leakbench matrix`: FastAPI 0.94
@@ -117,6 +117,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         twin="async-session",
         leak_kind="held_by_reference",
     ),
+    # A leak only the pool sees: PostgreSQL shows the kept connections idle.
+    Scenario(
+        name="kept-connection",
+        module="kept_connection",
+        summary="Each request's `engine.connect()` is kept in a list after its commit: idle.",
+        expected="LEAKED",
+        twin="closed-connection",
+        leak_kind="checked_out_idle",
+    ),
     # Leaks only reference cycles keep: they last until a cyclic garbage collection.
     Scenario(
         name="never-closed-session",
@@ -145,6 +154,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         twin="background-fresh-session",
         leak_kind="awaiting_gc",
         requires=SCOPE_STACK,
+    ),
+    Scenario(
+        name="yield-without-finally",
+        module="yield_without_finally",
+        summary="`yield session` then `session.close()` with no finally: skipped when it raises.",
+        expected="LEAKED",
+        endpoints=("/error",),
+        twin="try-finally",
+        leak_kind="awaiting_gc",
     ),
     # Clean: the async stack, background jobs, raw connections.
     Scenario(
@@ -186,6 +204,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         twin="raw-connection-closed",
     ),
+    Scenario(
+        name="closed-connection",
+        module="closed_connection",
+        summary="The fix: `with engine.connect() as conn, Session(bind=conn)`.",
+        expected="CLEAN",
+        twin="kept-connection",
+    ),
     # Traps that look bad under load and are not leaks.
     Scenario(
         name="slow-transaction",
@@ -202,6 +227,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         drivers=SYNC_DRIVERS,
+    ),
+    Scenario(
+        name="conflict-after-sql",
+        module="conflict_after_sql",
+        summary="Trap: every answer is a 409, raised after an INSERT; the handler did run.",
+        expected="CLEAN",
+        endpoints=("/conflict",),
+        twin="conflict-after-sql-async",
+    ),
+    Scenario(
+        name="conflict-after-sql-async",
+        module="conflict_after_sql_async",
+        summary="Trap: the same 409 after an INSERT, on the async stack.",
+        expected="CLEAN",
+        endpoints=("/conflict",),
+        twin="conflict-after-sql",
     ),
 )
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import BackgroundTasks, Depends, FastAPI
+from fastapi import BackgroundTasks, Depends, FastAPI, HTTPException
 from sqlalchemy import Engine, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,6 +41,8 @@ SLOW_TRANSACTION_SECONDS = 0.4
 
 INSERT_COMPANY = text("INSERT INTO company (company_name, timezone) VALUES ('test', 'UTC')")
 COUNT_COMPANIES = text("SELECT count(*) FROM company")
+# What /conflict answers after its INSERT, as a handler refusing a duplicate does.
+CONFLICT_STATUS = 409
 # Side writes of the scenarios that leak outside the request's session.
 INSERT_AUDIT_ROW = "INSERT INTO company (company_name, timezone) VALUES ('audit', 'UTC')"
 
@@ -144,7 +146,10 @@ def build_app(
     hold_seconds: float = 0.0,
     pool_engine: Engine = engine,
 ) -> FastAPI:
-    """The PR's three routes over the dependency under test.
+    """The PR's three routes over the dependency under test, and /conflict.
+
+    /conflict runs an INSERT and answers 409 without committing, as handlers
+    that refuse a duplicate after looking do: a 4xx after SQL.
 
     With ``read_after_commit`` the routes read the row count after committing
     (as handlers that return the created object do). That read starts a new
@@ -188,6 +193,11 @@ def build_app(
         after_commit(db)
         raise ValueError("boom")
 
+    @app.post("/conflict")
+    def conflict_endpoint(db: DbSession) -> dict[str, Any]:
+        db.exec(INSERT_COMPANY)  # type: ignore[call-overload]  # the PR's own call
+        raise HTTPException(status_code=CONFLICT_STATUS, detail="this company exists already")
+
     @app.post("/explicit-rollback")
     def explicit_rollback(db: DbSession) -> dict[str, Any]:
         db.begin()
@@ -210,7 +220,7 @@ def build_async_app(
     scope: DependencyScope = "request",
     background: BackgroundJob | None = None,
 ) -> FastAPI:
-    """The PR's /ok and /error routes on the async stack (seed 002).
+    """The PR's /ok and /error routes on the async stack (seed 002), and /conflict.
 
     ``read_after_commit`` is as in :func:`build_app`. ``scope`` is the
     ``Depends(get_db, scope=...)`` of the routes: "request" (FastAPI's
@@ -247,5 +257,10 @@ def build_async_app(
         await insert_and_commit(db)
         await after_commit(db)
         raise ValueError("boom")
+
+    @app.post("/conflict")
+    async def conflict_endpoint(db: DbSession) -> dict[str, Any]:
+        await db.execute(INSERT_COMPANY)
+        raise HTTPException(status_code=CONFLICT_STATUS, detail="this company exists already")
 
     return app

@@ -1,4 +1,4 @@
-"""The load driver: httpx traffic over a lean transport, with constant-memory latency figures."""
+"""The load driver: httpx2 traffic over a lean transport, with constant-memory latency figures."""
 
 from leakbench.load.driver import LoadPlan, LoadProgress, drive, run_load
 from leakbench.load.histogram import LatencyHistogram

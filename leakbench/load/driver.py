@@ -1,11 +1,13 @@
-"""Drive concurrent HTTP requests at one endpoint with httpx, closed or open loop.
+"""Drive concurrent HTTP requests at one endpoint with httpx2, closed or open loop.
 
-One ``httpx.AsyncClient`` serves every worker, with leakbench's own
-transport behind it (:mod:`leakbench.load.transport`): httpcore's pool
-serialises concurrent requests on its lock (httpx issue 3215) and spends
+httpx2 is the maintained continuation of httpx (same API; httpx has had no
+release since 0.28.1). One ``httpx2.AsyncClient`` serves every worker, with
+leakbench's own transport behind it (:mod:`leakbench.load.transport`):
+httpcore's pool (httpx2 runs on its fork, httpcore2) serialised concurrent
+requests on its lock (httpx issue 3215, measured on httpcore 1.0) and spent
 several times the app's CPU per request, which on a small machine is taken
 from the app under test. Every worker sends the same pre-built
-``httpx.Request``, encoded once, unless the route varies per request
+``httpx2.Request``, encoded once, unless the route varies per request
 (``{n}``, ``{uuid}``) or the row is a mix (:mod:`leakbench.load.requests`).
 
 Closed loop (the default), each worker sends its next request as soon as
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from leakbench import __version__
 from leakbench.config import Endpoint
@@ -44,8 +46,8 @@ from leakbench.system import shutdown
 # retries, so a dead target does not turn the driver into a busy loop.
 _ERROR_BACKOFF_SECONDS = 0.01
 _USER_AGENT = f"leakbench/{__version__}"
-_DRAINED = httpx.ByteStream(b"")
-_NO_AUTH = httpx.Auth()
+_DRAINED = httpx2.ByteStream(b"")
+_NO_AUTH = httpx2.Auth()
 
 
 # How often the driver looks whether the user asked the run to stop.
@@ -85,6 +87,8 @@ class LoadProgress:
 
     sent: int = 0
     completed: int = 0
+    # Completed with an answer from the server, whatever its status.
+    answered: int = 0
     transport_errors: int = 0
     timeouts: int = 0
     server_errors: int = 0
@@ -131,33 +135,34 @@ class _Budget:
         return slot
 
 
-class _NoCookies(httpx.Cookies):
+class _NoCookies(httpx2.Cookies):
     """Keeps no cookie: each worker replays one pre-built request, which carries none.
 
-    httpx's cookie extraction builds urllib request and message objects for
-    every response, about a fifth of the driver's CPU; a load driver has no
-    use for them.
+    httpx's cookie extraction built urllib request and message objects for
+    every response, about a fifth of the driver's CPU; httpx2 skips answers
+    without Set-Cookie, but an app that sets cookies would still pay it (and
+    grow the jar). A load driver has no use for them.
     """
 
-    def extract_cookies(self, response: httpx.Response) -> None:
+    def extract_cookies(self, response: httpx2.Response) -> None:
         return
 
 
-class LoadClient(httpx.AsyncClient):
-    """An ``httpx.AsyncClient`` over :class:`LoadTransport` that keeps no cookies."""
+class LoadClient(httpx2.AsyncClient):
+    """An ``httpx2.AsyncClient`` over :class:`LoadTransport` that keeps no cookies."""
 
     _NO_COOKIES = _NoCookies()
 
     def __init__(self, request_timeout: float) -> None:
         super().__init__(
             transport=LoadTransport(),
-            timeout=httpx.Timeout(request_timeout),
+            timeout=httpx2.Timeout(request_timeout),
             follow_redirects=False,
             trust_env=False,
         )
 
     @property
-    def cookies(self) -> httpx.Cookies:
+    def cookies(self) -> httpx2.Cookies:
         return self._NO_COOKIES
 
     @cookies.setter
@@ -179,7 +184,7 @@ def request_source(plan: LoadPlan) -> RequestSource:
     return RequestSource(plan.all_routes, shape, _USER_AGENT)
 
 
-def build_request(plan: LoadPlan) -> httpx.Request:
+def build_request(plan: LoadPlan) -> httpx2.Request:
     """The one request of a single fixed route (what every worker sends)."""
     request = request_source(plan).fixed
     assert request is not None, "the plan's route varies per request"
@@ -187,7 +192,7 @@ def build_request(plan: LoadPlan) -> httpx.Request:
 
 
 async def _worker(
-    client: httpx.AsyncClient,
+    client: httpx2.AsyncClient,
     source: RequestSource,
     budget: _Budget,
     histogram: LatencyHistogram,
@@ -205,9 +210,9 @@ async def _worker(
         assert request is not None
         progress.sent += 1
         try:
-            # stream=True: the transport has already read the body whole; httpx's
+            # stream=True: the transport has already read the body whole; httpx2's
             # decoding layers would only copy it. An explicit (empty) Auth spares
-            # httpx from parsing the URL for credentials on every request.
+            # httpx2 from parsing the URL for credentials on every request.
             response = await send(request, stream=True, auth=_NO_AUTH)
         except ServerDisconnected:
             progress.disconnects += 1
@@ -215,11 +220,11 @@ async def _worker(
             if per_route is not None:
                 per_route[index][0] += 1
             continue
-        except httpx.TimeoutException:
+        except httpx2.TimeoutException:
             progress.timeouts += 1
             if per_route is not None:
                 per_route[index][0] += 1
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             progress.transport_errors += 1
             if per_route is not None:
                 per_route[index][0] += 1
@@ -229,13 +234,14 @@ async def _worker(
             continue
         else:
             await response.aclose()
-            # httpx links a response and its stream both ways; unlinking lets the
+            # httpx2 links a response and its stream both ways; unlinking lets the
             # pair be freed now instead of piling up (5+ MB) until a full collection.
             response.stream = _DRAINED
             status = response.status_code
             progress.status_counts[status] += 1
             if per_route is not None:
                 per_route[index][status] += 1
+            progress.answered += 1
             if status >= 500:
                 progress.server_errors += 1
         record(clock() - started)

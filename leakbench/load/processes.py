@@ -37,9 +37,17 @@ from leakbench.results import LoadStats, RouteStats
 from leakbench.system import shutdown
 
 # Counters each child publishes for the live view, in this order.
-_COUNTERS = ("sent", "completed", "transport_errors", "timeouts", "server_errors", "disconnects")
+_COUNTERS = (
+    "sent",
+    "completed",
+    "answered",
+    "transport_errors",
+    "timeouts",
+    "server_errors",
+    "disconnects",
+)
 _PUBLISH_SECONDS = 0.25
-# Spawned children import httpx, uvloop and leakbench before they are ready.
+# Spawned children import httpx2, uvloop and leakbench before they are ready.
 _READY_TIMEOUT = 60.0
 # After the load's deadline, in-flight requests end within the request timeout.
 _RESULT_GRACE = 30.0

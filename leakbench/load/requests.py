@@ -1,7 +1,7 @@
 """The requests a row sends, built from :mod:`leakbench.request_spec` values.
 
 A route whose path and body are fixed is built once: every worker sends the
-same ``httpx.Request`` object and the transport encodes it once. Only a route
+same ``httpx2.Request`` object and the transport encodes it once. Only a route
 with ``{n}`` or ``{uuid}`` is rebuilt (and re-encoded) for each request. A mix
 is served in a fixed, interleaved order that follows the weights exactly
 (smooth weighted round robin), so short rows still get every route.
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 
 from leakbench.load.transport import SINGLE_USE
 from leakbench.request_spec import JSON_TYPE, Route
@@ -63,11 +63,11 @@ class _Prepared:
         self.varies = any(token in route.path or token.encode() in body for token in _TOKENS)
         self.fixed = None if self.varies else self.build(self.url, body, shape.timeout)
 
-    def build(self, url: str, body: bytes, timeout: float, *, once: bool = False) -> httpx.Request:
-        extensions: dict[str, object] = {"timeout": httpx.Timeout(timeout).as_dict()}
+    def build(self, url: str, body: bytes, timeout: float, *, once: bool = False) -> httpx2.Request:
+        extensions: dict[str, object] = {"timeout": httpx2.Timeout(timeout).as_dict()}
         if once:
             extensions[SINGLE_USE] = True
-        return httpx.Request(
+        return httpx2.Request(
             self.method, url, content=body or None, headers=self.headers, extensions=extensions
         )
 
@@ -88,11 +88,11 @@ class RequestSource:
         self._shape = shape
 
     @property
-    def fixed(self) -> httpx.Request | None:
+    def fixed(self) -> httpx2.Request | None:
         """The one request of a single fixed route (the fast path), else None."""
         return self._prepared[0].fixed if len(self._prepared) == 1 else None
 
-    def next(self) -> tuple[int, httpx.Request]:
+    def next(self) -> tuple[int, httpx2.Request]:
         self._count += 1
         index = self._order[(self._count - 1) % len(self._order)]
         prepared = self._prepared[index]

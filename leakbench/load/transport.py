@@ -1,16 +1,17 @@
-"""A lean httpx transport: HTTP/1.1 keep-alive over raw asyncio connections.
+"""A lean httpx2 transport: HTTP/1.1 keep-alive over raw asyncio connections.
 
-``httpx.AsyncClient`` stays the client API; this transport replaces httpcore
-behind it. httpcore spends most of a request's CPU on locks, anyio cancel
-scopes and per-call async-library detection, which on a 2-core machine is
-CPU taken from the app under test. Here a request is one ``write`` of
+``httpx2.AsyncClient`` stays the client API; this ``AsyncBaseTransport``
+replaces httpcore2 behind it. httpcore spends most of a request's CPU on
+locks, anyio cancel scopes and per-call async-library detection, which on a
+2-core machine is CPU taken from the app under test. Here a request is one ``write`` of
 pre-encoded bytes and one future resolved by the protocol's
 ``data_received``.
 
-Scope: ``http://`` and ``https://`` (verified with the system's CAs, as
-httpx does by default), HTTP/1.1 only, one request per connection at a
-time. Connections are kept alive, reused (most recently used first) and
-opened on demand, so the caller bounds their number. Bodies are read whole.
+Scope: ``http://`` and ``https://`` (verified with the system's CAs),
+HTTP/1.1 only, one request per connection at a time. Connections are kept
+alive, reused (most recently used first) and opened on demand, so the caller
+bounds their number; a connection that carried a 5xx answer is closed rather
+than reused (see :data:`_CLOSE_AFTER_STATUS`). Bodies are read whole.
 The read timeout covers the whole exchange, from writing the request to the
 last byte of the response.
 """
@@ -21,7 +22,7 @@ import asyncio
 import ssl
 from typing import cast
 
-import httpx
+import httpx2
 
 from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
 
@@ -31,11 +32,17 @@ _MAX_ENCODED = 64
 # Set on a request built for one use: its encoding is not kept.
 SINGLE_USE = "leakbench_single_use"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# A 5xx answer often means the app raised: Starlette sends the 500, re-raises,
+# and uvicorn then closes the connection, so a request written on it in the
+# meantime is never answered (measured: about half of a /error load). The next
+# request goes on a fresh connection instead; a loopback connect costs far less
+# than a lost request.
+_CLOSE_AFTER_STATUS = 500
 # (scheme, host, port): where a connection goes.
 _Origin = tuple[str, str, int]
 
 
-class ServerDisconnected(httpx.RemoteProtocolError):
+class ServerDisconnected(httpx2.RemoteProtocolError):
     """The server closed the connection without sending a byte of the response.
 
     uvicorn does this to a kept-alive connection after an app raised: the
@@ -81,7 +88,7 @@ class _Connection(asyncio.Protocol):
         try:
             response = self._reader.feed(data)
         except ResponseFormatError as exc:
-            self._fail(httpx.RemoteProtocolError(f"Invalid response: {exc}."))
+            self._fail(httpx2.RemoteProtocolError(f"Invalid response: {exc}."))
             return
         if response is not None:
             self._settle()
@@ -105,12 +112,12 @@ class _Connection(asyncio.Protocol):
         except ResponseFormatError as error:
             reason = f" ({exc})" if exc else ""
             waiter.set_exception(
-                httpx.RemoteProtocolError(f"Incomplete response: {error}{reason}.")
+                httpx2.RemoteProtocolError(f"Incomplete response: {error}{reason}.")
             )
 
     def _time_out(self, timeout: float) -> None:
         self._timer = None
-        self._fail(httpx.ReadTimeout(f"No complete response within {timeout:g} s."))
+        self._fail(httpx2.ReadTimeout(f"No complete response within {timeout:g} s."))
 
     def _fail(self, error: Exception) -> None:
         waiter = self._waiter
@@ -153,8 +160,8 @@ def encode_request(
     return b"".join(lines)
 
 
-class LoadTransport(httpx.AsyncBaseTransport):
-    """An ``httpx.AsyncBaseTransport`` tuned for driving load at one origin.
+class LoadTransport(httpx2.AsyncBaseTransport):
+    """An ``httpx2.AsyncBaseTransport`` tuned for driving load at one origin.
 
     A request object sent many times is encoded once (keyed by identity):
     do not change a request after sending it. One marked single-use
@@ -164,14 +171,14 @@ class LoadTransport(httpx.AsyncBaseTransport):
     def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
         self._idle: dict[_Origin, list[_Connection]] = {}
         # id(request) -> (request, bytes): the request is kept so its id stays unique.
-        self._encoded: dict[int, tuple[httpx.Request, bytes]] = {}
+        self._encoded: dict[int, tuple[httpx2.Request, bytes]] = {}
         self._ssl_context = ssl_context
         self._closed = False
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         url = request.url
         if url.scheme not in _DEFAULT_PORTS:
-            raise httpx.UnsupportedProtocol(
+            raise httpx2.UnsupportedProtocol(
                 f"leakbench's load transport speaks http:// and https://, not {url.scheme}://."
             )
         payload = await self._payload(request)
@@ -185,18 +192,18 @@ class LoadTransport(httpx.AsyncBaseTransport):
         except BaseException:
             connection.abort()  # an unfinished exchange leaves the connection unusable
             raise
-        if connection.closed or self._closed:
+        if connection.closed or self._closed or parsed.status >= _CLOSE_AFTER_STATUS:
             connection.close()
         else:
             self._idle.setdefault(origin, []).append(connection)
-        return httpx.Response(
+        return httpx2.Response(
             parsed.status,
             headers=parsed.headers,
-            stream=httpx.ByteStream(parsed.body),
+            stream=httpx2.ByteStream(parsed.body),
             extensions={**_HTTP11, "reason_phrase": parsed.reason},
         )
 
-    async def _payload(self, request: httpx.Request) -> bytes:
+    async def _payload(self, request: httpx2.Request) -> bytes:
         cached = self._encoded.get(id(request))
         if cached is not None and cached[0] is request:
             return cached[1]
@@ -228,11 +235,11 @@ class LoadTransport(httpx.AsyncBaseTransport):
                     lambda: _Connection(loop), host, port, ssl=tls, server_hostname=hostname
                 )
         except TimeoutError:
-            raise httpx.ConnectTimeout(
+            raise httpx2.ConnectTimeout(
                 f"Connecting to {host}:{port} took more than {timeout:g} s."
             ) from None
         except OSError as exc:
-            raise httpx.ConnectError(f"Cannot connect to {host}:{port}: {exc}.") from None
+            raise httpx2.ConnectError(f"Cannot connect to {host}:{port}: {exc}.") from None
         return connection
 
     def _tls(self) -> ssl.SSLContext:

@@ -10,7 +10,7 @@ probe's pool counters.
 from __future__ import annotations
 
 from leakbench.postgres.dsn import redact
-from leakbench.results import ActivitySample, RowResult, RunResult, Verdict
+from leakbench.results import ActivitySample, LeakKind, RowResult, RunResult, Verdict
 from leakbench.verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
@@ -52,6 +52,7 @@ def vantage_notes(row: RowResult) -> list[str]:
         f"{findings.baseline.active} at the baseline)"
     )
     notes = [f"{server}; {_pool_side(row)}."]
+    notes.extend(leak_site_notes(row))
     notes.extend(_backend_notes(final))
     ends = findings.session_ends
     if ends is not None and ends.terminated and findings.verdict is not Verdict.INCONCLUSIVE:
@@ -69,6 +70,36 @@ def route_notes(row: RowResult) -> list[str]:
     return ["Routes: " + "; ".join(route.describe() for route in row.load.routes) + "."]
 
 
+_KIND_LABELS = {
+    LeakKind.NONE: "none",
+    LeakKind.HELD_BY_REFERENCE: "held by a live reference",
+    LeakKind.AWAITING_GC: "awaiting GC",
+    LeakKind.CHECKED_OUT_IDLE: "checked out but idle",
+    LeakKind.UNKNOWN: "unknown",
+}
+
+
+def leak_kind_label(kind: LeakKind) -> str:
+    """The leak kind in words, as the reports show it."""
+    return _KIND_LABELS[kind]
+
+
+def leak_site_notes(row: RowResult) -> list[str]:
+    """Where a LEAKED row's connections were taken, one line per place in the app's code."""
+    findings = row.findings
+    if findings is None or not findings.leak_sites:
+        return []
+    fate = (
+        "returned only by the forced garbage collection"
+        if findings.leak_kind is LeakKind.AWAITING_GC
+        else "never returned"
+    )
+    return [
+        f"{site.count} connection(s) checked out at {site.place}, {fate}."
+        for site in findings.leak_sites
+    ]
+
+
 def _pool_side(row: RowResult) -> str:
     pool = row.pool_after_settle
     if pool is None:
@@ -76,6 +107,9 @@ def _pool_side(row: RowResult) -> str:
     text = f"the pool still has {pool.checked_out} checked out"
     if row.pool_baseline is not None:
         text += f" ({row.pool_baseline.checked_out} at the baseline)"
+    after_gc = row.pool_after_gc
+    if after_gc is not None and after_gc.checked_out != pool.checked_out:
+        text += f", {after_gc.checked_out} after the forced garbage collection"
     return text
 
 
@@ -130,7 +164,8 @@ def row_notes(row: RowResult) -> list[str]:
     if row.load is not None and row.load.disconnects:
         notes.append(
             f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
-            "connection first (uvicorn does after an unhandled exception); leakbench reconnected."
+            "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
+            "Requests and req/s count answered requests only."
         )
     return notes
 

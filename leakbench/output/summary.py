@@ -131,7 +131,7 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("SQLModel", versions.sqlmodel),
         ("psycopg", versions.psycopg),
         ("uvicorn", versions.uvicorn),
-        ("httpx", versions.httpx),
+        ("httpx2", versions.httpx2),
         ("PostgreSQL", versions.postgresql),
         ("leakbench", versions.leakbench),
     )

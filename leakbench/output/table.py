@@ -9,7 +9,7 @@ terminal is too narrow for all of them. Plain strings: no rendering here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from leakbench.output.sparkline import sparkline
@@ -33,6 +33,8 @@ class Column:
     numeric: bool = False
     # At a narrow terminal, the column with the highest rank gives way first; 0 never does.
     give_way: int = 0
+    # In the terminal, only when this holds for the run's rows (None: always).
+    shown_if: Callable[[Sequence[RowResult]], bool] | None = None
 
 
 def _load(
@@ -65,12 +67,13 @@ def _chart(row: RowResult) -> str:
 COLUMNS: tuple[Column, ...] = (
     Column("pattern", "Pattern", "Pattern", lambda row: row.pattern),
     Column("endpoint", "Endpoint", "Endpoint", lambda row: row.endpoint),
+    # Answered requests, whatever the status; those never answered have their own column.
     Column(
         "requests",
         "Requests",
         "Requests",
         lambda row: _load(
-            row, lambda load: f"{load.completed:,}", lambda tool: f"{tool.requests:,}"
+            row, lambda load: f"{load.responses:,}", lambda tool: f"{tool.requests:,}"
         ),
         numeric=True,
     ),
@@ -84,6 +87,19 @@ COLUMNS: tuple[Column, ...] = (
         ),
         numeric=True,
         give_way=2,
+    ),
+    # Written on a connection the server was closing and never answered. A fresh
+    # connection follows every 5xx, so this is almost always 0: the terminal shows
+    # it only when a row has some (then it stays longer than req/s); the reports
+    # always do.
+    Column(
+        "unanswered",
+        "Unanswered",
+        "Unanswered",
+        lambda row: _load(row, lambda load: f"{load.disconnects:,}"),
+        numeric=True,
+        give_way=1,
+        shown_if=lambda rows: any(r.load is not None and r.load.disconnects for r in rows),
     ),
     Column(
         "rps",

@@ -97,22 +97,23 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
     any figure; if even the fewest columns do not fit, they move closer, and
     last the target's name folds onto a second line; nothing is cropped.
     """
+    shown = tuple(c for c in TERMINAL_COLUMNS if c.shown_if is None or c.shown_if(result.rows))
     if width is None:
-        return _table(result, TERMINAL_COLUMNS)
+        return _table(result, shown)
     # Measured unbounded: rich clamps a measurement to the console's width.
     console = Console(width=10_000)
 
     def excess(table: Table) -> int:
         return Measurement.get(console, console.options, table).maximum - width
 
-    yielding = sorted((c for c in TERMINAL_COLUMNS if c.give_way), key=lambda c: -c.give_way)
+    yielding = sorted((c for c in shown if c.give_way), key=lambda c: -c.give_way)
     # What gives way, one step at a time: the columns by rank, the box once the
     # decorations are gone (before any figure), and last the space between columns.
     steps: list[Column | Spacing] = [c for c in yielding if c.give_way > BOX_GIVES_WAY]
     steps += ["spaced", *(c for c in yielding if c.give_way <= BOX_GIVES_WAY), "tight"]
     spacing: Spacing = "boxed"
     dropped: list[Column] = []
-    columns = TERMINAL_COLUMNS
+    columns = shown
     table = _table(result, columns)
     for step in steps:
         if excess(table) <= 0:
@@ -121,7 +122,7 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
             spacing = step
         else:
             dropped.append(step)
-        columns = tuple(c for c in TERMINAL_COLUMNS if c not in dropped)
+        columns = tuple(c for c in shown if c not in dropped)
         table = _table(result, columns, spacing=spacing)
     if excess(table) > 0:
         longest = max((len(row.pattern) for row in result.rows), default=0)

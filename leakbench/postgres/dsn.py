@@ -7,7 +7,8 @@ human (logs, tables, reports, exceptions) goes through :func:`redact`.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlunsplit
+from collections.abc import Mapping
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -60,23 +61,36 @@ def with_database(dsn: str, dbname: str) -> str:
     return make_conninfo(**params)
 
 
-def to_url(params: dict[str, str], scheme: str = "postgresql") -> str:
-    """Build a ``scheme://`` URL (e.g. for an app's DATABASE_URL) from libpq parameters."""
-    user = quote(params.get("user", ""), safe="")
-    password = params.get("password")
-    userinfo = user + (f":{quote(password, safe='')}" if password else "")
-    host = params.get("host", "127.0.0.1")
-    query = ""
-    if host.startswith("/"):
-        # A Unix socket directory cannot go in the netloc; libpq takes it as ?host=.
-        query = f"host={quote(host, safe='/')}"
-        host = ""
-    port = params.get("port")
-    netloc = f"{userinfo}@{host}" if userinfo else host
-    if port:
-        netloc += f":{port}"
-    path = "/" + quote(params.get("dbname", ""), safe="")
-    return urlunsplit((scheme, netloc, path, query, ""))
+def to_url(params: Mapping[str, str], scheme: str = "postgresql") -> str:
+    """A ``scheme://`` URL (e.g. an app's DATABASE_URL) holding every libpq parameter.
+
+    libpq (psycopg) and SQLAlchemy's ``make_url`` both read it back as exactly
+    ``params``: options such as ``sslmode``, ``sslrootcert`` or
+    ``application_name`` go in the query, an IPv6 host in brackets. Every part
+    is percent-encoded: SQLAlchemy's own rendering writes a space as ``+`` in
+    the query and leaves it raw in a user name, which libpq reads differently.
+    """
+    rest = dict(params)
+    user, password = rest.pop("user", ""), rest.pop("password", "")
+    host, port = rest.pop("host", "127.0.0.1"), rest.pop("port", "")
+    dbname = rest.pop("dbname", "")
+    query: dict[str, str] = {}
+    if host.startswith("/") or "," in host:
+        # A Unix socket directory or a host list cannot go in the netloc; libpq
+        # (and SQLAlchemy's PostgreSQL dialects) take them from the query.
+        query["host"] = host
+        if port:
+            query["port"] = port
+        host = port = ""
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    query.update(rest)
+    userinfo = quote(user, safe="") + (f":{quote(password, safe='')}" if password else "")
+    netloc = (f"{userinfo}@" if userinfo else "") + host + (f":{port}" if port else "")
+    encoded = "&".join(
+        f"{quote(key, safe='')}={quote(value, safe='/')}" for key, value in query.items()
+    )
+    return f"{scheme}://{netloc}/{quote(dbname, safe='')}" + (f"?{encoded}" if encoded else "")
 
 
 def describe(dsn: str) -> str:
@@ -86,5 +100,7 @@ def describe(dsn: str) -> str:
     except UsageError:
         return redact(dsn)
     host = params.get("host", "localhost")
+    if ":" in host and not host.startswith("/"):
+        host = f"[{host}]"  # an IPv6 address, kept apart from the port
     port = params.get("port", "5432")
     return f"{params.get('user', '')}@{host}:{port}/{params.get('dbname', '')}"

@@ -23,14 +23,17 @@ import subprocess
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 
 from leakbench.errors import EmbeddedPostgresError
 from leakbench.system import shutdown
-from leakbench.system.processes import make_owned_folder, orphaned_folders, process_alive
+from leakbench.system.processes import make_owned_folder, orphaned_folders
 
 DIR_PREFIX = "leakbench-pg-"
 _UNPRIVILEGED_USER = "nobody"
+# What a postmaster is called in the process table.
+_SERVER_NAMES = frozenset({"postgres", "postmaster"})
 # Durability is worthless for a throwaway server; these make it start and write fast.
 _SERVER_SETTINGS = {
     "fsync": "off",
@@ -83,16 +86,39 @@ def remove_stale_servers() -> list[Path]:
 
 
 def _kill_postmaster(data_dir: Path) -> None:
+    """Stop the postmaster a dead run left on ``data_dir``, and nothing else.
+
+    The pid in ``postmaster.pid`` may have been reused by any process since
+    (after a reboot, say): only a live ``postgres`` serving this very data
+    folder is stopped.
+    """
     with contextlib.suppress(OSError, ValueError, IndexError):
         pid = int((data_dir / "postmaster.pid").read_text().splitlines()[0])
-        if process_alive(pid):
-            os.kill(pid, signal.SIGQUIT)
-            for _ in range(50):
-                if not process_alive(pid):
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(psutil.Error):
+            process = psutil.Process(pid)
+            if not _serves(process, data_dir):
+                return
+            # psutil checks that the pid still names the same process before each signal.
+            process.send_signal(signal.SIGQUIT)
+            try:
+                process.wait(2.5)
+            except psutil.TimeoutExpired:
+                process.kill()
+
+
+def _serves(process: psutil.Process, data_dir: Path) -> bool:
+    """Is ``process`` a PostgreSQL server whose data folder is ``data_dir``?"""
+    try:
+        args = process.cmdline()
+        name = process.name()
+    except psutil.Error:
+        return False
+    if name not in _SERVER_NAMES and Path(args[0] if args else "").name not in _SERVER_NAMES:
+        return False
+    wanted = data_dir.resolve()
+    folders = [args[i + 1] for i, arg in enumerate(args[:-1]) if arg == "-D"]
+    folders += [arg.removeprefix("-D") for arg in args if arg.startswith("-D") and arg != "-D"]
+    return any(Path(folder).resolve() == wanted for folder in folders)
 
 
 class EmbeddedPostgres:

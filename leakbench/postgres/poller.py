@@ -9,6 +9,17 @@ turns too many gaps into an INCONCLUSIVE verdict rather than a guess.
 The 10 Hz samples only count states. The final and after-collection
 snapshots also read the costly fields (the oldest transaction's query and
 the wait events), once each per row.
+
+Whether requests reached the database is read from the database: the
+target's live connections that ran a statement during the row
+(pg_stat_activity.query_start), the sessions opened to it (pg_stat_database),
+and, as a figure, its transaction count. Every query the poller runs is itself a transaction
+of the database it is connected to: the server's maintenance database, never
+the target's, so none is counted (in attach mode the runner moves it out of
+the target's database). When it must sit in the target's database, the count
+is unknown: PostgreSQL flushes a backend's statistics lazily (measured: even
+after ``pg_stat_force_next_flush()``, dozens of the poller's own statements
+were still missing), so its own statements cannot be subtracted exactly.
 """
 
 from __future__ import annotations
@@ -72,6 +83,19 @@ SELECT sessions_fatal, sessions_killed, sessions_abandoned
 FROM pg_stat_database WHERE datname = %s
 """
 _SESSION_ENDS_SINCE = 140000
+TRANSACTIONS_QUERY = """
+SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s
+"""
+# Sessions opened to the database so far (PostgreSQL 14+): flushed by a new
+# backend at once, unlike its transaction counts.
+SESSIONS_QUERY = "SELECT sessions FROM pg_stat_database WHERE datname = %s"
+# The target's live connections that ran a statement since a moment (server time):
+# pg_stat_activity updates query_start at once, with no statistics flush to wait for.
+RAN_SINCE_QUERY = f"""
+SELECT count(*)
+{_TARGET_BACKENDS}
+    AND query_start >= %(since)s::timestamptz
+"""
 
 Connector = Callable[[], psycopg.Connection[tuple[object, ...]]]
 
@@ -168,6 +192,65 @@ class ActivityPoller:
                 self._drop_connection()
                 return None
         return str(row[0]) if row else None
+
+    def transactions(self) -> int | None:
+        """Transactions committed or rolled back in the target's database so far; None when
+        unreadable, or when the poller's own statements would be among them.
+
+        None too when the poller watches one application_name: the database's
+        count covers every client, not only the one watched.
+        """
+        if self._params["application_name"] is not None:
+            return None
+        with self._lock:
+            try:
+                conn = self._connection()
+                if conn.info.dbname == self.database:
+                    return None
+                row = conn.execute(TRANSACTIONS_QUERY, (self.database,)).fetchone()
+            except Exception:  # a lost reading is unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        if row is None or row[0] is None:
+            return None
+        return int(str(row[0]))
+
+    def sessions(self) -> int | None:
+        """Sessions opened to the target's database so far; None before PostgreSQL 14,
+        when unreadable, or when the poller watches one application_name."""
+        if self._params["application_name"] is not None:
+            return None
+        with self._lock:
+            try:
+                conn = self._connection()
+                if conn.info.server_version < _SESSION_ENDS_SINCE:
+                    return None
+                row = conn.execute(SESSIONS_QUERY, (self.database,)).fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return int(str(row[0])) if row is not None and row[0] is not None else None
+
+    def server_now(self) -> str | None:
+        """The server's clock, to ask later which connections ran a statement since."""
+        with self._lock:
+            try:
+                row = self._connection().execute("SELECT clock_timestamp()::text").fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return str(row[0]) if row else None
+
+    def ran_since(self, since: str) -> int | None:
+        """How many of the target's live connections ran a statement since ``since``."""
+        with self._lock:
+            try:
+                params = {**self._params, "since": since}
+                row = self._connection().execute(RAN_SINCE_QUERY, params).fetchone()
+            except Exception:  # unknown evidence, never a crash
+                self._drop_connection()
+                return None
+        return int(str(row[0])) if row is not None else None
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:

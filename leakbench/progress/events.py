@@ -24,6 +24,8 @@ class LoadSnapshot:
 
     sent: int = 0
     completed: int = 0
+    # Of the completed, those the server answered: what "requests" and req/s show.
+    answered: int = 0
     # Transport errors and timeouts; HTTP statuses are answers, counted apart.
     errors: int = 0
     server_errors: int = 0
@@ -35,6 +37,7 @@ class LoadSnapshot:
         return cls(
             sent=progress.sent,
             completed=progress.completed,
+            answered=progress.answered,
             errors=progress.transport_errors + progress.timeouts,
             server_errors=progress.server_errors,
             load_tool=progress.load_tool,

@@ -96,7 +96,7 @@ def _load_line(snapshot: RowSnapshot) -> Text:
     if snapshot.load_tool is not None:
         return Text(f"load from {snapshot.load_tool}: leakbench sends and counts no request", "dim")
     text = Text()
-    text.append("requests ", style=LABEL_STYLE).append(f"{snapshot.completed:,}")
+    text.append("requests ", style=LABEL_STYLE).append(f"{snapshot.answered:,}")
     text.append("   req/s ", style=LABEL_STYLE).append(f"{snapshot.requests_per_second:,.0f}")
     text.append("   errors ", style=LABEL_STYLE).append(
         f"{snapshot.errors:,}", style=ERROR_STYLE if snapshot.errors else ""
@@ -150,10 +150,12 @@ def _finished_line(row: RowResult, *, compact: bool) -> Text:
     text = Text(f"{row.pattern} {row.endpoint}", style=NAME_STYLE)
     load, findings = row.load, row.findings
     if load is not None:
+        unanswered = f", {load.disconnects:,} unanswered" if load.disconnects else ""
         figures = (
-            f"{load.completed:,} req"
+            f"{load.responses:,} req"
             if compact
-            else f"{load.completed:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
+            else f"{load.responses:,} requests, {load.rps:,.0f} req/s, {load.errors:,} errors"
+            + unanswered
         )
         text.append(f"  {figures}", style=LABEL_STYLE)
     if findings is not None:

@@ -121,7 +121,7 @@ def _rows(view: MetricsView) -> list[_Family]:
         "Failed requests in a row: transport (connection failures, timeouts) or http_5xx.",
     )
     rate = _Family(
-        "leakbench_requests_per_second", "gauge", "Requests completed per second, last second."
+        "leakbench_requests_per_second", "gauge", "Answered requests per second, last second."
     )
     phase = _Family("leakbench_phase", "gauge", "1 for the running row's current phase.")
     pool = _Family(

@@ -47,6 +47,8 @@ class RowSnapshot:
     phase_limit: float | None
     sent: int = 0
     completed: int = 0
+    # Of the completed, those the server answered: what "requests" and req/s show.
+    answered: int = 0
     errors: int = 0
     server_errors: int = 0
     requests_per_second: float = 0.0
@@ -83,7 +85,7 @@ class RowTracker:
         self._phase_started = 0.0
         self._load_started: float | None = None
         self._load_ended: float | None = None
-        self._counts = (0, 0, 0, 0)
+        self._counts = (0, 0, 0, 0, 0)
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
@@ -111,7 +113,7 @@ class RowTracker:
             self._phase, self._phase_limit = Phase.BASELINE, None
             self._phase_started = self._clock()
             self._load_started = self._load_ended = None
-            self._counts = (0, 0, 0, 0)
+            self._counts = (0, 0, 0, 0, 0)
             self._recent.clear()
             self._sample = None
             self._load_tool = None
@@ -131,10 +133,10 @@ class RowTracker:
         """Take the load's counts at this moment and the latest sample."""
         with self._lock:
             now = self._clock()
-            completed = load.completed
-            self._counts = (load.sent, completed, load.errors, load.server_errors)
+            counts = (load.sent, load.completed, load.answered, load.errors, load.server_errors)
+            self._counts = counts
             self._load_tool = load.load_tool
-            self._recent.append((now, completed))
+            self._recent.append((now, load.answered))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
                 self._recent.popleft()
             if sample is not None:
@@ -155,7 +157,7 @@ class RowTracker:
                 return None
             now = self._clock()
             pattern, endpoint, duration = self._row
-            sent, completed, errors, server_errors = self._counts
+            sent, completed, answered, errors, server_errors = self._counts
             return RowSnapshot(
                 pattern=pattern,
                 endpoint=endpoint,
@@ -166,6 +168,7 @@ class RowTracker:
                 phase_limit=self._phase_limit,
                 sent=sent,
                 completed=completed,
+                answered=answered,
                 errors=errors,
                 server_errors=server_errors,
                 # Requests only flow in the load phase; a trailing window would linger.

@@ -1,7 +1,7 @@
 """Bounded concurrent requests at a user's ASGI app, for ``leak_check.drive()`` in tests.
 
-Two ways to reach the app: in-process through ``httpx.ASGITransport``
-(fast, no sockets; like httpx it does not run the app's lifespan) or a real
+Two ways to reach the app: in-process through ``httpx2.ASGITransport``
+(fast, no sockets; like httpx2 it does not run the app's lifespan) or a real
 uvicorn serving it on 127.0.0.1 from a thread of the test process, driven by
 leakbench's own load driver. Either way the app shares the test's process,
 so the engine the test watches is the one the app uses.
@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
-import httpx
+import httpx2
 
 from leakbench.config import Endpoint
 from leakbench.errors import TargetStartError, UsageError
@@ -171,8 +171,8 @@ async def _drive_asgi(load: LoadRequest) -> LoadStats:
     started = time.monotonic()
     deadline = started + load.timeout
     # raise_app_exceptions=False: an unhandled error is a 500, as a server would answer.
-    transport = httpx.ASGITransport(app=load.app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url=ASGI_BASE_URL) as client:
+    transport = httpx2.ASGITransport(app=load.app, raise_app_exceptions=False)
+    async with httpx2.AsyncClient(transport=transport, base_url=ASGI_BASE_URL) as client:
 
         async def worker() -> None:
             nonlocal remaining, failures
@@ -183,7 +183,7 @@ async def _drive_asgi(load: LoadRequest) -> LoadStats:
                     response = await client.request(
                         method, path, content=load.body or None, headers=load.headers
                     )
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     failures += 1
                 else:
                     statuses[response.status_code] += 1

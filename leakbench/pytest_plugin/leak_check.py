@@ -4,7 +4,8 @@ Two vantage points, because each misses what the other sees:
 
 * the SQLAlchemy pool: every checkout and checkin of the watched engine is
   counted by pool events, with the first line of the user's code that
-  checked the connection out; a connection checked out during the test and
+  checked the connection out (:mod:`leakbench.target.sites`, shared with
+  the in-target probe of ``leakbench run``); a connection checked out during the test and
   not returned is a leak (``engine.pool.checkedout()`` alone would miss a
   leak once the engine is disposed, which replaces its pool);
 * PostgreSQL: pg_stat_activity, read on a separate connection, shows the
@@ -20,15 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import sys
-import sysconfig
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import psycopg
@@ -38,6 +35,7 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.pool import Pool
 
 from leakbench.postgres.dsn import redact
+from leakbench.target.sites import caller_site
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -48,11 +46,6 @@ APPLICATION_NAME = "leakbench-pytest"
 QUERY_CHARS = 120
 _POLL_SECONDS = 0.1
 _CONNECT_TIMEOUT_SECONDS = 5
-# Checkouts from these folders are not the user's code: walk past them.
-_LIBRARY_DIRS = tuple(
-    {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-    | {str(Path(__file__).parent)}
-)
 _OPEN_TRANSACTIONS = """
 SELECT state, extract(epoch FROM clock_timestamp() - xact_start), left(query, %(chars)s)
 FROM pg_stat_activity
@@ -79,30 +72,6 @@ class Mark:
 
     checkouts: int
     server_time: datetime.datetime | None
-
-
-def _frames() -> Iterator[FrameType]:
-    """The caller's stack, then its parent greenlet's: SQLAlchemy's asyncio layer runs the
-    sync code in a child greenlet, so an async test's own frames are on the parent's stack."""
-    frame: FrameType | None = sys._getframe(2)
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-    greenlet_module = sys.modules.get("greenlet")
-    parent = greenlet_module.getcurrent().parent if greenlet_module else None
-    frame = getattr(parent, "gr_frame", None)
-    while frame is not None:
-        yield frame
-        frame = frame.f_back
-
-
-def _user_frame() -> str:
-    """Where the user's code asked for the connection: the innermost frame outside libraries."""
-    for frame in _frames():
-        filename = frame.f_code.co_filename
-        if not filename.startswith(("<", *_LIBRARY_DIRS)):
-            return f"{Path(filename).name}:{frame.f_lineno} in {frame.f_code.co_name}"
-    return "unknown code"
 
 
 def _shorten(query: str) -> str:
@@ -138,7 +107,8 @@ class EngineWatch:
         self.start = self.mark()
 
     def _on_checkout(self, _dbapi: object, record: object, _proxy: object) -> None:
-        site = _user_frame()
+        # The same mechanism as the in-target probe's (leakbench.target.sites).
+        site = str(caller_site())
         with self._lock:
             self._sequence += 1
             self._outstanding[id(record)] = (self._sequence, site)
@@ -279,7 +249,7 @@ class LeakCheck:
         """Send ``requests`` requests, ``concurrency`` at a time, then fail the test on a leak.
 
         ``app`` is an ASGI app or its import string. ``server="asgi"`` calls it
-        in-process through httpx's ASGI transport (no lifespan, like httpx);
+        in-process through httpx2's ASGI transport (no lifespan, like httpx2);
         ``server="uvicorn"`` serves it with a real uvicorn on 127.0.0.1 in a
         thread. Only what the load leaves behind fails here; the rest of the
         test is checked at its end as usual. Returns the load's figures.

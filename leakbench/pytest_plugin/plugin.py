@@ -21,7 +21,7 @@ an error at the test's teardown. ``drive()`` checks what its own requests
 left behind at once and fails the test itself.
 
 This module imports only pytest and the standard library; SQLAlchemy,
-psycopg and httpx are imported when a test first asks for ``leak_check``.
+psycopg and httpx2 are imported when a test first asks for ``leak_check``.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from leakbench.config import AttachTarget, RunConfig
 from leakbench.errors import LeakbenchError, TargetStartError, UsageError
@@ -26,7 +26,7 @@ from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
-from leakbench.results import PoolStats, RowResult, Verdict
+from leakbench.results import CheckoutSite, PoolStats, RowResult, Verdict
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 from leakbench.target.login import LoginError
 
@@ -82,11 +82,11 @@ class AttachedApp:
     def wait_until_up(self, timeout: float) -> None:
         """Any HTTP answer (even a 404) shows the app is up; nothing answering is an error."""
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=2.0, trust_env=False) as client:
+        with httpx2.Client(timeout=2.0, trust_env=False) as client:
             while True:
                 try:
                     client.get(self.base_url + "/")
-                except httpx.HTTPError as exc:
+                except httpx2.HTTPError as exc:
                     if time.monotonic() >= deadline:
                         raise TargetStartError(
                             f"Nothing answers HTTP at {redact(self.base_url)} ({exc}); start "
@@ -112,6 +112,15 @@ class AttachedApp:
 
     def force_gc(self) -> bool:
         return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
 
 
 def database_of(server: Server) -> str:

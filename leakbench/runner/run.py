@@ -372,6 +372,7 @@ def _measure_row(
                 # leakbench sets a scenario's pool; an app's own pool is read by the probe.
                 per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
                 max_connections=server.info.max_connections,
+                per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
             )
             command = config.load_command
             if command is None:

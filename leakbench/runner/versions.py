@@ -22,7 +22,7 @@ RECORDED_PACKAGES = (
     "psycopg",
     "psycopg2-binary",
     "uvicorn",
-    "httpx",
+    "httpx2",
 )
 
 _VERSIONS_SCRIPT = """
@@ -55,7 +55,7 @@ def collect(postgresql: str = "unknown") -> Versions:
         sqlmodel=_version("sqlmodel"),
         psycopg=_version("psycopg"),
         uvicorn=_version("uvicorn"),
-        httpx=_version("httpx"),
+        httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
     )
@@ -75,7 +75,8 @@ def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Ve
         sqlmodel=get("sqlmodel"),
         psycopg=get("psycopg"),
         uvicorn=get("uvicorn"),
-        httpx=get("httpx"),
+        # The load driver runs in leakbench's own process, so its client is ours.
+        httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
     )

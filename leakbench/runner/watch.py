@@ -30,7 +30,15 @@ from leakbench.postgres.dsn import redact
 from leakbench.postgres.privileges import Visibility
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
-from leakbench.results import ExternalLoad, PoolStats, RowResult, RunResult, RunSettings, Verdict
+from leakbench.results import (
+    CheckoutSite,
+    ExternalLoad,
+    PoolStats,
+    RowResult,
+    RunResult,
+    RunSettings,
+    Verdict,
+)
 from leakbench.runner import visibility
 from leakbench.runner.attach import database_of, is_loopback
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
@@ -134,6 +142,15 @@ class WatchedDatabase:
 
     def force_gc(self) -> bool:
         return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
 
 
 def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> Iterator[RowResult]:

@@ -15,6 +15,17 @@ from psycopg.conninfo import make_conninfo
 from leakbench.config import EnvTemplate
 from leakbench.postgres import dsn as dsn_tools
 
+# Connection options other than the PG* basics that libpq also reads from the
+# environment, so an app built on PGHOST... keeps --dsn's TLS and name settings.
+_LIBPQ_VARIABLES = {
+    "sslmode": "PGSSLMODE",
+    "sslrootcert": "PGSSLROOTCERT",
+    "sslcert": "PGSSLCERT",
+    "sslkey": "PGSSLKEY",
+    "application_name": "PGAPPNAME",
+    "connect_timeout": "PGCONNECT_TIMEOUT",
+}
+
 
 def placeholder_values(params: Mapping[str, str]) -> dict[str, str]:
     """The plain placeholders' values for a database given as libpq parameters."""
@@ -32,7 +43,11 @@ def placeholder_values(params: Mapping[str, str]) -> dict[str, str]:
 def database_environment(
     params: Mapping[str, str], templates: tuple[EnvTemplate, ...] = ()
 ) -> dict[str, str]:
-    """DATABASE_URL, the PG* variables, then the ``--app-env`` ones (which may override them)."""
+    """DATABASE_URL, the PG* variables, then the ``--app-env`` ones (which may override them).
+
+    Every connection option of the DSN (``sslmode``, ``sslrootcert``,
+    ``application_name``...) stays in the URL's query and in ``{dsn}``.
+    """
     values = placeholder_values(params)
     env = {
         "DATABASE_URL": values["url"],
@@ -43,6 +58,9 @@ def database_environment(
     }
     if values["password"]:
         env["PGPASSWORD"] = values["password"]
+    for option, variable in _LIBPQ_VARIABLES.items():
+        if option in params:
+            env[variable] = params[option]
     for template in templates:
         env[template.name] = template.render(values)
     return env

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
+import httpx2
 
 from leakbench.errors import RunError
 from leakbench.request_spec import Login, RequestSettings
@@ -44,11 +44,11 @@ def log_in(
     if content_type is not None:
         sent["Content-Type"] = content_type
     try:
-        with httpx.Client(timeout=timeout, trust_env=False) as client:
+        with httpx2.Client(timeout=timeout, trust_env=False) as client:
             response = client.request(
                 login.method, base_url + login.path, content=content, headers=sent
             )
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise LoginError(f"--login {login.label} got no answer ({exc}).") from None
     if not response.is_success:
         raise LoginError(

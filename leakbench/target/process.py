@@ -13,11 +13,11 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
-from leakbench.results import PoolStats
+from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
 from leakbench.target.boot import APP_DIR_ENV, APP_ENV
 from leakbench.target.probe import CONTROL_DIR_ENV, ask
@@ -88,7 +88,7 @@ class TargetProcess:
         assert self._booted is not None
         process = self._booted.process
         deadline = time.monotonic() + self.startup_timeout
-        with httpx.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
+        with httpx2.Client(base_url=self.base_url, timeout=1.0, trust_env=False) as client:
             while time.monotonic() < deadline:
                 shutdown.check()
                 code = process.poll()
@@ -99,7 +99,7 @@ class TargetProcess:
                     )
                 try:
                     client.get("/__leakbench_ready__")
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     time.sleep(0.05)
                     continue
                 if self._probes_ready(deadline):
@@ -143,14 +143,44 @@ class TargetProcess:
 
         # Workers run the same app; one that has not checked out yet has seen no pool.
         capacities = [int(str(a["capacity"])) for a in answers if a.get("capacity") is not None]
+        idle = [int(str(a["idle_capacity"])) for a in answers if a.get("idle_capacity") is not None]
         return PoolStats(
             connects=total("connect"),
             checkouts=total("checkout"),
             checkins=total("checkin"),
+            detaches=total("detach"),
             invalidations=total("invalidate"),
             closes=total("close"),
             timeouts=total("timeout"),
             capacity=max(capacities) if capacities else None,
+            idle_capacity=max(idle) if idle else None,
+        )
+
+    def mark_checkouts(self) -> None:
+        """Tell every worker's probe that checkouts from now on are the row's."""
+        self._ask_all("mark")
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        """``pid:number`` of each of the row's checkouts not returned yet, over the workers."""
+        held: set[str] = set()
+        for answer in self._ask_all("outstanding"):
+            numbers = answer.get("checkouts")
+            for number in numbers if isinstance(numbers, list) else []:
+                held.add(f"{answer.get('pid')}:{number}")
+        return frozenset(held)
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        """Where the row's connections still checked out were taken, summed over the workers."""
+        counts: dict[tuple[str, int, str], int] = {}
+        for answer in self._ask_all("sites"):
+            sites = answer.get("sites")
+            for site in sites if isinstance(sites, list) else []:
+                key = (str(site["file"]), int(site["line"]), str(site["function"]))
+                counts[key] = counts.get(key, 0) + int(site["count"])
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        return tuple(
+            CheckoutSite(file=file, line=line, function=function, count=count)
+            for (file, line, function), count in ordered
         )
 
     def force_gc(self) -> bool:

@@ -7,16 +7,26 @@ The rule (documented in the README):
 * After the load stops, the target settles: sampling goes on until its
   connections are back to the baseline for a quiet period, or ``settle``
   seconds pass.
-* Whatever is still idle in transaction (beyond ``max_idle_in_transaction``)
-  or active above the baseline after the settle is *persistent*: LEAKED.
-  So is a target still holding more connections than its pools allow after
-  the settle (connections opened outside the pool and kept); a peak above
-  the pools during the load alone is transient (short-lived raw connections).
+* Both vantage points decide. Whatever is still idle in transaction (beyond
+  ``max_idle_in_transaction``) or active above the baseline after the settle
+  is *persistent*: LEAKED. So is a connection the target's pools still have
+  checked out beyond the baseline (the in-target probe counts checkouts and
+  checkins), even when PostgreSQL shows it idle: kept after a commit, it holds
+  no transaction but never goes back to the pool. So is a target still holding
+  more connections than its pools allow after the settle (connections opened
+  outside the pool and kept); a peak above the pools during the load alone is
+  transient (short-lived raw connections). Without the pool view, idle
+  connections beyond what the pools can keep idle (their pool_size) count.
 * A forced garbage collection in the target then tells a leak held by a live
   reference (it survives) from one only waiting for the collector (it goes).
-* A row that would be CLEAN is INCONCLUSIVE when PostgreSQL itself ended
-  sessions of the database during it (idle_in_transaction_session_timeout
-  turns a leak into such silent terminations).
+* Whether the requests reached the database is decided by the database: the
+  target's connections that ran a statement during the row, the sessions
+  opened to it, and the pool's checkouts, never by the HTTP status class (a
+  409 after an INSERT ran SQL).
+* A row that would be CLEAN is INCONCLUSIVE when nothing touched the database,
+  or PostgreSQL itself ended sessions of the database during it
+  (idle_in_transaction_session_timeout turns a leak into such silent
+  terminations).
 * Requests that time out waiting for the pool are a capacity finding, not a
   leak (see :mod:`leakbench.verdict.capacity`).
 """
@@ -26,7 +36,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leakbench.results import ActivitySample, Capacity, Findings, LeakKind, SessionEnds, Verdict
+from leakbench.results import (
+    ActivitySample,
+    Capacity,
+    CheckoutSite,
+    Findings,
+    LeakKind,
+    PoolStats,
+    SessionEnds,
+    Verdict,
+)
 from leakbench.verdict.capacity import capacity_reasons
 
 # More lost samples than this share of the expected count makes the
@@ -61,6 +80,45 @@ def residue(sample: ActivitySample, baseline: ActivitySample) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolView:
+    """The target's pools as its probe counted them: at the baseline, after the settle,
+    and after the forced collection (None when none was forced or it did not answer).
+
+    ``survived_gc`` is how many of the very checkouts held after the settle
+    were still held after the collection (None when the probe could not name them).
+    """
+
+    baseline: PoolStats
+    after_settle: PoolStats
+    after_gc: PoolStats | None = None
+    survived_gc: int | None = None
+
+    @property
+    def leaked(self) -> int:
+        """Connections checked out after the settle beyond the baseline's."""
+        return max(0, self.after_settle.checked_out - self.baseline.checked_out)
+
+    @property
+    def leaked_after_gc(self) -> int | None:
+        """The leaked connections still checked out after the collection.
+
+        Counts alone can mislead, as with transactions: a request still queued
+        for the pool takes a connection the collection freed at once. So the
+        very checkouts are compared when the probe names them.
+        """
+        if self.after_gc is None:
+            return None
+        if self.survived_gc is not None:
+            return min(self.survived_gc, self.leaked)
+        return max(0, self.after_gc.checked_out - self.baseline.checked_out)
+
+    @property
+    def checkouts(self) -> int:
+        """Checkouts during the row: requests that ran SQL through the pool."""
+        return max(0, self.after_settle.checkouts - self.baseline.checkouts)
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     """Everything measured about one row, as input to :func:`judge`."""
 
@@ -80,21 +138,82 @@ class Observation:
     # The server restarted between the baseline and the after-settle snapshot.
     server_restarted: bool = False
     capacity: Capacity | None = None
+    # The pool view; None when unknown (attach mode, no SQLAlchemy pool in the target).
+    pool: PoolView | None = None
+    # Transactions in the target's database during the row (pg_stat_database,
+    # leakbench's own excluded; flushed lazily by PostgreSQL, so a lower bound).
+    database_transactions: int | None = None
+    # The target's live connections that ran a statement during the row, and the
+    # sessions opened to its database during it; None when unknown.
+    connections_used: int | None = None
+    new_sessions: int | None = None
+    # The most connections the target's pools keep idle (workers x pool_size), when known.
+    idle_limit: int | None = None
+    # Where the connections still checked out after the collection were taken.
+    leak_sites: tuple[CheckoutSite, ...] = ()
+
+
+def beyond_pools(
+    sample: ActivitySample,
+    baseline: ActivitySample,
+    *,
+    capacity: int | None,
+    idle_limit: int | None,
+) -> int:
+    """Connections the target holds beyond what its pools allow, or can keep idle.
+
+    ``idle_limit`` is given only when the pool view is unknown: a QueuePool
+    keeps at most pool_size connections idle, so idle connections beyond the
+    baseline's plus that many are held outside the pools (or checked out).
+    """
+    over_total = sample.total - capacity if capacity is not None else 0
+    over_idle = sample.idle - baseline.idle - idle_limit if idle_limit is not None else 0
+    return max(0, over_total, over_idle)
 
 
 def classify_leak(
-    baseline: ActivitySample, after_settle: ActivitySample, after_gc: ActivitySample | None
+    baseline: ActivitySample,
+    after_settle: ActivitySample,
+    after_gc: ActivitySample | None,
+    *,
+    pool: PoolView | None = None,
+    capacity: int | None = None,
+    idle_limit: int | None = None,
 ) -> LeakKind:
     """Held by a live reference (survives a collection) or waiting for the collector.
 
-    Counts alone can mislead: requests still queued in the target for a pool
-    connection (their client gave up, the server has not) take the
-    connections a collection frees and open new transactions at once. So
-    when both snapshots name their open transactions, the question is
-    whether any of the *same* transactions survived.
+    Open transactions decide first, as PostgreSQL shows them. Counts alone can
+    mislead: requests still queued in the target for a pool connection (their
+    client gave up, the server has not) take the connections a collection
+    frees and open new transactions at once. So when both snapshots name
+    their open transactions, the question is whether any of the *same*
+    transactions survived. Connections only the pool sees checked out (idle to
+    PostgreSQL) are *checked out but idle* when they survive the collection.
     """
-    if residue(after_settle, baseline) == 0:
+    if residue(after_settle, baseline):
+        return _transactions_kind(baseline, after_settle, after_gc)
+    if pool is not None and pool.leaked:
+        return _pool_kind(pool)
+    limits = {"capacity": capacity, "idle_limit": idle_limit}
+    if not beyond_pools(after_settle, baseline, **limits):
         return LeakKind.NONE
+    if after_gc is None:
+        return LeakKind.UNKNOWN
+    if beyond_pools(after_gc, baseline, **limits):
+        return LeakKind.HELD_BY_REFERENCE
+    return LeakKind.AWAITING_GC
+
+
+def _pool_kind(pool: PoolView) -> LeakKind:
+    survivors = pool.leaked_after_gc
+    if survivors is None:
+        return LeakKind.UNKNOWN
+    return LeakKind.CHECKED_OUT_IDLE if survivors else LeakKind.AWAITING_GC
+
+
+def _transactions_kind(
+    baseline: ActivitySample, after_settle: ActivitySample, after_gc: ActivitySample | None
+) -> LeakKind:
     if after_gc is None:
         return LeakKind.UNKNOWN
     before, after = after_settle.detail, after_gc.detail
@@ -111,6 +230,11 @@ _KIND_REASONS = {
     LeakKind.HELD_BY_REFERENCE: (
         "They survived a forced garbage collection: a live reference holds them."
     ),
+    LeakKind.CHECKED_OUT_IDLE: (
+        "Checked out but idle: they survived a forced garbage collection, so a live reference "
+        "keeps them out of the pool, idle and outside any transaction, where PostgreSQL alone "
+        "shows nothing unusual."
+    ),
     LeakKind.UNKNOWN: (
         "No garbage collection could be forced in the target (leakbench did not start it, "
         "or it did not answer), so whether a live reference or the collector holds them "
@@ -118,56 +242,86 @@ _KIND_REASONS = {
     ),
 }
 
+POOL_VIEW_UNKNOWN = (
+    "The pool's own count is unknown (attach mode, or no SQLAlchemy pool answered in the "
+    "target), so this is PostgreSQL's view alone"
+)
+
 
 def judge(
     observation: Observation, *, capacity: int | None, max_idle_in_transaction: int = 0
 ) -> Findings:
-    """Turn one row's observation into findings with a verdict and its reasons."""
-    baseline, final = observation.baseline, observation.after_settle
+    """Turn one row's observation into findings with a verdict and its reasons.
+
+    Both vantage points decide: PostgreSQL's (connections idle in transaction
+    or active after the settle, connections beyond the pools) and the pool's
+    (connections still checked out beyond the baseline, even when PostgreSQL
+    shows them idle).
+    """
+    baseline, final, pool = observation.baseline, observation.after_settle, observation.pool
     window = (baseline, *observation.during, final)
     peak_idle_in_transaction = max(s.in_transaction for s in window)
     peak_active = max(s.active for s in window)
     peak_total = max(s.total for s in window)
     ages = [s.oldest_transaction_seconds for s in window if s.oldest_transaction_seconds]
     peak_age = max(ages) if ages else None
+    settle = observation.settle_seconds
+    # Without the pool's count, the pools' idle size is the server-side check left.
+    idle_limit = observation.idle_limit if pool is None else None
 
     extra_in_transaction = max(0, final.in_transaction - baseline.in_transaction)
     extra_active = max(0, final.active - baseline.active)
-    leaked = extra_in_transaction + extra_active
+    extra_idle = beyond_pools(final, baseline, capacity=None, idle_limit=idle_limit)
+    pool_leaked = pool.leaked if pool is not None else 0
+    leaked = max(extra_in_transaction + extra_active, pool_leaked, extra_idle)
     reasons: list[str] = []
 
     if extra_in_transaction > max_idle_in_transaction:
         reasons.append(
             f"{extra_in_transaction} connection(s) were still idle in transaction "
-            f"{observation.settle_seconds:.1f} s after the last request finished."
+            f"{settle:.1f} s after the last request finished."
         )
     if extra_active:
         reasons.append(
             f"{extra_active} connection(s) were still active "
-            f"{observation.settle_seconds:.1f} s after the last request finished."
+            f"{settle:.1f} s after the last request finished."
+        )
+    if pool is not None and pool_leaked:
+        reasons.append(
+            f"The pool still had {pool.after_settle.checked_out} connection(s) checked out "
+            f"{settle:.1f} s after the last request finished ({pool.baseline.checked_out} at "
+            f"the baseline){_server_side_of(observation, pool_leaked)}."
         )
     if capacity is not None and final.total > capacity:
         reasons.append(
             f"The target still held {final.total} connections after the settle, "
             f"more than its pools allow ({capacity})."
         )
-    kind = classify_leak(baseline, final, observation.after_gc)
+    if extra_idle:
+        reasons.append(
+            f"{final.idle} connection(s) were idle after the settle: more than the baseline's "
+            f"{baseline.idle} plus the {idle_limit} its pools can keep idle, so at least "
+            f"{extra_idle} are held outside the pools or checked out."
+        )
+    kind = classify_leak(
+        baseline, final, observation.after_gc, pool=pool, capacity=capacity, idle_limit=idle_limit
+    )
     if reasons:
         verdict = Verdict.LEAKED
         if kind in _KIND_REASONS:
             reasons.append(_KIND_REASONS[kind])
     elif (doubt := _doubt(observation, peak_total)) is not None:
         verdict = Verdict.INCONCLUSIVE
+        kind = LeakKind.NONE
         reasons.append(doubt)
     else:
         verdict = Verdict.CLEAN
-        if peak_idle_in_transaction > baseline.in_transaction:
-            reasons.append(
-                f"Up to {peak_idle_in_transaction} connection(s) were idle in transaction "
-                "while requests were in flight (transient), none after the settle."
-            )
+        kind = LeakKind.NONE
+        reasons.extend(_clean_reasons(observation, peak_idle_in_transaction))
     if observation.capacity is not None:
-        reasons.extend(capacity_reasons(observation.capacity, leaked=verdict is Verdict.LEAKED))
+        reasons.extend(
+            capacity_reasons(observation.capacity, verdict=verdict, pool_seen=pool is not None)
+        )
     return Findings(
         verdict=verdict,
         reasons=tuple(reasons),
@@ -178,19 +332,114 @@ def judge(
         peak_total_connections=peak_total,
         peak_oldest_transaction_seconds=peak_age,
         settled=observation.settled,
-        settle_seconds=observation.settle_seconds,
+        settle_seconds=settle,
         leaked_connections=leaked,
         leak_kind=kind,
         after_gc=observation.after_gc,
         sample_gaps=observation.sample_gaps,
         session_ends=observation.session_ends,
         capacity=observation.capacity,
+        pool_leaked_connections=pool.leaked if pool is not None else None,
+        pool_leaked_after_gc=pool.leaked_after_gc if pool is not None else None,
+        database_transactions=observation.database_transactions,
+        pool_checkouts=pool.checkouts if pool is not None else None,
+        connections_used=observation.connections_used,
+        new_sessions=observation.new_sessions,
+        leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
     )
 
 
-def _doubt(observation: Observation, peak_total: int) -> str | None:
-    """Why a row with no leak still cannot be called clean, if it cannot (first reason wins)."""
+def _server_side_of(observation: Observation, pool_leaked: int) -> str:
+    """What PostgreSQL shows of connections the pool still has checked out, when it differs."""
+    final, baseline = observation.after_settle, observation.baseline
+    if residue(final, baseline):
+        return ""
+    if final.idle >= pool_leaked:
+        return ", while PostgreSQL shows them idle, outside any transaction"
     ends = observation.session_ends
+    if ends is not None and ends.terminated:
+        return (
+            f", while PostgreSQL shows no transaction for them: it ended {ends.terminated} "
+            "session(s) of the database during the row, and the app never gave those back"
+        )
+    return ", while PostgreSQL shows no transaction for them"
+
+
+def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> list[str]:
+    reasons: list[str] = []
+    if peak_idle_in_transaction > observation.baseline.in_transaction:
+        reasons.append(
+            f"Up to {peak_idle_in_transaction} connection(s) were idle in transaction "
+            "while requests were in flight (transient), none after the settle."
+        )
+    if observation.exercised_requests == 0 and _touched(observation):
+        reasons.append(
+            f"Every response was a 4xx, but the requests ran SQL ({_evidence(observation)}), "
+            "so the row is judged like any other."
+        )
+    if observation.pool is None:
+        limit = observation.idle_limit
+        reasons.append(
+            f"{POOL_VIEW_UNKNOWN}: "
+            + (
+                f"idle connections beyond the {limit} the pools can keep idle would have "
+                "counted as leaked, and none were."
+                if limit is not None
+                else "a connection kept checked out but idle (outside a transaction) cannot "
+                "be seen from the server alone."
+            )
+        )
+    return reasons
+
+
+def _touched(observation: Observation) -> bool:
+    """True when the database shows that requests reached it during the row.
+
+    Decided on what PostgreSQL reports at once: pool checkouts, connections
+    that ran a statement (query_start) and sessions opened. The transaction
+    count is only reported: a backend's statistics are flushed lazily (up to
+    10 s late), so transactions from before the row can land in it.
+    """
+    checkouts = observation.pool.checkouts if observation.pool is not None else 0
+    return (
+        checkouts > 0
+        or (observation.connections_used or 0) > 0
+        or (observation.new_sessions or 0) > 0
+    )
+
+
+def _evidence_known(observation: Observation) -> bool:
+    return (
+        observation.pool is not None
+        or observation.connections_used is not None
+        or observation.new_sessions is not None
+    )
+
+
+def _evidence(observation: Observation) -> str:
+    """``3 pool checkout(s), 2 connection(s) that ran a statement, ...``, with what is known."""
+    parts = []
+    if observation.pool is not None:
+        parts.append(f"{observation.pool.checkouts} pool checkout(s)")
+    if observation.connections_used is not None:
+        parts.append(f"{observation.connections_used} connection(s) that ran a statement")
+    if observation.new_sessions is not None:
+        parts.append(f"{observation.new_sessions} new session(s)")
+    if observation.database_transactions is not None:
+        parts.append(f"{observation.database_transactions} transaction(s) in the database")
+    return ", ".join(parts)
+
+
+def _doubt(observation: Observation, peak_total: int) -> str | None:
+    """Why a row with no leak still cannot be called clean, if it cannot (first reason wins).
+
+    Whether the requests reached the database is decided by the database
+    (its transaction count) and the pool (its checkouts), not by the HTTP
+    status: handlers answer 404, 409 or 403 after running SQL all the time.
+    """
+    ends = observation.session_ends
+    evidence_known = _evidence_known(observation)
+    touched = _touched(observation)
     checks = (
         (
             observation.server_restarted,
@@ -207,12 +456,24 @@ def _doubt(observation: Observation, peak_total: int) -> str | None:
             "No request completed, so nothing was exercised.",
         ),
         (
-            observation.exercised_requests == 0,
-            "Every response was a 4xx client error, so the handler never ran; "
+            evidence_known and not touched and observation.exercised_requests == 0,
+            f"Every response was a 4xx client error and nothing touched the database "
+            f"({_evidence(observation)} during the row), so the handler never reached it; "
             "check --endpoint and --body.",
         ),
         (
-            peak_total == 0,
+            evidence_known and not touched,
+            f"Nothing touched the database during the row ({_evidence(observation)}), so "
+            "nothing could leak there; check that the endpoint uses this database (with "
+            "--url: --dsn and --application-name).",
+        ),
+        (
+            not evidence_known and observation.exercised_requests == 0,
+            "Every response was a 4xx client error and the database's own counts are "
+            "unknown, so the handler may never have run; check --endpoint and --body.",
+        ),
+        (
+            not evidence_known and peak_total == 0,
             "No connection to the database was seen during the row, so nothing could leak "
             "there; check that the endpoint uses this database (with --url: --dsn and "
             "--application-name).",

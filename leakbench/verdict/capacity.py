@@ -8,7 +8,7 @@ trouble under load; neither loses a connection. The report says which it is.
 
 from __future__ import annotations
 
-from leakbench.results import Capacity, PoolStats
+from leakbench.results import Capacity, PoolStats, Verdict
 
 
 def assess(
@@ -46,8 +46,13 @@ def describe(capacity: Capacity) -> str | None:
     )
 
 
-def capacity_reasons(capacity: Capacity, *, leaked: bool) -> list[str]:
-    """What the capacity figures say about the row, for its reasons."""
+def capacity_reasons(capacity: Capacity, *, verdict: Verdict, pool_seen: bool) -> list[str]:
+    """What the capacity figures say about the row, for its reasons.
+
+    "Every connection was back" is said only of a CLEAN row whose pool view is
+    known: PostgreSQL alone cannot see a connection kept checked out but idle,
+    and an INCONCLUSIVE row is one that cannot be vouched for.
+    """
     reasons: list[str] = []
     if capacity.exceeds_server:
         reasons.append(
@@ -57,20 +62,28 @@ def capacity_reasons(capacity: Capacity, *, leaked: bool) -> list[str]:
     waits = _waits(capacity)
     if not waits:
         return reasons
-    if leaked:
+    if verdict is Verdict.LEAKED:
         reasons.append(
             f"{waits}: leaked connections shrink the pool until requests wait for it, "
             "so fix the leak first."
         )
-    elif capacity.pool_timeouts:
+        return reasons
+    if verdict is not Verdict.CLEAN:
+        reasons.append(f"Capacity: {waits}.")
+        return reasons
+    back = (
+        "every connection was back after the settle, by PostgreSQL's count and the pool's"
+        if pool_seen
+        else "PostgreSQL saw every connection back after the settle (the pool's count is unknown)"
+    )
+    if capacity.pool_timeouts:
         reasons.append(
-            f"Capacity finding, not a leak: {waits}, because the pool was exhausted; "
-            "every connection was back after the settle."
+            f"Capacity finding, not a leak: {waits}, because the pool was exhausted; {back}."
         )
     else:
         reasons.append(
             f"Capacity finding, not a leak: {waits} (the pool, the workers or the app is too "
-            "slow for this load); every connection was back after the settle."
+            f"slow for this load); {back}."
         )
     return reasons
 

@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import psutil
 import pytest
 
@@ -43,7 +43,7 @@ def plan(target: TargetProcess, path: str, **changes: float | int | None) -> Loa
 
 
 def read_count(target: TargetProcess) -> int:
-    return int(httpx.get(f"{target.base_url}/count/read", trust_env=False).text)
+    return int(httpx2.get(f"{target.base_url}/count/read", trust_env=False).text)
 
 
 def driver_children() -> list[psutil.Process]:

@@ -83,6 +83,10 @@ def test_the_leaky_setting_is_leaked(service: Path, monkeypatch: pytest.MonkeyPa
     assert "LEAKED" in row, result.output
     assert "a live reference holds them" in output, result.output
     assert "SELECT count(*) AS count_1 FROM item" in output, result.output
+    # Where: the line of the items route that opens the session it keeps.
+    source = (service / "app" / "api" / "routes" / "items.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "audit.exec(" in text)
+    assert f"checked out at app/api/routes/items.py:{line}" in output, result.output
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ import gc
 from collections.abc import Iterator
 from typing import Literal
 
-import httpx
+import httpx2
 import psycopg
 import pytest
 from fastapi import BackgroundTasks, Depends, FastAPI
@@ -96,10 +96,10 @@ def order_of_events(scope: Literal["function", "request"] | None) -> list[str]:
         events.append("route returns")
         return resource
 
-    async def call() -> httpx.Response:
+    async def call() -> httpx2.Response:
         # The ASGI transport returns once the app's call is over, background tasks included.
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
             return await client.get("/")
 
     assert asyncio.run(call()).json() == "resource"

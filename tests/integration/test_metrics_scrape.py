@@ -11,7 +11,7 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from tests.prometheus_text import key, parse
 
@@ -65,8 +65,8 @@ def test_a_scrape_during_a_real_run_sees_the_leak_grow(embedded_dsn: str, tmp_pa
         assert url, "".join(seen)
         while process.poll() is None and time.monotonic() < deadline:
             try:
-                scrapes.append(parse(httpx.get(url, timeout=2).text))
-            except httpx.TransportError:
+                scrapes.append(parse(httpx2.get(url, timeout=2).text))
+            except httpx2.TransportError:
                 break  # the run ended between the poll and the scrape
             time.sleep(0.1)
         process.wait(timeout=30)

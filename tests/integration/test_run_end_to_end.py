@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import psutil
 import psycopg
 import pytest
@@ -76,7 +76,7 @@ def test_the_leak_is_visible_to_an_independent_look(
 ) -> None:
     """Checked the way a person would with psql, without leakbench's analysis."""
     target = start_target(scenario("global-session-cache"))
-    with httpx.Client(base_url=target.base_url) as client:
+    with httpx2.Client(base_url=target.base_url) as client:
         for _ in range(3):
             assert client.post("/ok").status_code == 200
     time.sleep(1.0)
@@ -87,7 +87,7 @@ def test_the_fixed_twin_leaves_nothing_to_an_independent_look(
     start_target: StartTarget, embedded_dsn: str, owned_database: str
 ) -> None:
     target = start_target(scenario("try-finally"))
-    with httpx.Client(base_url=target.base_url) as client:
+    with httpx2.Client(base_url=target.base_url) as client:
         for _ in range(3):
             assert client.post("/ok").status_code == 200
     time.sleep(1.0)

@@ -17,6 +17,7 @@ import scenarios
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.target.specs import scenario_target
+from tests.consistency import contradictions
 
 # Small load, as CI runs this on 2 cores: a second drains a leaking pool many
 # times over. When a leak drains the pool, requests wait for it: short client and
@@ -67,7 +68,10 @@ def test_scenario_earns_its_expected_verdict(
     for row in rows:
         assert row.verdict == Verdict(scenario.expected), explain(row)
         assert row.findings is not None and row.load is not None
-        assert row.load.exercised > 0, explain(row)
+        # The database proves the requests reached it, whatever status they got.
+        assert row.findings.pool_checkouts, explain(row)
+        assert row.findings.connections_used or row.findings.new_sessions, explain(row)
+        assert contradictions(row.findings) == [], explain(row)
         if scenario.expected == "CLEAN":
             assert row.findings.leak_kind is LeakKind.NONE, explain(row)
             assert row.findings.after_settle.in_transaction == 0, explain(row)
@@ -75,6 +79,11 @@ def test_scenario_earns_its_expected_verdict(
             assert scenario.leak_kind is not None, "a LEAKED scenario names its leak kind"
             assert row.findings.leak_kind is LeakKind(scenario.leak_kind), explain(row)
             assert row.findings.leaked_connections > 0, explain(row)
+            if row.findings.pool_leaked_connections:
+                # The probe names the scenario's own line that took each kept connection.
+                sites = row.findings.leak_sites
+                assert sites and all("scenarios/" in s.file for s in sites), explain(row)
+                assert sum(s.count for s in sites) == row.findings.pool_leaked_connections
 
 
 def test_the_slow_transaction_trap_is_clean_while_its_load_shows_idle_in_transaction(

@@ -6,7 +6,7 @@ import os
 import signal
 from pathlib import Path
 
-import httpx
+import httpx2
 import psutil
 import pytest
 from typer.testing import CliRunner
@@ -57,7 +57,7 @@ def _environment(**extra: str) -> dict[str, str]:
 
 
 def _answer(process: TargetProcess) -> tuple[str | None, str, bool]:
-    seen = httpx.get(process.base_url + "/", trust_env=False).json()
+    seen = httpx2.get(process.base_url + "/", trust_env=False).json()
     assert seen["unbuffered"] == "1"  # passed on to uvicorn's workers, so a crash reaches the log
     return seen["value"], seen["cwd"], seen["preloaded"]
 

@@ -103,11 +103,12 @@ def test_a_clean_package_app_with_two_workers_is_clean(
     assert "Overall: CLEAN" in text
 
 
-def test_sessions_ended_by_idle_in_transaction_timeout_are_not_called_clean(
+def test_sessions_ended_by_idle_in_transaction_timeout_do_not_hide_a_leak_from_the_pool(
     embedded_dsn: str, tmp_path: Path
 ) -> None:
     main = write_leaky_app(tmp_path / "leaky")
-    # The app's connections end any transaction idle for 200 ms, hiding the leak.
+    # The app's connections end any transaction idle for 200 ms: PostgreSQL's view
+    # loses the leak, but the app still holds the five sessions, checked out for good.
     timeout = "options=-c%20idle_in_transaction_session_timeout%3D200"
     code, output = run_cli(
         tmp_path,
@@ -118,10 +119,15 @@ def test_sessions_ended_by_idle_in_transaction_timeout_are_not_called_clean(
         "--dsn", embedded_dsn,
         *SMALL_LOAD,
     )  # fmt: skip
-    assert code == 4, output
+    assert code == 1, output
     text = flat(output)
-    assert "INCONCLUSIVE" in table_row(output, "/orders")
-    assert "PostgreSQL ended 5 session(s) of the database during the row (5 by a FATAL" in text
+    assert "LEAKED" in table_row(output, "/orders")
+    assert "The pool still had 5 connection(s) checked out" in text
+    assert (
+        "(0 at the baseline), while PostgreSQL shows no transaction for them: it ended 5 "
+        "session(s) of the database during the row"
+    ) in text
+    assert "PostgreSQL also ended 5 session(s) of the database during the row (5 FATAL" in text
 
 
 def test_a_failing_setup_sql_names_the_file_line_and_error(

@@ -45,7 +45,11 @@ def rendered(snapshot: RowSnapshot) -> str:
 
 def progress(completed: int, *, errors: int = 0, server_errors: int = 0) -> LoadProgress:
     return LoadProgress(
-        sent=completed, completed=completed, transport_errors=errors, server_errors=server_errors
+        sent=completed,
+        completed=completed,
+        answered=completed - errors,
+        transport_errors=errors,
+        server_errors=server_errors,
     )
 
 
@@ -119,6 +123,7 @@ def test_load_phase_shows_time_counts_and_connections_by_state() -> None:
         phase_limit=4.0,
         sent=1300,
         completed=1234,
+        answered=1232,
         errors=2,
         server_errors=7,
         requests_per_second=812.4,
@@ -127,7 +132,7 @@ def test_load_phase_shows_time_counts_and_connections_by_state() -> None:
     text = rendered(snap)
     assert "with-session /ok load" in text
     assert "1.5 s of 4 s, 2.5 s left" in text
-    assert "requests 1,234   req/s 812   errors 2   5xx 7" in text
+    assert "requests 1,232   req/s 812   errors 2   5xx 7" in text  # answered ones
     assert "active 3   idle 2   idle in transaction  6 (1 aborted)   total 11" in text
     assert "oldest transaction 0.3 s" in text
 

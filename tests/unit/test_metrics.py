@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 
-import httpx
+import httpx2
 import pytest
 from typer.testing import CliRunner
 
@@ -94,8 +94,8 @@ def test_the_observer_keeps_a_finished_rows_counters_and_pool_view() -> None:
 def test_the_server_answers_metrics_and_nothing_else() -> None:
     with serve_metrics(0) as (observer, server):
         observer.database_created("leakbench_ef56_0")
-        response = httpx.get(server.url)
-        missing = httpx.get(server.url.replace("/metrics", "/admin"))
+        response = httpx2.get(server.url)
+        missing = httpx2.get(server.url.replace("/metrics", "/admin"))
     assert response.status_code == 200
     assert response.headers["content-type"] == CONTENT_TYPE
     assert missing.status_code == 404

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from html import escape
 
-from leakbench.output.notes import row_notes
+from leakbench.output.notes import leak_kind_label, row_notes
 from leakbench.output.reports import chart
 from leakbench.output.reports.json import SCHEMA_VERSION
 from leakbench.output.summary import (
@@ -158,8 +158,8 @@ def _facts(row: RowResult) -> str:
         latency = load.latency
         latency_points = (latency.p50, latency.p95, latency.p99)
         facts += [
-            ("requests", f"{load.completed:,}"),
-            ("req/s", f"{load.rps:,.0f}"),
+            ("requests answered / unanswered", f"{load.responses:,} / {load.disconnects:,}"),
+            ("req/s (answered)", f"{load.rps:,.0f}"),
             ("errors + timeouts", f"{load.errors:,} ({load.error_rate:.1%})"),
             ("5xx responses", f"{load.server_errors:,}"),
             ("latency p50 / p95 / p99", _latencies(latency_points)),
@@ -173,7 +173,7 @@ def _facts(row: RowResult) -> str:
             ("peak total connections", str(findings.peak_total_connections)),
             ("total after settle", str(findings.after_settle.total)),
             ("settled", settled),
-            ("leak kind", findings.leak_kind.value.replace("_", " ")),
+            ("leak kind", leak_kind_label(findings.leak_kind)),
         ]
     items = "".join(f"<div>{escape(name)}<b>{escape(value)}</b></div>" for name, value in facts)
     return f'<div class="facts">{items}</div>'

@@ -18,6 +18,7 @@ from leakbench.results import (
     ActivitySample,
     BackendDetail,
     Capacity,
+    CheckoutSite,
     ExternalLoad,
     Findings,
     LatencySummary,
@@ -37,7 +38,7 @@ from leakbench.results import (
 )
 from leakbench.verdict.outcome import Outcome
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _sample(sample: ActivitySample) -> dict[str, Any]:
@@ -82,7 +83,8 @@ def _row(row: RowResult) -> dict[str, Any]:
         "verdict": row.verdict.value,
         "error": row.error,
         "start_failed": row.start_failed,
-        "requests": load.completed if load else 0,
+        "requests": load.responses if load else 0,
+        "unanswered": load.disconnects if load else 0,
         "errors": load.errors if load else 0,
         "error_rate": round(load.error_rate, 6) if load else 0.0,
         "rps": round(load.rps, 1) if load else 0.0,
@@ -99,6 +101,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         if row.pool_after_settle
         else None,
         "pool_baseline": _optional(row.pool_baseline),
+        "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
         "samples": [_sample(s) for s in row.samples],
     }
@@ -120,6 +123,13 @@ def _row(row: RowResult) -> dict[str, Any]:
             "after_gc": _sample(findings.after_gc) if findings.after_gc else None,
             "session_ends": _optional(findings.session_ends),
             "capacity": _optional(findings.capacity),
+            "pool_leaked_connections": findings.pool_leaked_connections,
+            "pool_leaked_after_gc": findings.pool_leaked_after_gc,
+            "database_transactions": findings.database_transactions,
+            "pool_checkouts": findings.pool_checkouts,
+            "connections_used": findings.connections_used,
+            "new_sessions": findings.new_sessions,
+            "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
         }
     return data
 
@@ -239,9 +249,17 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             sample_gaps=f["sample_gaps"],
             session_ends=SessionEnds(**f["session_ends"]) if f.get("session_ends") else None,
             capacity=Capacity(**f["capacity"]) if f.get("capacity") else None,
+            pool_leaked_connections=f.get("pool_leaked_connections"),
+            pool_leaked_after_gc=f.get("pool_leaked_after_gc"),
+            database_transactions=f.get("database_transactions"),
+            pool_checkouts=f.get("pool_checkouts"),
+            connections_used=f.get("connections_used"),
+            new_sessions=f.get("new_sessions"),
+            leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
+    gc_pool = PoolStats(**data["pool_after_gc"]) if data.get("pool_after_gc") else None
     external = None
     if data.get("external"):
         raw_external = dict(data["external"])
@@ -259,6 +277,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_baseline=baseline_pool,
         error=data.get("error"),
         start_failed=bool(data.get("start_failed", False)),
+        pool_after_gc=gc_pool,
         external=external,
     )
 

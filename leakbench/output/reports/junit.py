@@ -18,6 +18,7 @@ status never disagree:
 
 from __future__ import annotations
 
+import re
 from xml.etree import ElementTree as ET
 
 from leakbench.output.notes import row_notes
@@ -26,6 +27,24 @@ from leakbench.postgres.dsn import redact
 from leakbench.results import RowResult, RunResult, Verdict
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdFailure
+
+# A target's log tail can hold terminal colours and other control characters,
+# which XML 1.0 forbids even escaped: one would make the whole file unreadable.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` without what XML 1.0 cannot carry (colour codes dropped whole)."""
+    return _NOT_XML.sub("", _ANSI_ESCAPE.sub("", text))
+
+
+def _make_xml_safe(root: ET.Element) -> None:
+    for element in root.iter():
+        if element.text:
+            element.text = _xml_text(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, _xml_text(value))
 
 
 def _seconds(row: RowResult) -> str:
@@ -88,6 +107,7 @@ def render(result: RunResult, outcome: Outcome) -> str:
     ):
         ET.SubElement(properties, "property", {"name": name, "value": value})
     suite.extend(cases)
+    _make_xml_safe(suites)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
 
