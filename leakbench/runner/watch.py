@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import re
 import threading
 import time
@@ -41,7 +40,9 @@ from leakbench.results import (
 )
 from leakbench.runner import visibility
 from leakbench.runner.attach import database_of, is_loopback
+from leakbench.runner.outcome import now, settings_for
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.users_app import run_on_users_app
 from leakbench.runner.versions import collect
 
 VERSIONS_WARNING = (
@@ -185,6 +186,29 @@ def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> It
     yield finish_command_row(row, command, label)
 
 
+def run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
+    """Watch mode: a command loads the user's app; nothing started, created or dropped here."""
+    command, watch = config.load_command, config.watch
+    assert watch is not None
+    if command is None:
+        raise UsageError("leakbench watch needs a load command after '--'.")
+    # Checked before the database is even reached, so a typo costs nothing.
+    resolve(command, None)
+    warnings = check_command_urls(command)
+    for text in warnings:
+        observer.warning(text)
+    warnings.append(VERSIONS_WARNING)
+    return run_on_users_app(
+        config,
+        observer,
+        warnings=warnings,
+        rows_of=watched_rows,
+        application_name=watch.application_name,
+        under_way=lambda finished: None if finished else (WATCH_ROW_NAME, row_label(command)),
+        settings_of=lambda server: settings_for(config, server),
+    )
+
+
 class WatchSession:
     """A watched row whose load another tool drives and announces (the Locust plugin).
 
@@ -219,7 +243,7 @@ class WatchSession:
 
     def begin(self, timeout: float = 30.0) -> None:
         """Open the server, take the baseline and start sampling; return when the load may start."""
-        self._started_at = _now()
+        self._started_at = now()
         server = self._server = self._stack.enter_context(
             open_server(self.config.dsn, self.config.startup_timeout)
         )
@@ -249,7 +273,7 @@ class WatchSession:
             versions=collect(self._server.info.version),
             settings=self._settings(load.command),
             started_at=self._started_at,
-            finished_at=_now(),
+            finished_at=now(),
             warnings=tuple(self.warnings),
         )
 
@@ -326,7 +350,3 @@ class WatchSession:
             load_command=command,
             watched=True,
         )
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
