@@ -76,7 +76,42 @@ VERSIONS_WARNING = (
 )
 
 
-class AttachedApp:
+class UnprobedApp:
+    """An app leakbench did not start: no process to check, no log, no probe inside it.
+
+    So no pool view, no forced garbage collection and no checkout sites.
+    """
+
+    base_url = ""
+    _MODE = "attach"
+
+    def alive(self) -> bool:
+        return True
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def log_tail(self, lines: int = 8) -> str:
+        del lines
+        return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
+
+    def pool_stats(self) -> PoolStats | None:
+        return None
+
+    def force_gc(self) -> bool:
+        return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
+
+
+class AttachedApp(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of an app leakbench did not start."""
 
     def __init__(self, url: str) -> None:
@@ -98,32 +133,6 @@ class AttachedApp:
                     time.sleep(0.2)
                     continue
                 return
-
-    # No process of ours: we cannot tell whether it died, nor read its log.
-    def alive(self) -> bool:
-        return True
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def log_tail(self, lines: int = 8) -> str:
-        del lines
-        return "(attach mode: leakbench has no log of an app it did not start)"
-
-    def pool_stats(self) -> PoolStats | None:
-        return None
-
-    def force_gc(self) -> bool:
-        return False
-
-    def mark_checkouts(self) -> None:
-        return None
-
-    def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
-
-    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
 
 
 def database_of(server: Server) -> str:

@@ -30,16 +30,14 @@ from leakbench.postgres.privileges import Visibility
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import (
-    CheckoutSite,
     ExternalLoad,
-    PoolStats,
     RowResult,
     RunResult,
     RunSettings,
     Verdict,
 )
 from leakbench.runner import visibility
-from leakbench.runner.attach import database_of, is_loopback
+from leakbench.runner.attach import UnprobedApp, database_of, is_loopback
 from leakbench.runner.outcome import now, settings_for
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 from leakbench.runner.users_app import run_on_users_app
@@ -119,39 +117,14 @@ def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
 
 
-class WatchedDatabase:
+class WatchedDatabase(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of watch mode: only a database.
 
     leakbench starts no app and sends no request here, so there is nothing to
     probe: no pool view, no forced collection, no process to check.
     """
 
-    base_url = ""
-
-    def alive(self) -> bool:
-        return True
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def log_tail(self, lines: int = 8) -> str:
-        del lines
-        return "(watch mode: leakbench has no log of an app it did not start)"
-
-    def pool_stats(self) -> PoolStats | None:
-        return None
-
-    def force_gc(self) -> bool:
-        return False
-
-    def mark_checkouts(self) -> None:
-        return None
-
-    def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
-
-    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
+    _MODE = "watch"
 
 
 def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> Iterator[RowResult]:
