@@ -29,7 +29,13 @@ from leakbench.progress.events import RunObserver
 from leakbench.results import RowResult, RunResult, Verdict, Versions
 from leakbench.runner import attach, watch
 from leakbench.runner.outcome import interrupted_row, now, server_warnings, settings_for, warn
-from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
+from leakbench.runner.row import (
+    POLLER_APPLICATION_NAME,
+    LoadStep,
+    RowSpec,
+    activity_poller,
+    observe_row,
+)
 from leakbench.runner.versions import collect, collect_from, interpreter_packages
 from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
@@ -251,19 +257,11 @@ def _measure_row(
                 per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
             )
             command = config.load_command
-            if command is None:
-                return observe_row(
-                    config=config,
-                    spec=spec,
-                    target=process,
-                    poller=poller,
-                    progress=progress,
-                    observer=observer,
-                    drive=ProcessesDriver(
-                        chosen_processes(config.load.driver_processes, config.workers)
-                    ),
-                )
-            argv = resolve(command, process.base_url)
+            drive: LoadStep = (
+                ProcessesDriver(chosen_processes(config.load.driver_processes, config.workers))
+                if command is None
+                else CommandDriver(resolve(command, process.base_url), command.time_limit)
+            )
             row = observe_row(
                 config=config,
                 spec=spec,
@@ -271,8 +269,10 @@ def _measure_row(
                 poller=poller,
                 progress=progress,
                 observer=observer,
-                drive=CommandDriver(argv, command.time_limit),
+                drive=drive,
             )
+            if command is None:
+                return row
             return watch.finish_command_row(row, command, watch.row_label(command))
     except TargetStartError as exc:
         failed = str(exc)
