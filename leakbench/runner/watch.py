@@ -39,7 +39,7 @@ from leakbench.results import (
 from leakbench.runner import visibility
 from leakbench.runner.attach import UnprobedApp, database_of, is_loopback
 from leakbench.runner.outcome import now, settings_for
-from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.row import LoadStep, RowSpec, activity_poller, observe_row
 from leakbench.runner.users_app import run_on_users_app
 from leakbench.runner.versions import collect
 
@@ -129,10 +129,20 @@ class WatchedDatabase(UnprobedApp):
 
 def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> Iterator[RowResult]:
     """The one row of watch mode: the command's load on the DSN's database."""
-    command, watch = config.load_command, config.watch
-    assert command is not None and watch is not None
+    command = config.load_command
+    assert command is not None
     argv = resolve(command, None)
     label = row_label(command)
+    row = _watched_row(config, server, observer, label, CommandDriver(argv, command.time_limit))
+    yield finish_command_row(row, command, label)
+
+
+def _watched_row(
+    config: RunConfig, server: Server, observer: RunObserver, label: str, drive: LoadStep
+) -> RowResult:
+    """Measure the DSN's database while ``drive`` runs the load; a failure is a FAILED row."""
+    watch = config.watch
+    assert watch is not None
     database = database_of(server)
     observer.database_created(database)  # not created here, but it is the one watched
     spec = RowSpec(
@@ -145,18 +155,17 @@ def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> It
         with activity_poller(
             server.admin_dsn, database, config.poll_interval, watch.application_name
         ) as poller:
-            row = observe_row(
+            return observe_row(
                 config=config,
                 spec=spec,
                 target=WatchedDatabase(),
                 poller=poller,
                 progress=LoadProgress(),
                 observer=observer,
-                drive=CommandDriver(argv, command.time_limit),
+                drive=drive,
             )
     except LeakbenchError as exc:
-        row = RowResult(WATCH_ROW_NAME, label, Verdict.FAILED, None, None, error=str(exc))
-    yield finish_command_row(row, command, label)
+        return RowResult(WATCH_ROW_NAME, label, Verdict.FAILED, None, None, error=str(exc))
 
 
 def run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
@@ -257,29 +266,10 @@ class WatchSession:
         self._stack.close()
 
     def _observe(self) -> None:
-        server, watch = self._server, self.config.watch
-        assert server is not None and watch is not None
+        server = self._server
+        assert server is not None
         try:
-            database = database_of(server)
-            self.observer.database_created(database)
-            spec = RowSpec(
-                name=WATCH_ROW_NAME,
-                workload=Workload.single(COMMAND_ENDPOINT),
-                max_connections=server.info.max_connections,
-            )
-            self.observer.row_started(WATCH_ROW_NAME, self.label, None)
-            with activity_poller(
-                server.admin_dsn, database, self.config.poll_interval, watch.application_name
-            ) as poller:
-                row = observe_row(
-                    config=self.config,
-                    spec=spec,
-                    target=WatchedDatabase(),
-                    poller=poller,
-                    progress=LoadProgress(),
-                    observer=self.observer,
-                    drive=self._await_load,
-                )
+            row = _watched_row(self.config, server, self.observer, self.label, self._await_load)
             self._row = dataclasses.replace(row, endpoint=self.label)
         except LeakbenchError as exc:
             self._row = RowResult(
