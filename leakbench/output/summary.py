@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from leakbench.output.notes import pool_text
 from leakbench.output.table import REPORT_COLUMNS
 from leakbench.postgres.dsn import redact
 from leakbench.results import RunResult, RunSettings, Verdict, Versions
@@ -161,15 +162,24 @@ def _load_items(settings: RunSettings) -> list[tuple[str, str]]:
     ]
 
 
-def setting_items(settings: RunSettings) -> tuple[tuple[str, str], ...]:
+def _pool_item(result: RunResult) -> str:
+    """leakbench's pool settings, or each app's own pool where the probe read another."""
+    pool = pool_text(result)
+    if "read from the app" in pool:
+        return pool
+    settings = result.settings
+    return (
+        f"pool_size={settings.pool_size}, max_overflow={settings.max_overflow}, "
+        f"pool_timeout={settings.pool_timeout_seconds:g} s"
+    )
+
+
+def setting_items(result: RunResult) -> tuple[tuple[str, str], ...]:
+    settings = result.settings
     items = [("Database", redact(settings.database)), *_load_items(settings)]
     if not settings.watched:
         items += [
-            (
-                "Pool (per worker)",
-                f"pool_size={settings.pool_size}, max_overflow={settings.max_overflow}, "
-                f"pool_timeout={settings.pool_timeout_seconds:g} s",
-            ),
+            ("Pool (per worker)", _pool_item(result)),
             ("uvicorn workers", str(settings.workers)),
         ]
     items += [

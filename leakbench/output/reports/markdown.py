@@ -106,7 +106,7 @@ def render(result: RunResult, outcome: Outcome) -> str:
         "",
         _table(
             ("Setting", "Value"),
-            [(escape(name), escape(value)) for name, value in setting_items(result.settings)],
+            [(escape(name), escape(value)) for name, value in setting_items(result)],
             frozenset(),
         ),
         "",
