@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requir
 from leakbench.matrix.environments import Environment, EnvironmentCache, default_cache_dir
 from leakbench.progress.events import MatrixProgress, RunObserver
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
+from leakbench.runner.outcome import now
 from leakbench.runner.run import run
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from scenarios import DRIVER_ENV
@@ -68,7 +68,7 @@ def run_matrix(
 ) -> MatrixResult:
     """Prepare every environment, then run the rows on each; partial if interrupted."""
     progress = progress or MatrixProgress()
-    started_at = _now()
+    started_at = now()
     cache = EnvironmentCache(config.env_cache)
     environments = []
     for combination in combinations(config.axes):
@@ -96,7 +96,7 @@ def run_matrix(
         rows=table_rows(config.run),
         columns=tuple(columns),
         started_at=started_at,
-        finished_at=_now(),
+        finished_at=now(),
         interrupted=interrupted,
     )
 
@@ -165,7 +165,3 @@ def _not_source(directory: str, names: list[str]) -> set[str]:
         if not name.endswith(_CODE_SUFFIXES) and not (Path(directory) / name).is_dir():
             ignored.add(name)
     return ignored
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

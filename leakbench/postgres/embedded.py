@@ -28,7 +28,7 @@ import psycopg
 
 from leakbench.errors import EmbeddedPostgresError
 from leakbench.system import shutdown
-from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.system.processes import StartedInWith, make_owned_folder, orphaned_folders
 
 DIR_PREFIX = "leakbench-pg-"
 _UNPRIVILEGED_USER = "nobody"
@@ -121,7 +121,7 @@ def _serves(process: psutil.Process, data_dir: Path) -> bool:
     return any(Path(folder).resolve() == wanted for folder in folders)
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(StartedInWith):
     """A PostgreSQL server in a temporary folder, alive inside a ``with`` block."""
 
     def __init__(self, startup_timeout: float = 30.0, password: str | None = None) -> None:
@@ -143,17 +143,6 @@ class EmbeddedPostgres:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
-
-    def __enter__(self) -> EmbeddedPostgres:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.removed_stale = remove_stale_servers()

@@ -10,6 +10,7 @@ passes ``--allow-remote``.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import socket
 import time
@@ -26,8 +27,10 @@ from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
-from leakbench.results import CheckoutSite, PoolStats, RowResult, Verdict
+from leakbench.results import CheckoutSite, PoolStats, RowResult, RunResult, RunSettings, Verdict
+from leakbench.runner.outcome import settings_for
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.users_app import run_on_users_app
 from leakbench.target.login import LoginError
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
@@ -73,7 +76,42 @@ VERSIONS_WARNING = (
 )
 
 
-class AttachedApp:
+class UnprobedApp:
+    """An app leakbench did not start: no process to check, no log, no probe inside it.
+
+    So no pool view, no forced garbage collection and no checkout sites.
+    """
+
+    base_url = ""
+    _MODE = "attach"
+
+    def alive(self) -> bool:
+        return True
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def log_tail(self, lines: int = 8) -> str:
+        del lines
+        return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
+
+    def pool_stats(self) -> PoolStats | None:
+        return None
+
+    def force_gc(self) -> bool:
+        return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
+
+
+class AttachedApp(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of an app leakbench did not start."""
 
     def __init__(self, url: str) -> None:
@@ -95,32 +133,6 @@ class AttachedApp:
                     time.sleep(0.2)
                     continue
                 return
-
-    # No process of ours: we cannot tell whether it died, nor read its log.
-    def alive(self) -> bool:
-        return True
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def log_tail(self, lines: int = 8) -> str:
-        del lines
-        return "(attach mode: leakbench has no log of an app it did not start)"
-
-    def pool_stats(self) -> PoolStats | None:
-        return None
-
-    def force_gc(self) -> bool:
-        return False
-
-    def mark_checkouts(self) -> None:
-        return None
-
-    def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
-
-    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
 
 
 def database_of(server: Server) -> str:
@@ -165,3 +177,36 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
             raise  # every request would be refused: stop before any load
         except LeakbenchError as exc:
             yield RowResult(name, workload.label, Verdict.FAILED, None, None, error=str(exc))
+
+
+def run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
+    """Attach mode: rows against the user's running app; nothing started, created or dropped."""
+    attach = config.attach
+    assert attach is not None
+    # Said before anything is sent, even when the database then turns out unreachable.
+    warnings = check_url(attach)
+    for text in warnings:
+        observer.warning(text)
+    warnings.append(VERSIONS_WARNING)
+    workloads = config.workloads_for(None)
+
+    def under_way(finished: int) -> tuple[str, str] | None:
+        # One row per workload, in order: the first without a row was under way.
+        return (row_name(attach), workloads[finished].label) if finished < len(workloads) else None
+
+    def settings_of(server: Server) -> RunSettings:
+        return dataclasses.replace(
+            settings_for(config, server),
+            attach_url=redact(attach.url),
+            application_name=attach.application_name,
+        )
+
+    return run_on_users_app(
+        config,
+        observer,
+        warnings=warnings,
+        rows_of=attached_rows,
+        application_name=attach.application_name,
+        under_way=under_way,
+        settings_of=settings_of,
+    )

@@ -3,15 +3,13 @@
 For every target and endpoint (a row): start the target on a fresh process
 (so a leak in one row cannot starve the next) on a fresh database (after
 its --setup-sql and --setup-cmd), and measure the row (:mod:`leakbench.runner.row`). In attach
-mode (``--url``) the rows run against the user's app instead
-(:mod:`leakbench.runner.attach`), with no process or database of leakbench's.
+mode (``--url``, :mod:`leakbench.runner.attach`) and watch mode (:mod:`leakbench.runner.watch`)
+the rows run against the user's app instead, with no process or database of leakbench's.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import datetime
 import os
 import shutil
 import tempfile
@@ -19,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from leakbench.config import RunConfig, Target, Workload
-from leakbench.errors import LeakbenchError, TargetStartError, UsageError
-from leakbench.load.command import CommandDriver, display, resolve
+from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.load.command import CommandDriver, resolve
 from leakbench.load.driver import LoadProgress
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.processes import ProcessesDriver, chosen_processes
@@ -28,9 +26,16 @@ from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunResult, RunSettings, Verdict, Versions
-from leakbench.runner import attach, visibility, watch
-from leakbench.runner.row import POLLER_APPLICATION_NAME, RowSpec, activity_poller, observe_row
+from leakbench.results import RowResult, RunResult, Verdict, Versions
+from leakbench.runner import attach, watch
+from leakbench.runner.outcome import interrupted_row, now, server_warnings, settings_for, warn
+from leakbench.runner.row import (
+    POLLER_APPLICATION_NAME,
+    LoadStep,
+    RowSpec,
+    activity_poller,
+    observe_row,
+)
 from leakbench.runner.versions import collect, collect_from, interpreter_packages
 from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
@@ -52,13 +57,13 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     # Before any target starts: targets inherit the raised open-file limit.
     ensure_open_files(config.load.concurrency)
     if config.watch is not None:
-        return _run_watched(config, observer)
+        return watch.run_watched(config, observer)
     if config.attach is not None:
-        return _run_attached(config, observer)
+        return attach.run_attached(config, observer)
     warnings = _command_warnings(config, observer)
     if config.dsn is not None:
         dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
-    started_at = _now()
+    started_at = now()
     rows: list[RowResult] = []
     interrupted = False
     current: tuple[str, str] | None = None
@@ -78,9 +83,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
             for name in admin.drop_stale_databases(conn):
                 observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
         run_id = admin.new_run_id()
-        for text in _server_warnings(server):
-            warnings.append(text)
-            observer.warning(text)
+        warn(observer, warnings, server_warnings(server))
         try:
             for index, target in enumerate(config.targets):
                 database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
@@ -109,14 +112,14 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         except KeyboardInterrupt:
             interrupted = True
             if current is not None:
-                rows.append(_interrupted_row(*current))
+                rows.append(interrupted_row(*current))
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
             versions=_versions(config, server),
             settings=settings_for(config, server),
             started_at=started_at,
-            finished_at=_now(),
+            finished_at=now(),
             interrupted=interrupted,
             warnings=tuple(warnings),
             combination=config.combination,
@@ -130,56 +133,6 @@ def _versions(config: RunConfig, server: Server) -> Versions:
     return collect_from(interpreter_packages(config.interpreter), server.info.version)
 
 
-def _run_attached(config: RunConfig, observer: RunObserver) -> RunResult:
-    """Attach mode: rows against the user's running app; nothing started, created or dropped."""
-    assert config.attach is not None
-    # Said before anything is sent, even when the database then turns out unreachable.
-    warnings = attach.check_url(config.attach)
-    for text in warnings:
-        observer.warning(text)
-    warnings.append(attach.VERSIONS_WARNING)
-    started_at = _now()
-    rows: list[RowResult] = []
-    interrupted = False
-    with open_server(config.dsn, config.startup_timeout) as server:
-        observer.run_started(server.description)
-        for text in _server_warnings(server):
-            warnings.append(text)
-            observer.warning(text)
-        seen = visibility.role_visibility(server)
-        for text in visibility.warnings_for(seen):
-            warnings.append(text)
-            observer.warning(text)
-        try:
-            for row in attach.attached_rows(config, server, observer):
-                rows.append(
-                    visibility.checked_row(row, server, seen, config.attach.application_name)
-                )
-                observer.row_finished(rows[-1])
-        except KeyboardInterrupt:
-            interrupted = True
-            # One row per workload, in order: the first without a row was under way.
-            workloads = config.workloads_for(None)
-            if len(rows) < len(workloads):
-                name = attach.row_name(config.attach)
-                rows.append(_interrupted_row(name, workloads[len(rows)].label))
-                observer.row_finished(rows[-1])
-        settings = dataclasses.replace(
-            settings_for(config, server),
-            attach_url=dsn_tools.redact(config.attach.url),
-            application_name=config.attach.application_name,
-        )
-        return RunResult(
-            rows=tuple(rows),
-            versions=collect(server.info.version),
-            settings=settings,
-            started_at=started_at,
-            finished_at=_now(),
-            interrupted=interrupted,
-            warnings=tuple(warnings),
-        )
-
-
 def _command_warnings(config: RunConfig, observer: RunObserver) -> list[str]:
     """Check a --load-command before anything starts: its program, and its URLs' hosts."""
     if config.load_command is None:
@@ -189,52 +142,6 @@ def _command_warnings(config: RunConfig, observer: RunObserver) -> list[str]:
     for text in warnings:
         observer.warning(text)
     return warnings
-
-
-def _run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
-    """Watch mode: a command loads the user's app; nothing started, created or dropped here."""
-    assert config.watch is not None
-    if config.load_command is None:
-        raise UsageError("leakbench watch needs a load command after '--'.")
-    # Checked before the database is even reached, so a typo costs nothing.
-    resolve(config.load_command, None)
-    warnings = watch.check_command_urls(config.load_command)
-    for text in warnings:
-        observer.warning(text)
-    warnings.append(watch.VERSIONS_WARNING)
-    started_at = _now()
-    rows: list[RowResult] = []
-    interrupted = False
-    with open_server(config.dsn, config.startup_timeout) as server:
-        observer.run_started(server.description)
-        for text in _server_warnings(server):
-            warnings.append(text)
-            observer.warning(text)
-        seen = visibility.role_visibility(server)
-        for text in visibility.warnings_for(seen):
-            warnings.append(text)
-            observer.warning(text)
-        try:
-            for row in watch.watched_rows(config, server, observer):
-                rows.append(
-                    visibility.checked_row(row, server, seen, config.watch.application_name)
-                )
-                observer.row_finished(rows[-1])
-        except KeyboardInterrupt:
-            interrupted = True
-            if not rows:
-                label = watch.row_label(config.load_command)
-                rows.append(_interrupted_row(watch.WATCH_ROW_NAME, label))
-                observer.row_finished(rows[-1])
-        return RunResult(
-            rows=tuple(rows),
-            versions=collect(server.info.version),
-            settings=settings_for(config, server),
-            started_at=started_at,
-            finished_at=_now(),
-            interrupted=interrupted,
-            warnings=tuple(warnings),
-        )
 
 
 def _set_up(config: RunConfig, server: Server, database: str, target: Target) -> None:
@@ -247,17 +154,6 @@ def _set_up(config: RunConfig, server: Server, database: str, target: Target) ->
             target.app_dir or Path.cwd(),
             target_environment(config, server, database),
         )
-
-
-def _interrupted_row(pattern: str, endpoint: str) -> RowResult:
-    return RowResult(
-        pattern,
-        endpoint,
-        Verdict.INTERRUPTED,
-        None,
-        None,
-        error="The run was interrupted during this row; it has no verdict.",
-    )
 
 
 def _skipped_rows(
@@ -278,10 +174,6 @@ def _skipped_rows(
         )
         for w in remaining
     ]
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 @contextlib.contextmanager
@@ -305,16 +197,6 @@ def _owned_database(server: Server, name: str) -> Iterator[None]:
     finally:
         with admin.connect(server.admin_dsn) as conn:
             admin.drop_owned_database(conn, name)
-
-
-def _server_warnings(server: Server) -> list[str]:
-    timeout = server.info.idle_in_transaction_session_timeout
-    if timeout not in ("0", "0ms", ""):
-        return [
-            f"The server sets idle_in_transaction_session_timeout={timeout}: it ends sessions "
-            "idle in transaction for longer, which can hide a leak as silent terminations."
-        ]
-    return []
 
 
 def _database_dsn(server: Server, database: str) -> str:
@@ -375,19 +257,11 @@ def _measure_row(
                 per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
             )
             command = config.load_command
-            if command is None:
-                return observe_row(
-                    config=config,
-                    spec=spec,
-                    target=process,
-                    poller=poller,
-                    progress=progress,
-                    observer=observer,
-                    drive=ProcessesDriver(
-                        chosen_processes(config.load.driver_processes, config.workers)
-                    ),
-                )
-            argv = resolve(command, process.base_url)
+            drive: LoadStep = (
+                ProcessesDriver(chosen_processes(config.load.driver_processes, config.workers))
+                if command is None
+                else CommandDriver(resolve(command, process.base_url), command.time_limit)
+            )
             row = observe_row(
                 config=config,
                 spec=spec,
@@ -395,8 +269,10 @@ def _measure_row(
                 poller=poller,
                 progress=progress,
                 observer=observer,
-                drive=CommandDriver(argv, command.time_limit),
+                drive=drive,
             )
+            if command is None:
+                return row
             return watch.finish_command_row(row, command, watch.row_label(command))
     except TargetStartError as exc:
         failed = str(exc)
@@ -407,37 +283,3 @@ def _measure_row(
         raise  # the whole run stops: no row of this app could be judged
     except LeakbenchError as exc:
         return RowResult(target.name, workload.label, Verdict.FAILED, None, None, error=str(exc))
-
-
-def settings_for(config: RunConfig, server: Server) -> RunSettings:
-    """The settings recorded in the report (no secrets)."""
-    return RunSettings(
-        database=server.description,
-        embedded_database=server.embedded,
-        concurrency=config.load.concurrency,
-        duration_seconds=config.load.duration,
-        requests_per_row=config.load.requests,
-        request_timeout_seconds=config.load.request_timeout,
-        pool_size=config.pool.pool_size,
-        max_overflow=config.pool.max_overflow,
-        pool_timeout_seconds=config.pool.pool_timeout,
-        workers=config.workers,
-        settle_seconds=config.verdict.settle,
-        quiet_period_seconds=config.verdict.quiet_period,
-        max_idle_in_transaction=config.verdict.max_idle_in_transaction,
-        poll_interval_seconds=config.poll_interval,
-        server_max_connections=server.info.max_connections,
-        idle_in_transaction_session_timeout=server.info.idle_in_transaction_session_timeout,
-        fail_on_leak=config.thresholds.fail_on_leak,
-        max_total_connections=config.thresholds.max_total_connections,
-        max_error_rate=config.thresholds.max_error_rate,
-        max_p95_ms=config.thresholds.max_p95_ms,
-        rate_per_second=config.load.rate,
-        request_headers=config.requests.redacted_headers,
-        login=config.requests.login.label if config.requests.login else None,
-        setup_commands=config.setup_commands,
-        load_command=display(config.load_command.argv) if config.load_command else None,
-        application_name=config.watch.application_name if config.watch else None,
-        watched=config.watch is not None,
-        driver_processes=chosen_processes(config.load.driver_processes, config.workers),
-    )

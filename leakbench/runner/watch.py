@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import re
 import threading
 import time
@@ -31,17 +30,17 @@ from leakbench.postgres.privileges import Visibility
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import (
-    CheckoutSite,
     ExternalLoad,
-    PoolStats,
     RowResult,
     RunResult,
     RunSettings,
     Verdict,
 )
 from leakbench.runner import visibility
-from leakbench.runner.attach import database_of, is_loopback
-from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.attach import UnprobedApp, database_of, is_loopback
+from leakbench.runner.outcome import now, settings_for
+from leakbench.runner.row import LoadStep, RowSpec, activity_poller, observe_row
+from leakbench.runner.users_app import run_on_users_app
 from leakbench.runner.versions import collect
 
 VERSIONS_WARNING = (
@@ -118,47 +117,32 @@ def _join(first: str | None, second: str) -> str:
     return f"{first} {second}" if first else second
 
 
-class WatchedDatabase:
+class WatchedDatabase(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of watch mode: only a database.
 
     leakbench starts no app and sends no request here, so there is nothing to
     probe: no pool view, no forced collection, no process to check.
     """
 
-    base_url = ""
-
-    def alive(self) -> bool:
-        return True
-
-    def exit_code(self) -> int | None:
-        return None
-
-    def log_tail(self, lines: int = 8) -> str:
-        del lines
-        return "(watch mode: leakbench has no log of an app it did not start)"
-
-    def pool_stats(self) -> PoolStats | None:
-        return None
-
-    def force_gc(self) -> bool:
-        return False
-
-    def mark_checkouts(self) -> None:
-        return None
-
-    def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
-
-    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
+    _MODE = "watch"
 
 
 def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> Iterator[RowResult]:
     """The one row of watch mode: the command's load on the DSN's database."""
-    command, watch = config.load_command, config.watch
-    assert command is not None and watch is not None
+    command = config.load_command
+    assert command is not None
     argv = resolve(command, None)
     label = row_label(command)
+    row = _watched_row(config, server, observer, label, CommandDriver(argv, command.time_limit))
+    yield finish_command_row(row, command, label)
+
+
+def _watched_row(
+    config: RunConfig, server: Server, observer: RunObserver, label: str, drive: LoadStep
+) -> RowResult:
+    """Measure the DSN's database while ``drive`` runs the load; a failure is a FAILED row."""
+    watch = config.watch
+    assert watch is not None
     database = database_of(server)
     observer.database_created(database)  # not created here, but it is the one watched
     spec = RowSpec(
@@ -171,18 +155,40 @@ def watched_rows(config: RunConfig, server: Server, observer: RunObserver) -> It
         with activity_poller(
             server.admin_dsn, database, config.poll_interval, watch.application_name
         ) as poller:
-            row = observe_row(
+            return observe_row(
                 config=config,
                 spec=spec,
                 target=WatchedDatabase(),
                 poller=poller,
                 progress=LoadProgress(),
                 observer=observer,
-                drive=CommandDriver(argv, command.time_limit),
+                drive=drive,
             )
     except LeakbenchError as exc:
-        row = RowResult(WATCH_ROW_NAME, label, Verdict.FAILED, None, None, error=str(exc))
-    yield finish_command_row(row, command, label)
+        return RowResult(WATCH_ROW_NAME, label, Verdict.FAILED, None, None, error=str(exc))
+
+
+def run_watched(config: RunConfig, observer: RunObserver) -> RunResult:
+    """Watch mode: a command loads the user's app; nothing started, created or dropped here."""
+    command, watch = config.load_command, config.watch
+    assert watch is not None
+    if command is None:
+        raise UsageError("leakbench watch needs a load command after '--'.")
+    # Checked before the database is even reached, so a typo costs nothing.
+    resolve(command, None)
+    warnings = check_command_urls(command)
+    for text in warnings:
+        observer.warning(text)
+    warnings.append(VERSIONS_WARNING)
+    return run_on_users_app(
+        config,
+        observer,
+        warnings=warnings,
+        rows_of=watched_rows,
+        application_name=watch.application_name,
+        under_way=lambda finished: None if finished else (WATCH_ROW_NAME, row_label(command)),
+        settings_of=lambda server: settings_for(config, server),
+    )
 
 
 class WatchSession:
@@ -219,7 +225,7 @@ class WatchSession:
 
     def begin(self, timeout: float = 30.0) -> None:
         """Open the server, take the baseline and start sampling; return when the load may start."""
-        self._started_at = _now()
+        self._started_at = now()
         server = self._server = self._stack.enter_context(
             open_server(self.config.dsn, self.config.startup_timeout)
         )
@@ -249,7 +255,7 @@ class WatchSession:
             versions=collect(self._server.info.version),
             settings=self._settings(load.command),
             started_at=self._started_at,
-            finished_at=_now(),
+            finished_at=now(),
             warnings=tuple(self.warnings),
         )
 
@@ -260,29 +266,10 @@ class WatchSession:
         self._stack.close()
 
     def _observe(self) -> None:
-        server, watch = self._server, self.config.watch
-        assert server is not None and watch is not None
+        server = self._server
+        assert server is not None
         try:
-            database = database_of(server)
-            self.observer.database_created(database)
-            spec = RowSpec(
-                name=WATCH_ROW_NAME,
-                workload=Workload.single(COMMAND_ENDPOINT),
-                max_connections=server.info.max_connections,
-            )
-            self.observer.row_started(WATCH_ROW_NAME, self.label, None)
-            with activity_poller(
-                server.admin_dsn, database, self.config.poll_interval, watch.application_name
-            ) as poller:
-                row = observe_row(
-                    config=self.config,
-                    spec=spec,
-                    target=WatchedDatabase(),
-                    poller=poller,
-                    progress=LoadProgress(),
-                    observer=self.observer,
-                    drive=self._await_load,
-                )
+            row = _watched_row(self.config, server, self.observer, self.label, self._await_load)
             self._row = dataclasses.replace(row, endpoint=self.label)
         except LeakbenchError as exc:
             self._row = RowResult(
@@ -326,7 +313,3 @@ class WatchSession:
             load_command=command,
             watched=True,
         )
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

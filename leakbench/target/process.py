@@ -19,12 +19,13 @@ from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
 from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
+from leakbench.system.processes import StartedInWith
 from leakbench.target.boot import APP_DIR_ENV, APP_ENV
 from leakbench.target.probe import CONTROL_DIR_ENV, ask
 from leakbench.target.spawn import BootedProcess, Spare, boot
 
 
-class TargetProcess:
+class TargetProcess(StartedInWith):
     """One running instance of a target app, alive inside a ``with`` block."""
 
     def __init__(
@@ -57,17 +58,6 @@ class TargetProcess:
     @property
     def pid(self) -> int | None:
         return self._booted.process.pid if self._booted else None
-
-    def __enter__(self) -> TargetProcess:
-        try:
-            self.start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.control_dir.mkdir(parents=True, exist_ok=True)

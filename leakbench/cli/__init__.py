@@ -1,0 +1,139 @@
+"""The ``leakbench`` command: each command parses options and calls one function of
+:mod:`leakbench.command`.
+
+Help is grouped into panels (``-h``); a usage error is one plain line on
+stderr with exit code 2, whether click or leakbench found it. The options that
+several commands take are declared once, in :mod:`leakbench.cli.options`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import scenarios
+from leakbench import __version__
+from leakbench.cli.base import (
+    EXIT_CODES_HELP,
+    OneLineErrors,
+    error_line,
+    exit_on_error,
+    load_project_config,
+)
+from leakbench.cli.matrix import matrix_command
+from leakbench.cli.run import run_command
+from leakbench.cli.watch import EPILOG as WATCH_EPILOG
+from leakbench.cli.watch import watch_command
+from leakbench.command import report_again
+from leakbench.errors import EXIT_RUN_FAILED
+from leakbench.output.reports import ReportFormat
+
+app = typer.Typer(
+    cls=OneLineErrors,
+    no_args_is_help=True,
+    help="Prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections under load.",
+    epilog=EXIT_CODES_HELP,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"leakbench {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            metavar="",
+            help="Print leakbench's version and exit.",
+            callback=_show_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    # The options every command shares; the help comes from the Typer app.
+    load_project_config(ctx)
+
+
+app.command("run", epilog=EXIT_CODES_HELP)(run_command)
+app.command("matrix", epilog=EXIT_CODES_HELP)(matrix_command)
+app.command("watch", epilog=WATCH_EPILOG)(watch_command)
+
+
+@app.command("scenarios")
+def scenarios_command() -> None:
+    """List the shipped scenarios and the verdict each is known to deserve."""
+    # Plain echo, never wrapped: one line per scenario, easy to grep.
+    width = max(len(scenario.name) for scenario in scenarios.SCENARIOS)
+    for scenario in scenarios.SCENARIOS:
+        typer.echo(f"{scenario.name:<{width}}  {scenario.expected:<7} {scenario.summary}")
+
+
+@app.command("report")
+def report_command(
+    path: Annotated[
+        Path, typer.Argument(metavar="REPORT_JSON", help="A report.json written by leakbench run.")
+    ],
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-dir",
+            metavar="DIR",
+            help="Write the report files here (all four, or those given with --format).",
+            show_default=False,
+        ),
+    ] = None,
+    formats: Annotated[
+        list[ReportFormat] | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="A format to write: into --report-dir, or without it to stdout (one only). "
+            "Repeatable.",
+            metavar="json|md|html|junit",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Re-render a saved JSON report: the table, or the Markdown, HTML and JUnit files.
+
+    The exit code is the saved run's, judged against the thresholds it recorded.
+    """
+    exit_on_error(lambda: report_again(path, report_dir, formats or ()))
+
+
+@app.command("version")
+def version_command() -> None:
+    """Print leakbench's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    if os.environ.get("LEAKBENCH_DEBUG"):
+        app()
+        return
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as exc:  # an unexpected bug: one line, not a traceback
+        error_line(
+            f"{type(exc).__name__}: {exc} "
+            "(set LEAKBENCH_DEBUG=1 for the traceback and please report it)",
+            label="internal error:",
+        )
+        sys.exit(EXIT_RUN_FAILED)

@@ -1,0 +1,67 @@
+"""``leakbench run``: start each target, load it, watch its connections, and judge."""
+
+from __future__ import annotations
+
+import typer
+
+from leakbench.cli import options, run_options
+from leakbench.cli.base import announce_project_config, exit_on_error
+from leakbench.command import run_and_report
+from leakbench.options import RunOptions
+
+_DEFAULTS = RunOptions()
+
+
+def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
+    ctx: typer.Context,
+    pattern: run_options.Pattern = None,
+    app_spec: run_options.AppSpec = None,
+    workers: run_options.Workers = _DEFAULTS.workers,
+    startup_timeout: run_options.StartupTimeout = _DEFAULTS.startup_timeout,
+    url: run_options.Url = None,
+    application_name: options.ApplicationName = None,
+    allow_remote: options.AllowRemote = False,
+    dsn: options.Dsn = None,
+    setup_sql: run_options.SetupSql = None,
+    setup_cmd: run_options.SetupCmd = None,
+    app_env: run_options.AppEnv = None,
+    concurrency: run_options.Concurrency = _DEFAULTS.concurrency,
+    duration: run_options.Duration = None,
+    requests: run_options.Requests = None,
+    rate: run_options.Rate = None,
+    request_timeout: run_options.RequestTimeout = _DEFAULTS.request_timeout,
+    driver_processes: run_options.DriverProcesses = None,
+    load_command: run_options.LoadCommand = None,
+    judge_failed_load: options.JudgeFailedLoad = _DEFAULTS.judge_failed_load,
+    load_timeout: options.LoadTimeout = _DEFAULTS.load_timeout,
+    timeout: options.Timeout = _DEFAULTS.timeout,
+    endpoint: run_options.Endpoint = None,
+    body: run_options.Body = None,
+    body_file: run_options.BodyFile = None,
+    form: run_options.Form = None,
+    content_type: run_options.ContentType = None,
+    header: run_options.Header = None,
+    mix: run_options.Mix = None,
+    login: run_options.Login = None,
+    login_form: run_options.LoginForm = None,
+    login_body: run_options.LoginBody = None,
+    login_token_field: run_options.LoginTokenField = _DEFAULTS.login_token_field,
+    pool_size: run_options.PoolSize = _DEFAULTS.pool_size,
+    max_overflow: run_options.MaxOverflow = _DEFAULTS.max_overflow,
+    pool_timeout: run_options.PoolTimeout = _DEFAULTS.pool_timeout,
+    settle: options.Settle = _DEFAULTS.settle,
+    max_idle_in_transaction: options.MaxIdleInTransaction = _DEFAULTS.max_idle_in_transaction,
+    poll_interval: options.PollInterval = _DEFAULTS.poll_interval,
+    fail_on_leak: options.FailOnLeak = _DEFAULTS.fail_on_leak,
+    max_total_connections: options.MaxTotalConnections = None,
+    max_error_rate: run_options.MaxErrorRate = None,
+    max_p95_ms: run_options.MaxP95Ms = None,
+    report_dir: options.ReportDir = None,
+    json_path: options.JsonPath = None,
+    live: options.Live = _DEFAULTS.live,
+    prometheus_port: options.PrometheusPort = None,
+) -> None:
+    """Start each target, load it, watch its connections, and judge whether it leaks."""
+    announce_project_config(ctx)
+    parsed = RunOptions(**ctx.params)
+    exit_on_error(lambda: run_and_report(parsed))

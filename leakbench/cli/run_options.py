@@ -1,0 +1,333 @@
+"""The options of ``leakbench run`` that ``watch`` does not take (``matrix`` takes them all).
+
+What to start and how to load it: targets, attach mode, the fresh database's
+set-up, the load, the requests, the scenarios' pool and run's own thresholds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import scenarios
+from leakbench.cli.options import (
+    ATTACH,
+    DATABASE,
+    LOAD,
+    LOAD_TOOL,
+    POOL,
+    REQUESTS,
+    TARGETS,
+    THRESHOLDS,
+)
+from leakbench.config import PLACEHOLDER_HELP
+from leakbench.options import DEFAULT_DURATION
+
+
+def _complete_pattern(incomplete: str) -> list[tuple[str, str]]:
+    """Scenario names (and both, all) for shell completion of --pattern."""
+    choices = [
+        ("both", "the pull request's two scenarios"),
+        ("all", "every shipped scenario"),
+        *((s.name, f"{s.expected}: {s.summary}") for s in scenarios.SCENARIOS),
+    ]
+    return [(name, help_text) for name, help_text in choices if name.startswith(incomplete)]
+
+
+Pattern = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--pattern",
+        "-p",
+        metavar="NAME",
+        help="Scenario to test: a name, 'both' (the PR's two) or 'all'. Repeatable.",
+        autocompletion=_complete_pattern,
+        rich_help_panel=TARGETS,
+        show_default=False,
+    ),
+]
+AppSpec = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--app",
+        metavar="APP",
+        help="Your app: 'path/to/main.py:app' or 'pkg.module:app'. Repeatable.",
+        rich_help_panel=TARGETS,
+        show_default=False,
+    ),
+]
+Workers = Annotated[
+    int,
+    typer.Option(metavar="N", help="uvicorn workers per target.", rich_help_panel=TARGETS),
+]
+StartupTimeout = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS",
+        help="Seconds to wait for a target to answer.",
+        rich_help_panel=TARGETS,
+    ),
+]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        metavar="URL",
+        help="Load an app you already started at this http(s) URL "
+        "(loopback only) and judge the connections of the --dsn database, which is "
+        "required; leakbench starts, creates and drops nothing.",
+        rich_help_panel=ATTACH,
+        show_default=False,
+    ),
+]
+SetupSql = Annotated[
+    Path | None,
+    typer.Option(
+        "--setup-sql",
+        metavar="FILE",
+        help="SQL file run in each fresh database before the target starts "
+        "(the app's schema, when the app does not create it).",
+        rich_help_panel=DATABASE,
+        show_default=False,
+    ),
+]
+SetupCmd = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--setup-cmd",
+        metavar="COMMAND",
+        help="The app's own set-up, e.g. 'alembic upgrade head', run in the app's folder "
+        "with its fresh database's environment before it starts (no shell). Repeatable.",
+        rich_help_panel=DATABASE,
+        show_default=False,
+    ),
+]
+AppEnv = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--app-env",
+        metavar="NAME=TEMPLATE",
+        help="Give the target its fresh database under its own variable, NAME=TEMPLATE, "
+        "e.g. 'ORDERS_DB={url+psycopg}' (DATABASE_URL and PGHOST/PGPORT/PGUSER/PGPASSWORD/"
+        f"PGDATABASE are always set). Repeatable. {PLACEHOLDER_HELP}",
+        rich_help_panel=DATABASE,
+        show_default=False,
+    ),
+]
+Concurrency = Annotated[
+    int,
+    typer.Option(
+        "--concurrency", "-c", metavar="N", help="Concurrent connections.", rich_help_panel=LOAD
+    ),
+]
+Duration = Annotated[
+    float | None,
+    typer.Option(
+        "--duration",
+        "-d",
+        metavar="SECONDS",
+        help=f"Seconds of load per row ({DEFAULT_DURATION:g} unless --requests is given).",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+Requests = Annotated[
+    int | None,
+    typer.Option(
+        "--requests",
+        "-n",
+        metavar="N",
+        help="Requests per row (instead of a duration).",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+Rate = Annotated[
+    float | None,
+    typer.Option(
+        "--rate",
+        metavar="PER_SECOND",
+        help="Open loop: send this many requests per second over the --concurrency "
+        "connections, latency counted from when each was due. Default: closed loop "
+        "(each connection sends as soon as it is answered).",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+RequestTimeout = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS", help="Seconds before a request times out.", rich_help_panel=LOAD
+    ),
+]
+DriverProcesses = Annotated[
+    int | None,
+    typer.Option(
+        "--driver-processes",
+        metavar="N",
+        help="Load driver processes sharing each row's connections, their latencies merged "
+        "exactly. Default: as many as the target's --workers, within the cores left to them "
+        "(1 on 2 cores); shown in the settings.",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+LoadCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--load-command",
+        metavar="'COMMAND {url}'",
+        help="Drive each target with this command (wrk, oha, hey, k6, locust --headless) "
+        "instead of leakbench's driver; {url} becomes the target's URL. One row per target.",
+        rich_help_panel=LOAD_TOOL,
+        show_default=False,
+    ),
+]
+Endpoint = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--endpoint",
+        "-e",
+        metavar="'METHOD /PATH'",
+        help="Route to load, 'METHOD /path' (a bare path means "
+        "POST). Repeatable. Default: the scenario's /ok and /error.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+Body = Annotated[
+    str | None,
+    typer.Option(
+        metavar="BODY",
+        help="Body sent with each request (POST/PUT/PATCH of a mix). {n} (a request "
+        'counter) and {uuid} vary it per request. [default: \'{"name": "test"}\']',
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+BodyFile = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="FILE",
+        help="Read the body from this file.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+Form = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--form",
+        metavar="NAME=VALUE",
+        help="Send an urlencoded form field instead of a body. Repeatable.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+ContentType = Annotated[
+    str | None,
+    typer.Option(
+        metavar="TYPE",
+        help="Content-Type of the body. [default: application/json; with --form "
+        "application/x-www-form-urlencoded]",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+Header = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--header",
+        "-H",
+        metavar="'NAME: VALUE'",
+        help="Header sent with every request, e.g. 'Authorization: Bearer ${API_TOKEN}': "
+        "${NAME} is read from the environment when the run starts, so secrets stay out of "
+        "the process list; values are redacted in logs and reports. Repeatable.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+Mix = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--mix",
+        metavar="'[WEIGHT] METHOD /PATH [BODY]'",
+        help="A route of a weighted mix served by one target in one row, e.g. "
+        "'3 GET /items/' (or a JSON object like a config table). Repeatable; reported "
+        "with counts per route.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+Login = Annotated[
+    str | None,
+    typer.Option(
+        metavar="'METHOD /PATH'",
+        help="Log in first (after each target starts): the JSON answer's token is sent as "
+        "'Authorization: Bearer' on every request.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+LoginForm = Annotated[
+    list[str] | None,
+    typer.Option(
+        metavar="NAME=VALUE",
+        help="A form field of the login (OAuth2 password: username=..., password=...); "
+        "${NAME} is read from the environment. Repeatable.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+LoginBody = Annotated[
+    str | None,
+    typer.Option(
+        metavar="JSON",
+        help="JSON body of the login instead of a form.",
+        rich_help_panel=REQUESTS,
+        show_default=False,
+    ),
+]
+LoginTokenField = Annotated[
+    str,
+    typer.Option(
+        metavar="FIELD",
+        help="The answer's field holding the token (a.b for nested).",
+        rich_help_panel=REQUESTS,
+    ),
+]
+PoolSize = Annotated[
+    int,
+    typer.Option(metavar="N", help="SQLAlchemy pool_size for scenarios.", rich_help_panel=POOL),
+]
+MaxOverflow = Annotated[
+    int,
+    typer.Option(metavar="N", help="SQLAlchemy max_overflow for scenarios.", rich_help_panel=POOL),
+]
+PoolTimeout = Annotated[
+    float,
+    typer.Option(
+        metavar="SECONDS", help="SQLAlchemy pool_timeout for scenarios.", rich_help_panel=POOL
+    ),
+]
+MaxErrorRate = Annotated[
+    str | None,
+    typer.Option(
+        metavar="RATE",
+        help="Exit 1 when transport errors and timeouts exceed this share of "
+        "requests (0.01 or 1%); 5xx responses do not count.",
+        rich_help_panel=THRESHOLDS,
+        show_default=False,
+    ),
+]
+MaxP95Ms = Annotated[
+    float | None,
+    typer.Option(
+        metavar="MS",
+        help="Exit 1 when a row's p95 latency exceeds this many milliseconds.",
+        rich_help_panel=THRESHOLDS,
+        show_default=False,
+    ),
+]
