@@ -47,5 +47,9 @@ def open_observer(
         if wants_live(console, live=live):
             observers.insert(0, stack.enter_context(LiveObserver(console)))
         else:
-            observers.insert(0, LineObserver(console))
+            lines = LineObserver(console)
+            # A run that stops with an error mid-row must not leave that row's line open:
+            # the error would be glued to it ("...: loaderror: ...").
+            stack.callback(lines.end_open_line)
+            observers.insert(0, lines)
         yield observers[0] if len(observers) == 1 else ObserverGroup(*observers)

@@ -40,6 +40,12 @@ class LineObserver(RunObserver):
             case _:
                 pass
 
+    def end_open_line(self) -> None:
+        """End a row's line that no verdict will end (the run stopped with an error)."""
+        if self._row_open:
+            self.console.print()
+            self._row_open = False
+
     def _finish(self, row: RowResult) -> None:
         if not self._row_open:  # the row failed before its load began
             self.console.print(f"{row.pattern} {row.endpoint}:", highlight=False, end="")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from rich.console import Console
 
 from leakbench.load.driver import LoadProgress
@@ -185,3 +186,12 @@ def test_a_pipe_gets_plain_lines_and_a_terminal_the_live_view() -> None:
         assert isinstance(observer, LiveObserver)
     with open_observer(terminal(), live=True, prometheus_port=0) as observer:
         assert isinstance(observer, ObserverGroup)
+
+
+def test_an_error_mid_row_does_not_glue_itself_to_the_rows_line() -> None:
+    piped = Console(file=io.StringIO(), width=120)
+    with pytest.raises(RuntimeError), open_observer(piped, live=False) as observer:
+        observer.row_started("with-session", "/ok", 2.0)
+        raise RuntimeError("the run stopped")
+    piped.print("error: the run stopped")
+    assert text_of(piped).splitlines()[-2:] == ["with-session /ok: load", "error: the run stopped"]
