@@ -46,6 +46,12 @@ REDACTED = "***"
 def parse_method_path(text: str, option: str) -> tuple[str, str]:
     """``"POST /orders"``, ``"/orders"`` (POST) or ``"ok"`` (POST /ok), validated."""
     parts = text.split()
+    if len(parts) == 1 and parts[0].upper() in HTTP_METHODS:
+        # 'POST' alone is a path forgotten far more often than a route named /post.
+        raise UsageError(
+            f"{option} {text!r} names a method but no path; write 'METHOD /path' such as "
+            f"'{parts[0].upper()} /orders' (or 'POST /{parts[0]}' for a route of that name)."
+        )
     if len(parts) == 1:
         method, path = "POST", parts[0]
     elif len(parts) == 2:

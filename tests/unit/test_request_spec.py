@@ -156,6 +156,7 @@ def test_options_build_the_body_and_the_login(tmp_path: Path) -> None:
         ({"login": "POST /l", "login_form": ["a=b"], "login_body": "{}"}, "not both"),
         ({"form": ["novalue"]}, "--form 'novalue' is malformed"),
         ({"login": "FETCH /l"}, "unknown method"),
+        ({"login": "POST"}, "names a method but no path"),
     ],
 )
 def test_conflicting_or_malformed_request_options(options: dict[str, object], message: str) -> None:
