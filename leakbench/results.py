@@ -41,6 +41,9 @@ class LeakKind(StrEnum):
     # Checked out of the pool for good (surviving a forced collection) while
     # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
     CHECKED_OUT_IDLE = "checked_out_idle"
+    # Engines (each with its pool) made during the load and never disposed: their
+    # connections stay open until the engine is collected, and grow with the requests.
+    ENGINES_NOT_DISPOSED = "engines_not_disposed"
     UNKNOWN = "unknown"
 
 
@@ -123,6 +126,10 @@ class PoolStats:
     capacity: int | None = None
     # pool_size of one worker's QueuePools: the most they keep idle; None if unknown.
     idle_capacity: int | None = None
+    # Checkouts ended because their holder was garbage collected, not returned or closed.
+    reclaimed: int = 0
+    # Pools made in the target (one per engine, one more per engine.dispose()).
+    pools_made: int = 0
 
     @property
     def checked_out(self) -> int:
@@ -141,6 +148,50 @@ class CheckoutSite:
     @property
     def place(self) -> str:
         return f"{self.file}:{self.line} in {self.function}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reclaims:
+    """Checkouts of the row that the garbage collector ended: their holder (a Session, a
+    Connection) was dropped without being closed, and only the collector gave them back.
+
+    ``first_seconds``/``last_seconds``: when the first and the last were reclaimed,
+    counted from the start of the row's load.
+    """
+
+    count: int
+    first_seconds: float | None = None
+    last_seconds: float | None = None
+    sites: tuple[CheckoutSite, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSite:
+    """A line of the app that made ``pools`` engines during the row, still holding connections."""
+
+    file: str
+    line: int
+    function: str
+    pools: int
+    connections: int
+
+    @property
+    def place(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+
+@dataclass(frozen=True, slots=True)
+class MadeEngines:
+    """The pools (one per engine) the target made during the row, as its probes saw them
+    after the settle: ``holding`` of them still held ``connections`` connections open."""
+
+    made: int
+    alive: int
+    holding: int
+    connections: int
+    # How many processes answered (a long-lived engine is made once per process).
+    processes: int = 1
+    sites: tuple[EngineSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +422,10 @@ class Findings:
     new_sessions: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts the garbage collector ended during the load and the settle; None when unknown.
+    reclaims: Reclaims | None = None
+    # Engines made during the row that were still alive after the settle; None when unknown.
+    made_engines: MadeEngines | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,7 @@ _KIND_LABELS = {
     LeakKind.HELD_BY_REFERENCE: "held by a live reference",
     LeakKind.AWAITING_GC: "awaiting GC",
     LeakKind.CHECKED_OUT_IDLE: "checked out but idle",
+    LeakKind.ENGINES_NOT_DISPOSED: "engines never disposed",
     LeakKind.UNKNOWN: "unknown",
 }
 

@@ -27,7 +27,16 @@ from leakbench.postgres import admin
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
-from leakbench.results import CheckoutSite, PoolStats, RowResult, RunResult, RunSettings, Verdict
+from leakbench.results import (
+    CheckoutSite,
+    MadeEngines,
+    PoolStats,
+    Reclaims,
+    RowResult,
+    RunResult,
+    RunSettings,
+    Verdict,
+)
 from leakbench.runner.outcome import settings_for
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 from leakbench.runner.users_app import run_on_users_app
@@ -109,6 +118,12 @@ class UnprobedApp:
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
         return ()
+
+    def reclaims(self) -> Reclaims | None:
+        return None
+
+    def made_engines(self) -> MadeEngines | None:
+        return None
 
 
 class AttachedApp(UnprobedApp):

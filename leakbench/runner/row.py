@@ -34,8 +34,10 @@ from leakbench.results import (
     CheckoutSite,
     ExternalLoad,
     LoadStats,
+    MadeEngines,
     Phase,
     PoolStats,
+    Reclaims,
     RowResult,
     SessionEnds,
     Verdict,
@@ -87,6 +89,10 @@ class TargetHandle(Protocol):
     def outstanding_checkouts(self) -> frozenset[str]: ...
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
+
+    def reclaims(self) -> Reclaims | None: ...
+
+    def made_engines(self) -> MadeEngines | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +273,9 @@ def observe_row(
         # PostgreSQL is quiet: a checkout now may be the app's own background work (a
         # periodic job) holding a connection outside a transaction; a leak stays.
         pool = _pool_once_quiet(target, pool, pool_before, _QUIET_LOOK_SECONDS)
+    # Read before the forced collection, which would add its own reclaims to the row's.
+    reclaims = target.reclaims() if pool is not None else None
+    made_engines = target.made_engines() if pool is not None else None
     transactions = _since_count(transactions_before, poller.transactions())
     new_sessions = _since_count(sessions_before, poller.sessions())
     connections_used = poller.ran_since(row_started) if row_started is not None else None
@@ -316,6 +325,13 @@ def observe_row(
             new_sessions=new_sessions,
             idle_limit=idle_limit,
             leak_sites=sites,
+            reclaims=reclaims,
+            made_engines=made_engines,
+            failed_requests=(
+                load.transport_errors + load.timeouts + load.disconnects if load else 0
+            ),
+            timed_out_requests=load.timeouts if load is not None else 0,
+            server_errors=load.server_errors if load is not None else 0,
         ),
         capacity=spec.pool_limit,
         max_idle_in_transaction=config.verdict.max_idle_in_transaction,

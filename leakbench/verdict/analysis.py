@@ -42,10 +42,14 @@ from leakbench.results import (
     CheckoutSite,
     Findings,
     LeakKind,
+    MadeEngines,
+    Phase,
     PoolStats,
+    Reclaims,
     SessionEnds,
     Verdict,
 )
+from leakbench.verdict import collector
 from leakbench.verdict.capacity import capacity_reasons
 
 # More lost samples than this share of the expected count makes the
@@ -151,6 +155,31 @@ class Observation:
     idle_limit: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts the garbage collector ended during the load and the settle (probe).
+    reclaims: Reclaims | None = None
+    # Engines made during the row and still alive after the settle (probe).
+    made_engines: MadeEngines | None = None
+    # Requests that got no answer (timeouts, transport errors, disconnects), and of
+    # those the timeouts; answers with a 5xx status. Unknown (external load): 0.
+    failed_requests: int = 0
+    timed_out_requests: int = 0
+    server_errors: int = 0
+
+    @property
+    def answered(self) -> bool:
+        """False when requests completed but none got an HTTP answer."""
+        return self.completed_requests <= 0 or self.failed_requests < self.completed_requests
+
+    def no_answer(self) -> str:
+        """``Every response was a 4xx``, or the truth when no request got an answer at all."""
+        if self.answered:
+            return "Every response was a 4xx"
+        failed = self.failed_requests - self.timed_out_requests
+        return (
+            f"No request got an answer ({self.timed_out_requests} timed out"
+            + (f", {failed} failed" if failed else "")
+            + ")"
+        )
 
 
 def beyond_pools(
@@ -306,10 +335,9 @@ def judge(
     kind = classify_leak(
         baseline, final, observation.after_gc, pool=pool, capacity=capacity, idle_limit=idle_limit
     )
+    kind, leaked = _seen_as_they_happen(observation, reasons, kind, leaked, pool_leaked)
     if reasons:
         verdict = Verdict.LEAKED
-        if kind in _KIND_REASONS:
-            reasons.append(_KIND_REASONS[kind])
     elif (doubt := _doubt(observation, peak_total)) is not None:
         verdict = Verdict.INCONCLUSIVE
         kind = LeakKind.NONE
@@ -346,6 +374,8 @@ def judge(
         connections_used=observation.connections_used,
         new_sessions=observation.new_sessions,
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
+        reclaims=observation.reclaims,
+        made_engines=observation.made_engines,
     )
 
 
@@ -374,7 +404,7 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
         )
     if observation.exercised_requests == 0 and _touched(observation):
         reasons.append(
-            f"Every response was a 4xx, but the requests ran SQL ({_evidence(observation)}), "
+            f"{observation.no_answer()}, but the requests ran SQL ({_evidence(observation)}), "
             "so the row is judged like any other."
         )
     if observation.pool is None:
@@ -456,6 +486,12 @@ def _doubt(observation: Observation, peak_total: int) -> str | None:
             "No request completed, so nothing was exercised.",
         ),
         (
+            evidence_known and not touched and not observation.answered,
+            f"{observation.no_answer()} and nothing touched the database "
+            f"({_evidence(observation)} during the row); check that the app answers at "
+            "--url/--endpoint and raise --request-timeout if it is slow.",
+        ),
+        (
             evidence_known and not touched and observation.exercised_requests == 0,
             f"Every response was a 4xx client error and nothing touched the database "
             f"({_evidence(observation)} during the row), so the handler never reached it; "
@@ -466,6 +502,11 @@ def _doubt(observation: Observation, peak_total: int) -> str | None:
             f"Nothing touched the database during the row ({_evidence(observation)}), so "
             "nothing could leak there; check that the endpoint uses this database (with "
             "--url: --dsn and --application-name).",
+        ),
+        (
+            not evidence_known and not observation.answered,
+            f"{observation.no_answer()} and the database's own counts are unknown, so the "
+            "handler may never have run; raise --request-timeout if the app is slow.",
         ),
         (
             not evidence_known and observation.exercised_requests == 0,
@@ -482,9 +523,56 @@ def _doubt(observation: Observation, peak_total: int) -> str | None:
     for failed, reason in checks:
         if failed:
             return reason
+    if observation.pool is None and observation.idle_limit is None:
+        unseen = collector.unseen_pool_doubt(
+            observation.baseline,
+            observation.after_settle,
+            failed_requests=observation.failed_requests + observation.server_errors,
+        )
+        if unseen is not None:
+            return unseen
     if ends is not None and ends.terminated > 0:
         return _termination_reason(ends)
     return None
+
+
+def _seen_as_they_happen(
+    observation: Observation, reasons: list[str], kind: LeakKind, leaked: int, pool_leaked: int
+) -> tuple[LeakKind, int]:
+    """Add the leaks the probe saw as they happened (engines made and kept, checkouts the
+    collector ended) to ``reasons``, with the kind's own reason; return the kind and count."""
+    final, baseline = observation.after_settle, observation.baseline
+    engines = observation.made_engines
+    engines_leaked = collector.engines_leaked(engines)
+    if engines_leaked and not residue(final, baseline) and not pool_leaked:
+        # Connections beyond the pools are those of the engines made during the row.
+        kind = LeakKind.ENGINES_NOT_DISPOSED
+    if reasons and kind in _KIND_REASONS:
+        reasons.append(_KIND_REASONS[kind])
+    if engines is not None and engines_leaked:
+        reasons.append(
+            collector.engines_reason(
+                engines,
+                load_seconds=_load_seconds(observation.during),
+                connections_now=final.total,
+                max_connections=(
+                    observation.capacity.max_connections if observation.capacity else None
+                ),
+            )
+        )
+        leaked = max(leaked, engines.connections)
+        kind = kind if kind is not LeakKind.NONE else LeakKind.ENGINES_NOT_DISPOSED
+    reclaims = observation.reclaims
+    if reclaims is not None and reclaims.count:
+        reasons.append(collector.reclaim_reason(reclaims))
+        kind = kind if kind is not LeakKind.NONE else LeakKind.AWAITING_GC
+    return kind, leaked
+
+
+def _load_seconds(samples: Sequence[ActivitySample]) -> float:
+    """How long the load ran, by the samples taken during it."""
+    during = [s.t for s in samples if s.phase is Phase.LOAD]
+    return max(during) - min(during) if len(during) > 1 else 0.0
 
 
 def _termination_reason(ends: SessionEnds) -> str:

@@ -198,9 +198,13 @@ def test_without_the_pool_view_idle_beyond_what_the_pools_keep_is_leaked() -> No
     within = judge(observe(idle(2), idle_limit=2), capacity=None)
     assert within.verdict is Verdict.CLEAN
     assert "idle connections beyond the 2 the pools can keep idle" in within.reasons[-1]
+    # Blind (no pool view, no pool sizes): a growth far beyond the baseline cannot be vouched for.
     blind = judge(observe(idle(14), idle_limit=None), capacity=None)
-    assert blind.verdict is Verdict.CLEAN
-    assert "cannot be seen from the server alone" in blind.reasons[-1]
+    assert blind.verdict is Verdict.INCONCLUSIVE
+    assert "leakbench probe -- " in blind.reasons[0]
+    warmed = judge(observe(idle(5), idle_limit=None), capacity=None)
+    assert warmed.verdict is Verdict.CLEAN
+    assert "cannot be seen from the server alone" in warmed.reasons[-1]
 
 
 def test_a_4xx_after_sql_is_judged_and_a_4xx_before_it_is_inconclusive() -> None:

@@ -19,14 +19,17 @@ from leakbench.results import (
     BackendDetail,
     Capacity,
     CheckoutSite,
+    EngineSite,
     ExternalLoad,
     Findings,
     LatencySummary,
     LeakKind,
     LoadStats,
+    MadeEngines,
     OldestTransaction,
     Phase,
     PoolStats,
+    Reclaims,
     RouteStats,
     RowResult,
     RunResult,
@@ -130,8 +133,24 @@ def _row(row: RowResult) -> dict[str, Any]:
             "connections_used": findings.connections_used,
             "new_sessions": findings.new_sessions,
             "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
+            "reclaims": _optional(findings.reclaims),
+            "made_engines": _optional(findings.made_engines),
         }
     return data
+
+
+def _reclaims_from(data: dict[str, Any] | None) -> Reclaims | None:
+    if not data:
+        return None
+    sites = tuple(CheckoutSite(**site) for site in data.get("sites", []))
+    return Reclaims(**{**data, "sites": sites})
+
+
+def _made_engines_from(data: dict[str, Any] | None) -> MadeEngines | None:
+    if not data:
+        return None
+    sites = tuple(EngineSite(**site) for site in data.get("sites", []))
+    return MadeEngines(**{**data, "sites": sites})
 
 
 def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
@@ -256,6 +275,8 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             connections_used=f.get("connections_used"),
             new_sessions=f.get("new_sessions"),
             leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
+            reclaims=_reclaims_from(f.get("reclaims")),
+            made_engines=_made_engines_from(f.get("made_engines")),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
