@@ -40,7 +40,9 @@ from leakbench.results import (
 from leakbench.runner.outcome import settings_for
 from leakbench.runner.row import RowSpec, activity_poller, observe_row
 from leakbench.runner.users_app import run_on_users_app
+from leakbench.target import autoload
 from leakbench.target.login import LoginError
+from leakbench.target.probes import ProbeClient
 
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 
@@ -86,13 +88,18 @@ VERSIONS_WARNING = (
 
 
 class UnprobedApp:
-    """An app leakbench did not start: no process to check, no log, no probe inside it.
+    """An app leakbench did not start: no process to check, no log of it.
 
-    So no pool view, no forced garbage collection and no checkout sites.
+    Its pools are seen only when it runs under ``leakbench probe`` (its probes
+    answer in the probe folder): then the pool view, the forced collection
+    and the checkout sites are as for an app leakbench started.
     """
 
     base_url = ""
     _MODE = "attach"
+
+    def __init__(self, probes: ProbeClient | None = None) -> None:
+        self.probes = probes
 
     def alive(self) -> bool:
         return True
@@ -105,31 +112,42 @@ class UnprobedApp:
         return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
 
     def pool_stats(self) -> PoolStats | None:
-        return None
+        return self.probes.pool_stats() if self.probes else None
 
     def force_gc(self) -> bool:
-        return False
+        return self.probes.force_gc(len(self.probes.sockets())) if self.probes else False
 
     def mark_checkouts(self) -> None:
-        return None
+        if self.probes:
+            self.probes.mark_checkouts()
 
     def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
+        return self.probes.outstanding_checkouts() if self.probes else frozenset()
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
+        return self.probes.checkout_sites() if self.probes else ()
 
     def reclaims(self) -> Reclaims | None:
-        return None
+        return self.probes.reclaims() if self.probes else None
 
     def made_engines(self) -> MadeEngines | None:
+        return self.probes.made_engines() if self.probes else None
+
+
+def started_probes() -> ProbeClient | None:
+    """The probes of apps run under ``leakbench probe`` that answer, if any do."""
+    folder = autoload.probe_dir()
+    if not folder.is_dir():
         return None
+    client = ProbeClient(folder)
+    return client if client.pool_stats() is not None else None
 
 
 class AttachedApp(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of an app leakbench did not start."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, probes: ProbeClient | None = None) -> None:
+        super().__init__(probes)
         self.base_url = url.rstrip("/")
 
     def wait_until_up(self, timeout: float) -> None:
@@ -165,7 +183,7 @@ def attached_rows(config: RunConfig, server: Server, observer: RunObserver) -> I
     """Measure every endpoint of the attached app, one row each, on the DSN's database."""
     attach = config.attach
     assert attach is not None
-    app = AttachedApp(attach.url)
+    app = AttachedApp(attach.url, started_probes())
     app.wait_until_up(min(config.startup_timeout, 5.0))
     database = database_of(server)
     observer.database_created(database)  # not created here, but it is the one watched

@@ -37,7 +37,7 @@ from leakbench.results import (
     Verdict,
 )
 from leakbench.runner import visibility
-from leakbench.runner.attach import UnprobedApp, database_of, is_loopback
+from leakbench.runner.attach import UnprobedApp, database_of, is_loopback, started_probes
 from leakbench.runner.outcome import now, settings_for
 from leakbench.runner.row import LoadStep, RowSpec, activity_poller, observe_row
 from leakbench.runner.users_app import run_on_users_app
@@ -120,8 +120,8 @@ def _join(first: str | None, second: str) -> str:
 class WatchedDatabase(UnprobedApp):
     """The :class:`leakbench.runner.row.TargetHandle` of watch mode: only a database.
 
-    leakbench starts no app and sends no request here, so there is nothing to
-    probe: no pool view, no forced collection, no process to check.
+    leakbench starts no app and sends no request here: the pool is seen only
+    when the app runs under ``leakbench probe``.
     """
 
     _MODE = "watch"
@@ -158,7 +158,7 @@ def _watched_row(
             return observe_row(
                 config=config,
                 spec=spec,
-                target=WatchedDatabase(),
+                target=WatchedDatabase(started_probes()),
                 poller=poller,
                 progress=LoadProgress(),
                 observer=observer,

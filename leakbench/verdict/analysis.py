@@ -565,6 +565,8 @@ def _seen_as_they_happen(
     reclaims = observation.reclaims
     if reclaims is not None and reclaims.count:
         reasons.append(collector.reclaim_reason(reclaims))
+        # Leaked, though returned since: each was out of the pool until the collector ran.
+        leaked = max(leaked, reclaims.count)
         kind = kind if kind is not LeakKind.NONE else LeakKind.AWAITING_GC
     return kind, leaked
 
