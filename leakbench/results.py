@@ -6,6 +6,7 @@ report formats); nothing renders from anything else.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -448,6 +449,8 @@ class RowResult:
     pool_after_gc: PoolStats | None = None
     # The row's load came from another tool (watch, --load-command, Locust), not the driver.
     external: ExternalLoad | None = None
+    # The drivers and pool classes the app's engines used, as its probe read them.
+    drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,6 +467,14 @@ class Versions:
     httpx2: str
     leakbench: str
     postgresql: str = "unknown"
+    # The DBAPI drivers the app's engines really use, read by its probe, with versions and
+    # pool classes ("asyncpg 0.30.0 (AsyncAdaptedQueuePool)"); empty when unknown.
+    drivers: tuple[str, ...] = ()
+
+    def with_drivers_of(self, rows: tuple[RowResult, ...]) -> Versions:
+        """These versions, naming the drivers the rows' apps used."""
+        drivers = tuple(sorted({driver for row in rows for driver in row.drivers}))
+        return dataclasses.replace(self, drivers=drivers) if drivers else self
 
 
 @dataclass(frozen=True, slots=True)

@@ -131,6 +131,7 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("SQLAlchemy", versions.sqlalchemy),
         ("SQLModel", versions.sqlmodel),
         ("psycopg", versions.psycopg),
+        *(("driver in use", driver) for driver in versions.drivers),
         ("uvicorn", versions.uvicorn),
         ("httpx2", versions.httpx2),
         ("PostgreSQL", versions.postgresql),

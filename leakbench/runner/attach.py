@@ -133,6 +133,9 @@ class UnprobedApp:
     def made_engines(self) -> MadeEngines | None:
         return self.probes.made_engines() if self.probes else None
 
+    def drivers(self) -> tuple[str, ...]:
+        return self.probes.drivers() if self.probes else ()
+
 
 def started_probes() -> ProbeClient | None:
     """The probes of apps run under ``leakbench probe`` that answer, if any do."""

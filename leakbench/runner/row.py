@@ -94,6 +94,8 @@ class TargetHandle(Protocol):
 
     def made_engines(self) -> MadeEngines | None: ...
 
+    def drivers(self) -> tuple[str, ...]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class RowSpec:
@@ -276,6 +278,7 @@ def observe_row(
     # Read before the forced collection, which would add its own reclaims to the row's.
     reclaims = target.reclaims() if pool is not None else None
     made_engines = target.made_engines() if pool is not None else None
+    drivers = target.drivers() if pool is not None else ()
     transactions = _since_count(transactions_before, poller.transactions())
     new_sessions = _since_count(sessions_before, poller.sessions())
     connections_used = poller.ran_since(row_started) if row_started is not None else None
@@ -347,6 +350,7 @@ def observe_row(
         pool_baseline=pool_before,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
+        drivers=drivers,
     )
 
 

@@ -116,7 +116,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
-            versions=_versions(config, server),
+            versions=_versions(config, server).with_drivers_of(tuple(rows)),
             settings=settings_for(config, server),
             started_at=started_at,
             finished_at=now(),

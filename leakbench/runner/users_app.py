@@ -56,7 +56,7 @@ def run_on_users_app(
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
-            versions=collect(server.info.version),
+            versions=collect(server.info.version).with_drivers_of(tuple(rows)),
             settings=settings_of(server),
             started_at=started_at,
             finished_at=now(),

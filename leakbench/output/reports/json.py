@@ -106,6 +106,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_baseline": _optional(row.pool_baseline),
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
+        "drivers": list(row.drivers),
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -300,6 +301,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         start_failed=bool(data.get("start_failed", False)),
         pool_after_gc=gc_pool,
         external=external,
+        drivers=tuple(data.get("drivers", ())),
     )
 
 
@@ -313,7 +315,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     try:
         return RunResult(
             rows=tuple(_row_from(row) for row in data["rows"]),
-            versions=Versions(**data["versions"]),
+            versions=Versions(
+                **{**data["versions"], "drivers": tuple(data["versions"].get("drivers", ()))}
+            ),
             settings=_settings_from(data["settings"]),
             started_at=data["started_at"],
             finished_at=data["finished_at"],
