@@ -29,6 +29,11 @@ sites     with-session /ok on two targets in the same run, the probe recording
           where each connection is checked out (leakbench's default) and not
           (LEAKBENCH_CHECKOUT_SITES=0): resp/s of both tools on each, the
           leakbench/wrk ratio with the recording on, and what the recording costs.
+holders   with-session /ok on two targets in the same run, the probe keeping a weak
+          reference to each checkout's holder (leakbench's default: it tells a
+          checkout the garbage collector ended) and not
+          (LEAKBENCH_CHECKOUT_HOLDERS=0): resp/s of both tools on each and what
+          the tracking costs, wrk driving and leakbench driving.
 verdict   (not in the default set) the default ``leakbench run --pattern
           both``, timed to its verdict.
 
@@ -61,7 +66,7 @@ from leakbench.results import Phase
 from leakbench.runner.row import activity_poller
 from leakbench.runner.run import target_environment
 from leakbench.runner.versions import collect
-from leakbench.target.probe import CHECKOUT_SITES_ENV
+from leakbench.target.probe import CHECKOUT_HOLDERS_ENV, CHECKOUT_SITES_ENV
 from leakbench.target.process import TargetProcess
 from leakbench.target.specs import resolve_patterns
 
@@ -75,6 +80,7 @@ SECTIONS = (
     "sampling",
     "processes",
     "sites",
+    "holders",
     "verdict",
 )
 DEFAULT_SECTIONS = SECTIONS[:-1]
@@ -96,6 +102,8 @@ ROUTES = (
 )
 # The same route on a target whose probe does not record checkout sites.
 UNRECORDED = Route("with-session /ok, no sites", "with-session-unrecorded", "/ok")
+# The same route on a target whose probe keeps no weak reference to each checkout's holder.
+UNTRACKED = Route("with-session /ok, no holders", "with-session-untracked", "/ok")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +153,18 @@ def targets(args: argparse.Namespace) -> Iterator[Bench]:
             trivial = Target("trivial", "trivial_app:app", kind="app", app_dir=HERE)
             raw = Target("raw", "trivial_app:raw_app", kind="app", app_dir=HERE)
             unrecorded = {**env, CHECKOUT_SITES_ENV: "0"}
+            untracked = {**env, CHECKOUT_HOLDERS_ENV: "0"}
             with (
                 TargetProcess(with_session, env, Path(work) / "ws") as ws,
                 TargetProcess(with_session, unrecorded, Path(work) / "wsu") as wsu,
+                TargetProcess(with_session, untracked, Path(work) / "wsh") as wsh,
                 TargetProcess(trivial, env, Path(work) / "tr") as tr,
                 TargetProcess(raw, env, Path(work) / "raw") as bare,
             ):
                 urls = {
                     "with-session": ws.base_url,
                     "with-session-unrecorded": wsu.base_url,
+                    "with-session-untracked": wsh.base_url,
                     "trivial": tr.base_url,
                     "raw": bare.base_url,
                 }
@@ -341,7 +352,40 @@ def section_sites(bench: Bench) -> None:
         )
 
 
-def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, float]:
+def section_holders(bench: Bench) -> None:
+    """What telling collected checkouts costs: the probe's weak reference to each holder."""
+    rounds = bench.args.rounds
+    print(
+        f"\n## holders: with-session /ok with and without the probe's weak reference to each "
+        f"checkout's holder (how it tells a checkout the garbage collector ended), "
+        f"{bench.args.concurrency} connections, {bench.args.duration:g} s a run, "
+        f"median of {rounds} round(s)"
+    )
+    tracked, untracked = ROUTES[0], UNTRACKED
+    measures = [partial(bench.driver, tracked), partial(bench.driver, untracked)]
+    if WRK:
+        measures += [partial(bench.wrk, tracked), partial(bench.wrk, untracked)]
+    outcomes = _rounds(rounds, *measures)
+    print(_HEADER)
+    for index, label in enumerate(("holders tracked (default)", "not tracked")):
+        print(f"with-session /ok, {label}")
+        if WRK:
+            print(_row("wrk", outcomes[index + 2]))
+        print(_row("leakbench", outcomes[index]))
+    on, off = _checkout_microseconds(bench, switch="track_holders")
+    print(
+        f"  one checkout + checkin through SQLAlchemy's pool, in this process: {on:.1f} us "
+        f"with the holder tracked, {off:.1f} us without ({on - off:+.1f} us per checkout)"
+    )
+    rps = [_median(runs, lambda o: o.rps) for runs in outcomes]
+    print(f"  tracking cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
+    if WRK:
+        print(f"  tracking cost, wrk driving: {(1 - rps[2] / rps[3]) * 100:+.1f} % resp/s")
+
+
+def _checkout_microseconds(
+    bench: Bench, count: int = 5000, switch: str = "record_sites"
+) -> tuple[float, float]:
     """Mean time of ``with engine.connect(): pass`` with the probe's listeners, sites on/off.
 
     The probe's class-level listeners are installed in this process as in a target;
@@ -359,14 +403,14 @@ def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, floa
     try:
         for round_index in range(6):
             record = round_index % 2 == 0
-            probe.COUNTERS.record_sites = record
+            setattr(probe.COUNTERS, switch, record)
             started = time.perf_counter()
             for _ in range(count):
                 with engine.connect():
                     pass
             timings[record].append((time.perf_counter() - started) / count * 1e6)
     finally:
-        probe.COUNTERS.record_sites = True
+        setattr(probe.COUNTERS, switch, True)
         engine.dispose()
     return statistics.median(timings[True]), statistics.median(timings[False])
 

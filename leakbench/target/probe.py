@@ -48,6 +48,9 @@ from leakbench.target.sites import Site, caller_site
 CONTROL_DIR_ENV = "LEAKBENCH_CONTROL_DIR"
 # "0" turns the recording of checkout sites off (the benchmark compares both).
 CHECKOUT_SITES_ENV = "LEAKBENCH_CHECKOUT_SITES"
+# "0" turns off the weak reference kept to each checkout's holder, which tells a checkout
+# the collector ended (the benchmark compares both; leakbench never turns it off).
+CHECKOUT_HOLDERS_ENV = "LEAKBENCH_CHECKOUT_HOLDERS"
 # A detached connection leaves the pool for good without a checkin.
 _EVENTS = ("connect", "checkout", "checkin", "detach", "invalidate", "close")
 _TIMEOUT = "timeout"
@@ -66,6 +69,7 @@ class PoolCounters:
         self.counts = dict.fromkeys((*_EVENTS, _TIMEOUT, _RECLAIMED, _POOL), 0)
         self.sqlalchemy = False
         self.record_sites = True
+        self.track_holders = True
         # The class whose instances have a bounded size (QueuePool), once SQLAlchemy is seen.
         self.sized_pool: type[Any] | None = None
         # id(connection record) -> (checkout number, where the app took it, a weak
@@ -86,10 +90,10 @@ class PoolCounters:
 
     def checked_out(self, record: object, holder: object) -> None:
         site = caller_site(2) if self.record_sites else None
-        try:
-            ref: weakref.ref[Any] | None = weakref.ref(holder)
-        except TypeError:  # a holder without weak references cannot tell a collection
-            ref = None
+        ref: weakref.ref[Any] | None = None
+        if self.track_holders:
+            with contextlib.suppress(TypeError):  # a holder without weak references: unknown
+                ref = weakref.ref(holder)
         with self._lock:
             self.counts["checkout"] += 1
             self._outstanding[id(record)] = (self.counts["checkout"], site, ref)
@@ -390,6 +394,7 @@ def install() -> None:
     if not control_dir:
         return
     COUNTERS.record_sites = os.environ.get(CHECKOUT_SITES_ENV, "1") != "0"
+    COUNTERS.track_holders = os.environ.get(CHECKOUT_HOLDERS_ENV, "1") != "0"
     _listen_to_pools()
     path = Path(control_dir) / f"ctl-{os.getpid()}.sock"
     path.unlink(missing_ok=True)

@@ -117,13 +117,13 @@ class ProbeClient:
         )
 
     def drivers(self) -> tuple[str, ...]:
-        """``asyncpg 0.30.0 (AsyncAdaptedQueuePool)`` for each driver and pool class in use."""
-        seen: set[str] = set()
+        """``asyncpg 0.30.0 (AsyncAdaptedQueuePool)`` for each driver in use, its pool classes."""
+        pools: dict[str, set[str]] = {}
         for answer in self.ask_all("drivers"):
             listed = answer.get("drivers")
             for entry in listed if isinstance(listed, list) else []:
-                seen.add(f"{entry['driver']} {entry['version']} ({entry['pool']})")
-        return tuple(sorted(seen))
+                pools.setdefault(f"{entry['driver']} {entry['version']}", set()).add(entry["pool"])
+        return tuple(f"{driver} ({', '.join(sorted(pools[driver]))})" for driver in sorted(pools))
 
     def force_gc(self, expected: int) -> bool:
         """Run a full garbage collection in every process; True if ``expected`` answered."""
