@@ -427,6 +427,9 @@ class Findings:
     reclaims: Reclaims | None = None
     # Engines made during the row that were still alive after the settle; None when unknown.
     made_engines: MadeEngines | None = None
+    # Where connections still checked out after the settle were taken by requests still in
+    # flight (waiting for the pool when the settle ended): the app returned them since.
+    in_flight_sites: tuple[CheckoutSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

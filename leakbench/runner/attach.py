@@ -127,6 +127,9 @@ class UnprobedApp:
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
         return self.probes.checkout_sites() if self.probes else ()
 
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        return self.probes.checkout_fates() if self.probes else None
+
     def reclaims(self) -> Reclaims | None:
         return self.probes.reclaims() if self.probes else None
 

@@ -90,6 +90,10 @@ class TargetHandle(Protocol):
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
 
+    def checkout_fates(
+        self,
+    ) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None: ...
+
     def reclaims(self) -> Reclaims | None: ...
 
     def made_engines(self) -> MadeEngines | None: ...
@@ -288,7 +292,7 @@ def observe_row(
         else None
     )
     idle_limit = spec.idle_limit(pool)
-    pool_view, sites, after_gc = _collect_and_look(
+    pool_view, (sites, in_flight), after_gc = _collect_and_look(
         spec=spec,
         target=target,
         poller=poller,
@@ -328,6 +332,7 @@ def observe_row(
             new_sessions=new_sessions,
             idle_limit=idle_limit,
             leak_sites=sites,
+            in_flight_sites=in_flight,
             reclaims=reclaims,
             made_engines=made_engines,
             failed_requests=(
@@ -433,7 +438,11 @@ def _collect_and_look(
     final: ActivitySample,
     pool_view: analysis.PoolView | None,
     idle_limit: int | None,
-) -> tuple[analysis.PoolView | None, tuple[CheckoutSite, ...], ActivitySample | None]:
+) -> tuple[
+    analysis.PoolView | None,
+    tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]],
+    ActivitySample | None,
+]:
     """When anything is left, where it was taken, then a forced collection and a look at both.
 
     Returns the pool view with its after-collection side, the leak sites and the
@@ -455,7 +464,7 @@ def _collect_and_look(
         )
     )
     if not suspect or not target.force_gc():
-        return pool_view, sites, None
+        return pool_view, _split(target, sites), None
     time.sleep(_AFTER_GC_PAUSE)
     after_gc = poller.snapshot(Phase.AFTER_GC)
     if pool_view is not None:
@@ -464,7 +473,16 @@ def _collect_and_look(
         pool_view = analysis.PoolView(
             pool_view.baseline, pool_view.after_settle, target.pool_stats(), survivors
         )
-    return pool_view, sites, after_gc
+    return pool_view, _split(target, sites), after_gc
+
+
+def _split(
+    target: TargetHandle, sites: tuple[CheckoutSite, ...]
+) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]]:
+    """Leak sites, and apart those the app returned since: requests still in flight (waiting
+    for the pool when the settle ended) held them, they were no leak."""
+    split = target.checkout_fates() if sites else None
+    return split if split is not None else (sites, ())
 
 
 def _pool_once_quiet(

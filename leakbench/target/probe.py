@@ -83,6 +83,10 @@ class PoolCounters:
         self._pool_mark: int | None = None
         self._reclaims: Counter[Site | None] = Counter()
         self._reclaim_times: list[float] = []
+        # The checkouts still out when their sites were asked for, and how each ended since:
+        # returned by the app (a request still in flight) or by the collector.
+        self._watched: dict[int, Site | None] = {}
+        self._fates: dict[int, str] = {}
 
     def bump(self, name: str) -> None:
         with self._lock:
@@ -104,7 +108,12 @@ class PoolCounters:
         with self._lock:
             self.counts[event] += 1
             entry = self._outstanding.pop(id(record), None)
-            if entry is None or entry[2] is None or entry[2]() is not None:
+            if entry is None:
+                return
+            collected = entry[2] is not None and entry[2]() is None
+            if self._watched and entry[0] in self._watched:
+                self._fates[entry[0]] = _RECLAIMED if collected else "returned"
+            if not collected:
                 return
             self.counts[_RECLAIMED] += 1
             self._reclaims[entry[1]] += 1
@@ -121,6 +130,7 @@ class PoolCounters:
             self._pool_mark = self.counts[_POOL]
             self._reclaims.clear()
             self._reclaim_times.clear()
+            self._watched, self._fates = {}, {}
             return self._mark
 
     def outstanding(self) -> list[int]:
@@ -130,14 +140,36 @@ class PoolCounters:
             return sorted(n for n, _, _ in self._outstanding.values() if n > self._mark)
 
     def sites(self) -> list[dict[str, Any]]:
-        """Where the connections checked out since the mark and not returned were taken."""
+        """Where the connections checked out since the mark and not returned were taken;
+        from now on, how each of them ends is remembered (see :meth:`fates`)."""
         with self._lock:
-            taken = [
-                site
+            self._watched = {
+                number: site
                 for number, site, _ in self._outstanding.values()
-                if number > self._mark and site is not None
-            ]
+                if number > self._mark
+            }
+            self._fates = {}
+            taken = [site for site in self._watched.values() if site is not None]
         return _site_counts(Counter(taken))
+
+    def fates(self) -> list[dict[str, Any]]:
+        """For each site :meth:`sites` named: how many are still out, how many the collector
+        ended, and how many the app returned since (held by requests still in flight)."""
+        with self._lock:
+            watched, fates = dict(self._watched), dict(self._fates)
+        by_site: dict[Site, Counter[str]] = {}
+        for number, site in watched.items():
+            if site is not None:
+                by_site.setdefault(site, Counter())[fates.get(number, "held")] += 1
+        return [
+            {
+                "file": site.file,
+                "line": site.line,
+                "function": site.function,
+                **{fate: counts[fate] for fate in ("held", _RECLAIMED, "returned")},
+            }
+            for site, counts in by_site.items()
+        ]
 
     def reclaims(self) -> dict[str, Any]:
         """The checkouts the garbage collector ended since the mark: how many, when, where."""
@@ -362,6 +394,7 @@ _COMMANDS: dict[str, Any] = {
     "mark": lambda: {"mark": COUNTERS.mark()},
     "outstanding": lambda: {"checkouts": COUNTERS.outstanding()},
     "sites": lambda: {"sites": COUNTERS.sites()},
+    "fates": lambda: {"fates": COUNTERS.fates()},
     "reclaims": COUNTERS.reclaims,
     "pools": COUNTERS.made_pools,
     "drivers": lambda: {"drivers": COUNTERS.drivers()},

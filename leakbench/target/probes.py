@@ -76,6 +76,24 @@ class ProbeClient:
         """Where the row's connections still checked out were taken, summed over the processes."""
         return _summed_sites(a.get("sites") for a in self.ask_all("sites"))
 
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        """The sites :meth:`checkout_sites` named, split by how their checkouts ended since:
+        (still out or ended by the collector: leaks; returned by the app: in flight)."""
+        answers = self.ask_all("fates")
+        if not answers:
+            return None
+        leaked: list[dict[str, Any]] = []
+        in_flight: list[dict[str, Any]] = []
+        for answer in answers:
+            listed = answer.get("fates")
+            for fate in listed if isinstance(listed, list) else []:
+                place = {k: fate[k] for k in ("file", "line", "function")}
+                if int(fate["held"]) + int(fate["reclaimed"]):
+                    leaked.append({**place, "count": int(fate["held"]) + int(fate["reclaimed"])})
+                if int(fate["returned"]):
+                    in_flight.append({**place, "count": int(fate["returned"])})
+        return _summed_sites([leaked]), _summed_sites([in_flight])
+
     def reclaims(self) -> Reclaims | None:
         """The row's checkouts the garbage collector ended, over the processes."""
         answers = self.ask_all("reclaims")

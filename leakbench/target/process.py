@@ -132,6 +132,10 @@ class TargetProcess(StartedInWith):
         """Where the row's connections still checked out were taken, summed over the workers."""
         return self.probes.checkout_sites()
 
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        """The sites named before, split: leaked, and held by requests still in flight."""
+        return self.probes.checkout_fates()
+
     def reclaims(self) -> Reclaims | None:
         """The row's checkouts the garbage collector ended, over the workers."""
         return self.probes.reclaims()

@@ -155,6 +155,8 @@ class Observation:
     idle_limit: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts held after the settle that the app returned since: requests in flight.
+    in_flight_sites: tuple[CheckoutSite, ...] = ()
     # Checkouts the garbage collector ended during the load and the settle (probe).
     reclaims: Reclaims | None = None
     # Engines made during the row and still alive after the settle (probe).
@@ -376,6 +378,7 @@ def judge(
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
         reclaims=observation.reclaims,
         made_engines=observation.made_engines,
+        in_flight_sites=observation.in_flight_sites,
     )
 
 

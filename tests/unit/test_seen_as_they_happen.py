@@ -118,7 +118,7 @@ def test_a_row_whose_requests_all_timed_out_says_so() -> None:
 
 @pytest.fixture
 def engine_and_counters(tmp_path: Path):  # type: ignore[no-untyped-def]  # a fixture pair
-    engine = create_engine(f"sqlite:///{tmp_path / 'probe.db'}", pool_size=2, max_overflow=0)
+    engine = create_engine(f"sqlite:///{tmp_path / 'probe.db'}", pool_size=3, max_overflow=0)
     counters = PoolCounters()
     event.listen(engine.pool, "checkout", lambda _d, rec, proxy: counters.checked_out(rec, proxy))
     event.listen(engine.pool, "checkin", lambda _d, rec: counters.checked_in(rec))
@@ -150,3 +150,31 @@ def test_the_probe_tells_a_collected_checkout_from_a_returned_one(engine_and_cou
     assert reclaims["count"] == 1
     assert reclaims["sites"][0]["function"] == "drop_in_a_cycle"
     assert counters.outstanding() == []
+
+
+def test_the_probe_tells_in_flight_checkouts_from_leaked_ones(engine_and_counters) -> None:  # type: ignore[no-untyped-def]
+    engine, counters = engine_and_counters
+    counters.mark()
+    kept = engine.connect()  # never returned
+    in_flight = engine.connect()  # returned after its sites were asked for
+
+    def dropped() -> None:
+        session = Session(engine)
+        session.info["self"] = session
+        session.execute(text("SELECT 1"))
+
+    gc.disable()
+    try:
+        dropped()
+        assert sum(site["count"] for site in counters.sites()) == 3
+        in_flight.close()
+        gc.collect()
+    finally:
+        gc.enable()
+    fates = {
+        (site["function"], site["held"], site["returned"], site["reclaimed"])
+        for site in counters.fates()
+    }
+    owner = "test_the_probe_tells_in_flight_checkouts_from_leaked_ones"
+    assert fates == {(owner, 1, 0, 0), (owner, 0, 1, 0), ("dropped", 0, 0, 1)}
+    kept.close()

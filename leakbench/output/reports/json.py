@@ -134,6 +134,7 @@ def _row(row: RowResult) -> dict[str, Any]:
             "connections_used": findings.connections_used,
             "new_sessions": findings.new_sessions,
             "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
+            "in_flight_sites": [dataclasses.asdict(site) for site in findings.in_flight_sites],
             "reclaims": _optional(findings.reclaims),
             "made_engines": _optional(findings.made_engines),
         }
@@ -276,6 +277,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             connections_used=f.get("connections_used"),
             new_sessions=f.get("new_sessions"),
             leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
+            in_flight_sites=tuple(CheckoutSite(**s) for s in f.get("in_flight_sites", [])),
             reclaims=_reclaims_from(f.get("reclaims")),
             made_engines=_made_engines_from(f.get("made_engines")),
         )
