@@ -52,10 +52,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import psutil
 from bench_runs import WRK, ChildFailed, DriverSpec, Outcome, run_driver, run_wrk
 
 from leakbench.config import RunConfig, Target
@@ -114,6 +115,8 @@ class Bench:
     server: Server
     database: str
     args: argparse.Namespace
+    # The targets' process ids, by the same keys as ``urls`` (their CPU time is read).
+    pids: dict[str, int] = field(default_factory=dict)
 
     def driver(self, route: Route, **overrides: object) -> Outcome:
         spec = DriverSpec(
@@ -168,7 +171,8 @@ def targets(args: argparse.Namespace) -> Iterator[Bench]:
                     "trivial": tr.base_url,
                     "raw": bare.base_url,
                 }
-                yield Bench(urls, server, database, args)
+                pids = {"with-session": ws.pid, "with-session-untracked": wsh.pid}
+                yield Bench(urls, server, database, args, {k: v for k, v in pids.items() if v})
         finally:
             with admin.connect(server.admin_dsn) as conn:
                 admin.drop_owned_database(conn, database)
@@ -362,9 +366,28 @@ def section_holders(bench: Bench) -> None:
         f"median of {rounds} round(s)"
     )
     tracked, untracked = ROUTES[0], UNTRACKED
-    measures = [partial(bench.driver, tracked), partial(bench.driver, untracked)]
+    # The target's own CPU per response: on a shared machine throughput swings with
+    # the neighbours' load, while the CPU the app spends per request does not.
+    target_cpu: dict[str, list[float]] = {tracked.target: [], untracked.target: []}
+
+    def timed(measure: Callable[[], Outcome], route: Route) -> Outcome:
+        process = psutil.Process(bench.pids[route.target])
+        before = sum(process.cpu_times()[:2])
+        outcome = measure()
+        spent = sum(process.cpu_times()[:2]) - before
+        if outcome.responses:
+            target_cpu[route.target].append(spent / outcome.responses * 1e6)
+        return outcome
+
+    measures = [
+        partial(timed, partial(bench.driver, tracked), tracked),
+        partial(timed, partial(bench.driver, untracked), untracked),
+    ]
     if WRK:
-        measures += [partial(bench.wrk, tracked), partial(bench.wrk, untracked)]
+        measures += [
+            partial(timed, partial(bench.wrk, tracked), tracked),
+            partial(timed, partial(bench.wrk, untracked), untracked),
+        ]
     outcomes = _rounds(rounds, *measures)
     print(_HEADER)
     for index, label in enumerate(("holders tracked (default)", "not tracked")):
@@ -381,6 +404,16 @@ def section_holders(bench: Bench) -> None:
     print(f"  tracking cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
     if WRK:
         print(f"  tracking cost, wrk driving: {(1 - rps[2] / rps[3]) * 100:+.1f} % resp/s")
+    on_cpu, off_cpu = (statistics.median(target_cpu[r.target]) for r in (tracked, untracked))
+    print(
+        f"  the target's CPU per response (median of every run, both tools): {on_cpu:.0f} us "
+        f"tracked, {off_cpu:.0f} us not: {(on_cpu / off_cpu - 1) * 100:+.1f} %, that is "
+        f"{(1 - off_cpu / on_cpu) * 100:+.1f} % of the throughput a CPU-bound target would lose"
+    )
+    print(
+        f"  the tracking's own cost per /ok request (one checkout): {on - off:+.1f} us of "
+        f"{off_cpu:.0f} us, {(on - off) / off_cpu * 100:+.2f} % of the target's CPU per response"
+    )
 
 
 def _checkout_microseconds(
