@@ -115,7 +115,10 @@ class UnprobedApp:
         return self.probes.pool_stats() if self.probes else None
 
     def force_gc(self) -> bool:
-        return self.probes.force_gc(len(self.probes.sockets())) if self.probes else False
+        if self.probes is None:
+            return False
+        # Every probe that answers (a socket left by a process that is gone answers nothing).
+        return self.probes.force_gc(len(self.probes.ask_all("stats")))
 
     def mark_checkouts(self) -> None:
         if self.probes:

@@ -8,6 +8,7 @@ database of their own; leakbench attaches with ``--url`` and ``--dsn``.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import socket
@@ -22,7 +23,9 @@ import pytest
 
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.system.processes import stop_process_group
+from leakbench.target import autoload
 from leakbench.target.autoload import PROBE_DIR_ENV
+from leakbench.target.probe import CONTROL_DIR_ENV
 from tests.integration.test_attach import _clean_environment, _wait_until_up, run_cli
 
 LOAD = ["-c", "10", "-d", "1", "--settle", "2", "--request-timeout", "3", "--no-live"]
@@ -144,3 +147,45 @@ def test_an_engine_per_request_attached_with_the_probe_is_leaked(
     assert code == 1, output
     assert "engines never disposed" in output or "engine pool(s) were made" in output, output
     assert re.search(r"\S*shop\.py:8 in get_db", output), output
+
+
+def test_the_probe_dir_is_the_users_own_and_sockets_of_dead_processes_go(tmp_path: Path) -> None:
+    folder = tmp_path / "probes"
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    folder.mkdir()
+    (folder / f"ctl-{dead}.sock").touch()
+    (folder / f"ctl-{os.getpid()}.sock").touch()
+    autoload.prepare(folder)
+    assert [p.name for p in folder.iterdir()] == [f"ctl-{os.getpid()}.sock"]
+    assert autoload.probe_dir({PROBE_DIR_ENV: str(folder)}) == folder
+    assert str(os.getuid()) in autoload.probe_dir({}).name
+
+
+def test_python_started_with_the_environment_loads_the_probe(tmp_path: Path) -> None:
+    """A real interpreter, as the command's processes get it: the probe answers in the folder,
+    and a sitecustomize of the environment's own still runs."""
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "sitecustomize.py").write_text("import builtins\nbuiltins.OWN_SITECUSTOMIZE = True\n")
+    folder = Path(tempfile.mkdtemp(prefix="lbp-"))
+    env = autoload.environment({**os.environ, "PYTHONPATH": str(own)}, folder)
+    assert env[CONTROL_DIR_ENV] == str(folder)
+    autoload.prepare(folder)
+    code = (
+        "import builtins, sys; from leakbench.target import probe; "
+        "print(probe.COUNTERS.sqlalchemy, getattr(builtins, 'OWN_SITECUSTOMIZE', False))"
+    )
+    try:
+        shown = subprocess.run(
+            [sys.executable, "-c", code], env=env, check=True, capture_output=True, text=True
+        ).stdout.split()
+    finally:
+        for path in folder.glob("*"):
+            path.unlink()
+        folder.rmdir()
+    assert shown == ["True", "True"]
