@@ -185,7 +185,7 @@ class TargetInterpreter:
     By default a target runs on leakbench's own interpreter. ``leakbench matrix``
     runs it on the interpreter of an environment built for one combination of
     versions; that environment holds the app's stack but not leakbench, so the
-    folder with leakbench's target-side code (``leakbench.target.boot``, the
+    folder with leakbench's target-side code (``leakbench.targets.boot``, the
     probe, the shipped scenarios) goes on the target's ``PYTHONPATH``.
     """
 
@@ -300,7 +300,7 @@ class EnvTemplate:
         return tuple(name for _, name in self._pieces() if name)
 
     def render(self, values: Mapping[str, str]) -> str:
-        """The template filled from :func:`leakbench.target.env.placeholder_values`."""
+        """The template filled from :func:`leakbench.targets.env.placeholder_values`."""
         out: list[str] = []
         for literal, name in self._pieces():
             out.append(literal)
@@ -346,7 +346,7 @@ class AttachTarget:
     """Attach mode: an app the user started at ``url``, on the database of ``--dsn``.
 
     Whether the URL's host is loopback (or ``allow_remote`` is set) is checked
-    when the run starts (:mod:`leakbench.runner.attach`), as it may need a DNS lookup.
+    when the run starts (:mod:`leakbench.targets.loopback`), as it may need a DNS lookup.
     """
 
     url: str
@@ -375,7 +375,7 @@ class LoadCommand:
 
     ``{url}`` in an argument is replaced by the target's base URL when
     leakbench started the target. URLs among the arguments are checked to be
-    loopback unless ``allow_remote`` (:mod:`leakbench.runner.watch`).
+    loopback unless ``allow_remote`` (:mod:`leakbench.targets.loopback`).
     """
 
     argv: tuple[str, ...]

@@ -18,14 +18,10 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Protocol
 
-from leakbench.config import Endpoint, RunConfig, Workload
-from leakbench.errors import LeakbenchError, TargetError
+from leakbench.config import Endpoint, RunConfig
+from leakbench.errors import TargetError
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
-from leakbench.postgres import admin
-from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.progress.events import RunObserver
 from leakbench.request_spec import Route
@@ -38,16 +34,13 @@ from leakbench.results import (
     PoolStats,
     RowResult,
     SessionEnds,
-    Verdict,
 )
 from leakbench.system import shutdown
-from leakbench.target.login import request_headers
+from leakbench.targets.handle import RowSpec, TargetHandle
+from leakbench.targets.login import request_headers
 from leakbench.verdict import analysis, capacity
+from leakbench.verdict import rows as verdict_rows
 
-# How the poller's own connection shows in pg_stat_activity (it is never counted).
-POLLER_APPLICATION_NAME = "leakbench-poller"
-# Where the poller sits when the DSN names the target's database (attach mode).
-_ELSEWHERE = ("postgres", "template1")
 _TICK_SECONDS = 0.25
 # After a forced collection, finalizers return connections to the pool at once;
 # this pause lets the server see the ROLLBACK that follows.
@@ -64,94 +57,6 @@ _QUIET_LOOK_SECONDS = 1.5
 
 # A row's load step: leakbench's own driver, or another tool it waits for (watch mode).
 LoadStep = Callable[[LoadPlan, LoadProgress], LoadStats | ExternalLoad]
-
-
-class TargetHandle(Protocol):
-    """What a row needs of its target: a spawned process or an app the user started."""
-
-    @property
-    def base_url(self) -> str: ...
-
-    def alive(self) -> bool: ...
-
-    def exit_code(self) -> int | None: ...
-
-    def log_tail(self, lines: int = 8) -> str: ...
-
-    def pool_stats(self) -> PoolStats | None: ...
-
-    def force_gc(self) -> bool: ...
-
-    def mark_checkouts(self) -> None: ...
-
-    def outstanding_checkouts(self) -> frozenset[str]: ...
-
-    def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RowSpec:
-    """One row: the target's name, what it sends, and the connection limits known for it."""
-
-    name: str
-    workload: Workload
-    workers: int = 1
-    # pool_size + max_overflow of one worker when leakbench set them (scenarios).
-    per_worker_capacity: int | None = None
-    max_connections: int | None = None
-    # pool_size of one worker (what its pool keeps idle) when leakbench set it.
-    per_worker_idle: int | None = None
-
-    @property
-    def pool_limit(self) -> int | None:
-        """The most connections the target's pools may hold together, when known."""
-        if self.per_worker_capacity is None:
-            return None
-        return self.workers * self.per_worker_capacity
-
-    def idle_limit(self, pool: PoolStats | None) -> int | None:
-        """The most connections the target's pools keep idle: the probe's figure, else ours."""
-        per_worker = pool.idle_capacity if pool is not None else None
-        if per_worker is None:
-            per_worker = self.per_worker_idle
-        return None if per_worker is None else self.workers * per_worker
-
-
-@contextlib.contextmanager
-def activity_poller(
-    admin_dsn: str, database: str, interval: float, application_name: str | None = None
-) -> Iterator[ActivityPoller]:
-    """A running poller of ``database`` (optionally one application_name) on its own connection."""
-    dsn = _outside(admin_dsn, database)
-    poller = ActivityPoller(
-        lambda: admin.connect(dsn, application_name=POLLER_APPLICATION_NAME),
-        database,
-        interval,
-        application_name=application_name,
-    )
-    with poller:
-        yield poller
-
-
-def _outside(dsn: str, database: str) -> str:
-    """``dsn``, moved to another database of the server when it points at ``database``.
-
-    Every statement the poller runs is a transaction of the database it is
-    connected to, and the target's transactions prove that requests reached
-    it: in attach mode the DSN names the target's own database, so the poller
-    moves out when the server lets it (else the count is left unknown).
-    """
-    with admin.connect(dsn, application_name=POLLER_APPLICATION_NAME) as conn:
-        if conn.info.dbname != database:
-            return dsn
-    for elsewhere in _ELSEWHERE:
-        candidate = dsn_tools.with_database(dsn, elsewhere)
-        try:
-            with admin.connect(candidate, application_name=POLLER_APPLICATION_NAME):
-                return candidate
-        except LeakbenchError:
-            continue
-    return dsn
 
 
 @contextlib.contextmanager
@@ -233,32 +138,18 @@ def observe_row(
         settled, settle_seconds = _settle(config, poller, baseline, target, pool_before)
     load, external = (outcome, None) if isinstance(outcome, LoadStats) else (None, outcome)
     if not target.alive():
-        return RowResult(
-            spec.name,
-            spec.workload.label,
-            Verdict.FAILED,
-            load,
-            None,
-            poller.samples(),
-            error=f"The target exited with code {target.exit_code()} during the row; "
-            f"its log ends: {target.log_tail()}",
-            external=external,
+        return verdict_rows.target_exited(
+            verdict_rows.Unjudged(spec.name, spec.workload.label, load, poller.samples(), external),
+            target.exit_code(),
+            target.log_tail(),
         )
     observer.phase_changed(Phase.FINAL, None)
     # The database is read before the target is touched: talking to the probe
     # allocates objects and could trigger the very collection that hides a leak.
     final = _final_snapshot(poller, baseline, settled=settled)
     if final is None:
-        return RowResult(
-            spec.name,
-            spec.workload.label,
-            Verdict.INCONCLUSIVE,
-            load,
-            None,
-            poller.samples(),
-            error="pg_stat_activity could not be read after the settle, so the row cannot be "
-            "judged; check that the server is up and accepts connections.",
-            external=external,
+        return verdict_rows.unreadable_after_settle(
+            verdict_rows.Unjudged(spec.name, spec.workload.label, load, poller.samples(), external)
         )
     started_after = poller.server_started_at()
     ends = _since(ends_before, poller.session_ends())

@@ -1,65 +1,68 @@
-"""Attach and watch modes' run: rows on an app leakbench did not start, on the DSN's server.
+"""What attach and watch modes share: an app leakbench did not start, on the DSN's server.
 
 leakbench opens the user's server (it starts, creates and drops nothing),
-says what could hide a leak, measures the rows the mode yields, and makes a
-row INCONCLUSIVE while sessions hidden from the role remain
-(:mod:`leakbench.runner.visibility`). Ctrl-C keeps the finished rows and
-marks the one under way.
+says what could hide a leak, and checks, after each row that could be
+clean, whether sessions hidden from the role remain
+(:mod:`leakbench.targets.visibility`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from leakbench.config import RunConfig
-from leakbench.postgres.server import Server, open_server
-from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunResult, RunSettings
-from leakbench.runner import visibility
-from leakbench.runner.outcome import interrupted_row, now, server_warnings, warn
-from leakbench.runner.versions import collect
+from leakbench.postgres import admin
+from leakbench.postgres.poller import ActivityPoller, activity_poller
+from leakbench.postgres.privileges import Visibility
+from leakbench.postgres.server import Server, open_server, server_warnings
+from leakbench.targets import visibility
+from leakbench.targets.handle import Notices, TargetHandle
 
 
-def run_on_users_app(
-    config: RunConfig,
-    observer: RunObserver,
-    *,
-    warnings: list[str],
-    rows_of: Callable[[RunConfig, Server, RunObserver], Iterator[RowResult]],
-    application_name: str | None,
-    under_way: Callable[[int], tuple[str, str] | None],
-    settings_of: Callable[[Server], RunSettings],
-) -> RunResult:
-    """Measure ``rows_of``'s rows and return the result, partial if interrupted.
+def database_of(server: Server) -> str:
+    """The database the DSN connects to (libpq may default it to the user's name)."""
+    with admin.connect(server.admin_dsn) as conn:
+        return conn.info.dbname
 
-    ``warnings`` were already shown; the server's are added. ``under_way``
-    names the row (pattern, endpoint) that was measured after that many
-    finished ones, or None when none was.
-    """
-    started_at = now()
-    rows: list[RowResult] = []
-    interrupted = False
-    with open_server(config.dsn, config.startup_timeout) as server:
-        observer.run_started(server.description)
-        warn(observer, warnings, server_warnings(server))
-        seen = visibility.role_visibility(server)
-        warn(observer, warnings, visibility.warnings_for(seen))
-        try:
-            for row in rows_of(config, server, observer):
-                rows.append(visibility.checked_row(row, server, seen, application_name))
-                observer.row_finished(rows[-1])
-        except KeyboardInterrupt:
-            interrupted = True
-            unfinished = under_way(len(rows))
-            if unfinished is not None:
-                rows.append(interrupted_row(*unfinished))
-                observer.row_finished(rows[-1])
-        return RunResult(
-            rows=tuple(rows),
-            versions=collect(server.info.version),
-            settings=settings_of(server),
-            started_at=started_at,
-            finished_at=now(),
-            interrupted=interrupted,
-            warnings=tuple(warnings),
-        )
+
+class UsersApp:
+    """The parts of :class:`leakbench.targets.handle.Targets` for an app the user runs."""
+
+    command_url: str | None = None
+    kept_warnings: tuple[str, ...] = ()
+
+    def __init__(self, config: RunConfig, application_name: str | None) -> None:
+        self.config = config
+        self.application_name = application_name
+        self._seen: Visibility | None = None
+
+    def opened(self, notices: Notices) -> AbstractContextManager[Server]:
+        del notices
+        return open_server(self.config.dsn, self.config.startup_timeout)
+
+    def server_warnings(self, server: Server, notices: Notices) -> list[str]:
+        del notices
+        return [*server_warnings(server), *self.visibility_warnings(server)]
+
+    def visibility_warnings(self, server: Server) -> list[str]:
+        """Whether the role sees every session's state; the row verdicts depend on it."""
+        self._seen = visibility.role_visibility(server)
+        return visibility.warnings_for(self._seen)
+
+    def hidden_reason(self, server: Server) -> str | None:
+        if self._seen is None:
+            return None
+        return visibility.hidden_reason(server, self._seen, self.application_name)
+
+    def _poller_of(
+        self, server: Server, database: str, handle: TargetHandle
+    ) -> AbstractContextManager[tuple[TargetHandle, ActivityPoller]]:
+        @contextmanager
+        def opened() -> Iterator[tuple[TargetHandle, ActivityPoller]]:
+            with activity_poller(
+                server.admin_dsn, database, self.config.poll_interval, self.application_name
+            ) as poller:
+                yield handle, poller
+
+        return opened()
