@@ -468,17 +468,6 @@ class RunResult:
     # One column of ``leakbench matrix``: (package, version asked) pairs; empty for ``run``.
     combination: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def verdict(self) -> Verdict:
-        """The worst row wins: LEAKED over FAILED over INCONCLUSIVE over CLEAN."""
-        verdicts = {row.verdict for row in self.rows}
-        for worst in (Verdict.LEAKED, Verdict.FAILED, Verdict.INTERRUPTED, Verdict.INCONCLUSIVE):
-            if worst in verdicts:
-                return worst
-        if self.interrupted:
-            return Verdict.INTERRUPTED
-        return Verdict.CLEAN if self.rows else Verdict.INCONCLUSIVE
-
 
 @dataclass(frozen=True, slots=True)
 class MatrixColumn:
