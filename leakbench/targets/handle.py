@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Protocol
 
-from leakbench.config import Workload
+from leakbench.config import LoadCommand, Workload
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.postgres.server import Server
 from leakbench.results import CheckoutSite, PoolStats
@@ -90,6 +91,11 @@ class PlannedRow:
     # Rows of one target share it: when the target cannot start, the rest are not attempted.
     target_index: int
     open: Callable[[], OpenRow]
+
+
+def row_label(command: LoadCommand) -> str:
+    """The table's endpoint column for a command's row: its program (the notes give it whole)."""
+    return f"$ {PurePath(command.argv[0]).name}"
 
 
 class Notices(Protocol):

@@ -25,12 +25,11 @@ from leakbench.postgres.server import Server, open_server, server_warnings
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from leakbench.targets.commands import run_setup_commands
 from leakbench.targets.env import database_environment
-from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
+from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle, row_label
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.setup import run_setup_sql
 from leakbench.targets.spawn import Spare, spare_for_first_target
-from leakbench.targets.watched import row_label
 
 _WORK_DIR_PREFIX = "leakbench-run-"
 # What {url} stands for when a --load-command is checked before any target has an address.

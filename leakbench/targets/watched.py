@@ -12,12 +12,11 @@ collection. A command that fails fails its row (exit 3) unless
 from __future__ import annotations
 
 from collections.abc import Generator
-from pathlib import PurePath
 
 from leakbench.config import COMMAND_ENDPOINT, LoadCommand, RunConfig, Workload
 from leakbench.errors import UsageError
 from leakbench.postgres.server import Server
-from leakbench.targets.handle import Notices, PlannedRow, RowSpec, UnprobedApp
+from leakbench.targets.handle import Notices, PlannedRow, RowSpec, UnprobedApp, row_label
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.users_app import UsersApp, database_of
 
@@ -27,11 +26,6 @@ VERSIONS_WARNING = (
 )
 # The table's name for a watched row; its endpoint column shows the command.
 WATCH_ROW_NAME = "watch"
-
-
-def row_label(command: LoadCommand) -> str:
-    """The table's endpoint column for a command's row: its program (the notes give it whole)."""
-    return f"$ {PurePath(command.argv[0]).name}"
 
 
 class WatchedDatabase(UnprobedApp):
