@@ -10,7 +10,7 @@ import typer
 
 from leakbench.cli.base import error_line
 from leakbench.errors import EXIT_USAGE
-from leakbench.target import autoload
+from leakbench.targets import autoload
 
 EPILOG = (
     "Example: leakbench probe -- uvicorn app.main:app --port 8000, then, in another shell, "

@@ -28,7 +28,10 @@ cannot be called clean for that reason.
 
 from __future__ import annotations
 
-from leakbench.results import ActivitySample, MadeEngines, Reclaims
+from collections.abc import Sequence
+
+from leakbench.results import ActivitySample, LeakKind, MadeEngines, Phase, Reclaims
+from leakbench.verdict.observation import Observation, residue
 
 # SQLAlchemy's default pool_size: a pool that warmed up to it is no sign of a leak.
 DEFAULT_POOL_SIZE = 5
@@ -98,18 +101,21 @@ def engines_reason(
     return text
 
 
-def unseen_pool_doubt(
-    baseline: ActivitySample, final: ActivitySample, *, failed_requests: int
-) -> str | None:
+def unseen_pool_doubt(observation: Observation) -> str | None:
     """Why a row without the pool's view cannot be called clean, if it cannot.
 
-    Connections above the baseline after the settle may be a pool that grew
-    (normal) or connections kept checked out but idle (a leak PostgreSQL
-    shows as plain idle). Requests that failed or timed out while they
-    stayed, or a growth far beyond the baseline (more than doubled, and by
-    more than SQLAlchemy's default pool_size), make the second too likely to
-    vouch for the row.
+    Only when neither the pool's count nor its sizes are known. Connections
+    above the baseline after the settle may be a pool that grew (normal) or
+    connections kept checked out but idle (a leak PostgreSQL shows as plain
+    idle). Requests that failed or timed out while they stayed, or a growth
+    far beyond the baseline (more than doubled, and by more than
+    SQLAlchemy's default pool_size), make the second too likely to vouch for
+    the row.
     """
+    if observation.pool is not None or observation.idle_limit is not None:
+        return None
+    baseline, final = observation.baseline, observation.after_settle
+    failed_requests = observation.failed_requests + observation.server_errors
     grew = final.total - baseline.total
     if grew <= 0:
         return None
@@ -129,3 +135,63 @@ def unseen_pool_doubt(
         "called clean: start the app with the probe loaded, e.g. "
         f"`{PROBE_COMMAND}`, and attach again."
     )
+
+
+def no_answer_reason(observation: Observation, evidence: str, *, known: bool) -> str:
+    """Why a row none of whose requests got an answer is INCONCLUSIVE (not "every 4xx")."""
+    if known:
+        return (
+            f"{observation.no_answer()} and nothing touched the database ({evidence} during "
+            "the row); check that the app answers at --url/--endpoint and raise "
+            "--request-timeout if it is slow."
+        )
+    return (
+        f"{observation.no_answer()} and the database's own counts are unknown, so the "
+        "handler may never have run; raise --request-timeout if the app is slow."
+    )
+
+
+def kind_with_engines(observation: Observation, kind: LeakKind, *, pool_leaked: int) -> LeakKind:
+    """Engines never disposed, when they are what the connections beyond the pools are."""
+    final, baseline = observation.after_settle, observation.baseline
+    if (
+        engines_leaked(observation.made_engines)
+        and not residue(final, baseline)
+        and not pool_leaked
+    ):
+        return LeakKind.ENGINES_NOT_DISPOSED
+    return kind
+
+
+def seen_as_they_happen(
+    observation: Observation, reasons: list[str], kind: LeakKind, leaked: int
+) -> tuple[LeakKind, int]:
+    """Add the leaks the probe saw as they happened (engines made and kept, checkouts the
+    collector ended) to ``reasons``; return the row's leak kind and leaked count."""
+    engines = observation.made_engines
+    if engines is not None and engines_leaked(engines):
+        reasons.append(
+            engines_reason(
+                engines,
+                load_seconds=load_seconds(observation.during),
+                connections_now=observation.after_settle.total,
+                max_connections=(
+                    observation.capacity.max_connections if observation.capacity else None
+                ),
+            )
+        )
+        leaked = max(leaked, engines.connections)
+        kind = kind if kind is not LeakKind.NONE else LeakKind.ENGINES_NOT_DISPOSED
+    reclaims = observation.reclaims
+    if reclaims is not None and reclaims.count:
+        reasons.append(reclaim_reason(reclaims))
+        # Leaked, though returned since: each was out of the pool until the collector ran.
+        leaked = max(leaked, reclaims.count)
+        kind = kind if kind is not LeakKind.NONE else LeakKind.AWAITING_GC
+    return kind, leaked
+
+
+def load_seconds(samples: Sequence[ActivitySample]) -> float:
+    """How long the load ran, by the samples taken during it."""
+    during = [s.t for s in samples if s.phase is Phase.LOAD]
+    return max(during) - min(during) if len(during) > 1 else 0.0

@@ -23,9 +23,9 @@ import pytest
 
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.system.processes import stop_process_group
-from leakbench.target import autoload
-from leakbench.target.autoload import PROBE_DIR_ENV
-from leakbench.target.probe import CONTROL_DIR_ENV
+from leakbench.targets import autoload
+from leakbench.targets.autoload import PROBE_DIR_ENV
+from leakbench.targets.probe import CONTROL_DIR_ENV
 from tests.integration.test_attach import _clean_environment, _wait_until_up, run_cli
 
 LOAD = ["-c", "10", "-d", "1", "--settle", "2", "--request-timeout", "3", "--no-live"]
@@ -177,7 +177,7 @@ def test_python_started_with_the_environment_loads_the_probe(tmp_path: Path) -> 
     assert env[CONTROL_DIR_ENV] == str(folder)
     autoload.prepare(folder)
     code = (
-        "import builtins, sys; from leakbench.target import probe; "
+        "import builtins, sys; from leakbench.targets import probe; "
         "print(probe.COUNTERS.sqlalchemy, getattr(builtins, 'OWN_SITECUSTOMIZE', False))"
     )
     try:

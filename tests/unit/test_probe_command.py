@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-from leakbench.target import autoload
+from leakbench.targets import autoload
 
 runner = CliRunner()
 

@@ -24,7 +24,7 @@ from leakbench.results import (
     Reclaims,
     Verdict,
 )
-from leakbench.target.probe import PoolCounters
+from leakbench.targets.probe import PoolCounters
 from leakbench.verdict.analysis import Observation, PoolView, judge
 from tests.consistency import contradictions
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from leakbench.results import CheckoutSite, EngineSite, MadeEngines, PoolStats, Reclaims
-from leakbench.target.probe import ask
+from leakbench.targets.probe import ask
 
 
 class ProbeClient:

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from leakbench.target.probe import CONTROL_DIR_ENV
+from leakbench.targets.probe import CONTROL_DIR_ENV
 
 PROBE_DIR_ENV = "LEAKBENCH_PROBE_DIR"
 # The folder that holds the leakbench package, for the app's interpreter to find the probe.

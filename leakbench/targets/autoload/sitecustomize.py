@@ -22,7 +22,7 @@ def _start_probe() -> None:
     if added:
         sys.path.append(home)
     try:
-        from leakbench.target import probe  # noqa: PLC0415 - only once the path is set
+        from leakbench.targets import probe  # noqa: PLC0415 - only once the path is set
 
         probe.install()
     except Exception as exc:  # the app must start even when the probe cannot
