@@ -1,4 +1,4 @@
-"""The in-target probe: loaded into the app's process by leakbench, never by the user.
+"""The in-target probe: loaded into the app's process by leakbench (or ``leakbench probe``).
 
 It counts SQLAlchemy pool events (class-level listeners, so every engine the
 app creates is covered without touching its code), remembers where the
@@ -6,9 +6,15 @@ app's own code took each connection still checked out
 (:mod:`leakbench.targets.sites`), and answers commands on a Unix socket:
 ``stats`` (the counters), ``mark`` (checkouts from now on are the row's),
 ``outstanding`` (which of the row's checkouts are not returned yet),
-``sites`` (where the row's connections still checked out were taken) and
-``gc`` (a forced full garbage collection). It runs in a daemon thread and
-imports nothing heavy.
+``sites`` (where the row's connections still checked out were taken),
+``fates`` (how those ended since: still out, collected, or returned by a
+request that was still in flight), ``reclaims`` (the row's checkouts the
+collector ended), ``pools`` (pools made during the row, with the connections
+they hold), ``drivers`` (the DBAPI drivers and pool classes in use) and
+``gc`` (a forced full garbage collection). The book itself is
+:mod:`leakbench.targets.pool_counters`. It runs in a daemon thread and
+imports nothing heavy. ``leakbench probe`` loads it into processes
+leakbench did not start (:mod:`leakbench.targets.autoload`).
 
 SQLAlchemy has no event for a checkout that times out waiting for a full
 pool, so the probe wraps ``QueuePool._do_get`` to count those. It also

@@ -54,7 +54,7 @@ def reclaim_reason(reclaims: Reclaims) -> str:
         f"{reclaims.count} checkout(s) were never returned by the app: the garbage collector "
         f"took their connections back from dropped sessions or connections{when}{where}. "
         "Until the collector runs (on a quiet server, possibly minutes) such connections stay "
-        "checked out, so this is a leak even though none was left after the settle."
+        "checked out: a leak, whatever is left after the settle."
     )
 
 
