@@ -20,7 +20,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from leakbench.cli import app
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.system.processes import stop_process_group
 from leakbench.targets import autoload
@@ -147,6 +149,29 @@ def test_an_engine_per_request_attached_with_the_probe_is_leaked(
     assert code == 1, output
     assert "engines never disposed" in output or "engine pool(s) were made" in output, output
     assert re.search(r"\S*shop\.py:8 in get_db", output), output
+
+
+def test_watch_reads_the_probe_of_an_app_run_under_leakbench_probe(
+    tmp_path: Path, database_dsn: str, probe_dir: Path
+) -> None:
+    with started_by_hand(KEEPS_CONNECTIONS, database_dsn, tmp_path, probe=probe_dir) as url:
+        # Another tool's load: 12 requests in turn (the last 2 wait for the pool, and fail).
+        load = (
+            "import contextlib, httpx2\n"
+            "for _ in range(12):\n"
+            "    with contextlib.suppress(httpx2.HTTPError):  # a 500 closes the connection\n"
+            f"        httpx2.post('{url}/orders', timeout=5)\n"
+        )
+        script = tmp_path / "load.py"
+        script.write_text(load)
+        result = CliRunner().invoke(
+            app,
+            ["watch", "--dsn", database_dsn, "--settle", "2", "--no-live",
+             "--report-dir", str(tmp_path / "watch-reports"), "--", sys.executable, str(script)],
+        )  # fmt: skip
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1, output
+    assert re.search(r"checked out at \S*shop\.py:13 in create_order", output), output
 
 
 def test_the_probe_dir_is_the_users_own_and_sockets_of_dead_processes_go(tmp_path: Path) -> None:
