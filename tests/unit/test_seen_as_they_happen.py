@@ -5,13 +5,17 @@ the probe's signal is checked on a real SQLAlchemy pool (SQLite), collected for 
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
+from leakbench.output.notes import leak_site_notes
+from leakbench.output.reports import json as report_json
 from leakbench.results import (
     ActivitySample,
     Capacity,
@@ -26,7 +30,9 @@ from leakbench.results import (
 )
 from leakbench.targets.probe import PoolCounters
 from leakbench.verdict.analysis import Observation, PoolView, judge
+from leakbench.verdict.outcome import judge as outcome
 from tests.consistency import contradictions
+from tests.factories import row, run_result
 
 
 def idle(n: int, phase: Phase = Phase.FINAL, t: float = 1.0) -> ActivitySample:
@@ -178,3 +184,36 @@ def test_the_probe_tells_in_flight_checkouts_from_leaked_ones(engine_and_counter
     owner = "test_the_probe_tells_in_flight_checkouts_from_leaked_ones"
     assert fates == {(owner, 1, 0, 0), (owner, 0, 1, 0), ("dropped", 0, 0, 1)}
     kept.close()
+
+
+def test_what_the_probe_saw_reads_back_whole_from_report_json() -> None:
+    site = CheckoutSite("app/routes.py", 42, "write", 3)
+    measured = row("rare", "mix (2 routes)", Verdict.LEAKED)
+    assert measured.findings is not None
+    findings = dataclasses.replace(
+        measured.findings,
+        leak_kind=LeakKind.AWAITING_GC,
+        reclaims=Reclaims(3, 0.4, 1.9, (site,)),
+        made_engines=MadeEngines(5, 4, 3, 3, 1, (EngineSite("app/db.py", 9, "get_db", 3, 3),)),
+        in_flight_sites=(CheckoutSite("app/routes.py", 50, "read", 2),),
+    )
+    result = run_result(dataclasses.replace(measured, findings=findings, drivers=("x 1 (Q)",)))
+    result = dataclasses.replace(result, versions=result.versions.with_drivers([("x 1 (Q)",)]))
+    again = report_json.from_dict(json.loads(report_json.dumps(result, outcome(result))))
+    assert again.rows[0].findings == findings
+    assert again.rows[0].drivers == ("x 1 (Q)",)
+    assert again.versions.drivers == ("x 1 (Q)",)
+
+
+def test_connections_held_by_requests_in_flight_are_noted_apart_from_leak_sites() -> None:
+    measured = row("kept", "/ok", Verdict.LEAKED)
+    assert measured.findings is not None
+    findings = dataclasses.replace(
+        measured.findings,
+        leak_sites=(CheckoutSite("app/routes.py", 13, "keep", 10),),
+        in_flight_sites=(CheckoutSite("app/routes.py", 13, "keep", 2),),
+    )
+    notes = leak_site_notes(dataclasses.replace(measured, findings=findings))
+    assert notes[0].startswith("10 connection(s) checked out at app/routes.py:13 in keep, never")
+    assert notes[1].startswith("2 connection(s) checked out at app/routes.py:13 in keep were still")
+    assert "in flight" in notes[1] and "never returned" not in notes[1]
