@@ -61,3 +61,5 @@ class MadeEngines:
     # How many processes answered (a long-lived engine is made once per process).
     processes: int = 1
     sites: tuple[EngineSite, ...] = ()
+    # When the last of them was made, from the start of the load; None when unknown.
+    last_made_seconds: float | None = None

@@ -122,6 +122,7 @@ class ProbeClient:
                 entry[0] += int(site["count"])
                 entry[1] += int(site["connections"])
         ordered = sorted(sites.items(), key=lambda item: (-item[1][1], item[0]))
+        lasts = [float(a["last"]) for a in answers if a.get("last") is not None]
         return MadeEngines(
             made=sum(int(a.get("made", 0)) for a in answers),
             alive=sum(int(a.get("alive", 0)) for a in answers),
@@ -132,6 +133,7 @@ class ProbeClient:
                 EngineSite(file, line, function, pools, connections)
                 for (file, line, function), (pools, connections) in ordered
             ),
+            last_made_seconds=max(lasts) if lasts else None,
         )
 
     def drivers(self) -> tuple[str, ...]:

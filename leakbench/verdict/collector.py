@@ -58,14 +58,20 @@ def reclaim_reason(reclaims: Reclaims) -> str:
     )
 
 
-def engines_leaked(engines: MadeEngines | None) -> bool:
-    """True when more pools than processes were made during the row and still hold connections.
+def engines_leaked(engines: MadeEngines | None, load_seconds: float = 0.0) -> bool:
+    """True when engines were made while serving requests, not only while warming up, and
+    more of their pools than processes still hold connections after the settle.
 
-    A long-lived engine is made once per process (at import, or lazily on the
-    first request); pools beyond that, still holding connections after the
-    settle, come from engines made per request and never disposed.
+    A long-lived engine is made once per process, at import or lazily on the
+    first requests (an app may make two or three that way: a primary and a
+    replica). Engines made per request and never disposed are made all
+    through the load and keep their connections: pools beyond one per
+    process, the last made in the second half of the load, are those.
     """
-    return engines is not None and engines.holding > max(1, engines.processes)
+    if engines is None or engines.holding <= max(1, engines.processes):
+        return False
+    last = engines.last_made_seconds
+    return last is None or load_seconds <= 0 or last > load_seconds / 2
 
 
 def engines_reason(
@@ -155,7 +161,7 @@ def kind_with_engines(observation: Observation, kind: LeakKind, *, pool_leaked: 
     """Engines never disposed, when they are what the connections beyond the pools are."""
     final, baseline = observation.after_settle, observation.baseline
     if (
-        engines_leaked(observation.made_engines)
+        engines_leaked(observation.made_engines, load_seconds(observation.during))
         and not residue(final, baseline)
         and not pool_leaked
     ):
@@ -169,7 +175,7 @@ def seen_as_they_happen(
     """Add the leaks the probe saw as they happened (engines made and kept, checkouts the
     collector ended) to ``reasons``; return the row's leak kind and leaked count."""
     engines = observation.made_engines
-    if engines is not None and engines_leaked(engines):
+    if engines is not None and engines_leaked(engines, load_seconds(observation.during)):
         reasons.append(
             engines_reason(
                 engines,

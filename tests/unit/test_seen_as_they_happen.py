@@ -95,6 +95,18 @@ def test_one_engine_per_process_made_lazily_is_no_leak() -> None:
     assert findings.verdict is Verdict.CLEAN
 
 
+def test_engines_made_lazily_while_warming_up_are_no_leak_those_made_all_along_are() -> None:
+    # The load's samples span 2 s (0.1 to 2.1): a primary and a replica engine made on the
+    # first request, or engines still being made in the second half of the load.
+    warm_up = MadeEngines(made=2, alive=2, holding=2, connections=4, last_made_seconds=0.2)
+    findings = judge(observe(after_settle=idle(5), made_engines=warm_up), capacity=None)
+    assert findings.verdict is Verdict.CLEAN
+    all_along = MadeEngines(made=40, alive=30, holding=30, connections=30, last_made_seconds=1.9)
+    findings = judge(observe(after_settle=idle(31), made_engines=all_along), capacity=None)
+    assert findings.verdict is Verdict.LEAKED
+    assert findings.leak_kind is LeakKind.ENGINES_NOT_DISPOSED
+
+
 def test_without_the_pool_view_a_row_that_ended_above_its_baseline_with_failures_is_doubted() -> (
     None
 ):
