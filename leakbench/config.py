@@ -34,6 +34,8 @@ MAX_REQUESTS = 10_000_000
 MAX_CONCURRENCY = 10_000
 MAX_SETTLE_SECONDS = 600.0
 MAX_RATE = 100_000.0
+# Beyond this many seconds a timeout is absurd (about 31 years) and overflows timers.
+LARGEST_SECONDS = 1e9
 
 DEFAULT_BODY = b'{"name": "test"}'
 __all__ = ["BODY_METHODS", "HTTP_METHODS"]  # re-exported: callers long found them here
@@ -52,7 +54,7 @@ class PoolSettings:
             raise UsageError(f"--pool-size {self.pool_size} is invalid; give 1 or more.")
         if self.max_overflow < 0:
             raise UsageError(f"--max-overflow {self.max_overflow} is invalid; give 0 or more.")
-        if self.pool_timeout <= 0:
+        if not 0 < self.pool_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--pool-timeout {self.pool_timeout} is invalid; give a positive number of seconds."
             )
@@ -138,7 +140,7 @@ class LoadSettings:
             raise UsageError(
                 f"--requests {self.requests} is out of range; give 1 to {MAX_REQUESTS}."
             )
-        if self.request_timeout <= 0:
+        if not 0 < self.request_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--request-timeout {self.request_timeout:g} is invalid; give a positive number."
             )
@@ -474,7 +476,7 @@ class RunConfig:
             raise UsageError(
                 f"--poll-interval {self.poll_interval:g} is out of range; give 0.01 to 5 seconds."
             )
-        if self.startup_timeout <= 0:
+        if not 0 < self.startup_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--startup-timeout {self.startup_timeout:g} is invalid; give a positive number."
             )

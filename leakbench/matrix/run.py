@@ -20,7 +20,7 @@ from pathlib import Path
 
 import scenarios
 from leakbench.config import RunConfig, Target, TargetInterpreter
-from leakbench.errors import UsageError
+from leakbench.errors import PartialRun, UsageError
 from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requirement
 from leakbench.matrix.environments import Environment, EnvironmentCache, default_cache_dir
 from leakbench.progress.events import MatrixProgress, RunObserver
@@ -128,7 +128,10 @@ def _run_column(
             ),
             combination=environment.combination.pins,
         )
-        result = run(run_config, observer)
+        try:
+            result = run(run_config, observer)
+        except PartialRun as partial:
+            raise partial.cause from None  # a matrix reports whole columns only
     return MatrixColumn(
         combination=environment.combination.pins,
         packages=environment.packages,

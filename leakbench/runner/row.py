@@ -243,6 +243,7 @@ def observe_row(
             error=f"The target exited with code {target.exit_code()} during the row; "
             f"its log ends: {target.log_tail()}",
             external=external,
+            target_exit_code=target.exit_code(),
         )
     observer.phase_changed(Phase.FINAL, None)
     # The database is read before the target is touched: talking to the probe

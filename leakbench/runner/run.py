@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from leakbench.config import RunConfig, Target, Workload
-from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
+from leakbench.errors import LeakbenchError, PartialRun, TargetStartError
 from leakbench.load.command import CommandDriver, resolve
 from leakbench.load.driver import LoadProgress
 from leakbench.load.limits import ensure_open_files
@@ -41,6 +41,7 @@ from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from leakbench.target.commands import SetupCommandError, run_setup_commands
 from leakbench.target.env import database_environment
+from leakbench.target.importable import check_importable
 from leakbench.target.login import LoginError
 from leakbench.target.process import TargetProcess
 from leakbench.target.setup import run_setup_sql
@@ -52,7 +53,13 @@ __all__ = ["POLLER_APPLICATION_NAME", "run", "target_environment"]
 
 
 def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
-    """Run every row of ``config`` and return the result, partial if interrupted."""
+    """Run every row of ``config`` and return the result, partial if interrupted.
+
+    Whatever ends the run, the rows that exist are kept: a signal returns them
+    (``interrupted``), and an error raised once the server was up is raised as
+    :class:`~leakbench.errors.PartialRun` carrying them, the row it stopped
+    being FAILED with the error as its reason.
+    """
     observer = observer or RunObserver()
     # Before any target starts: targets inherit the raised open-file limit.
     ensure_open_files(config.load.concurrency)
@@ -63,10 +70,68 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     warnings = _command_warnings(config, observer)
     if config.dsn is not None:
         dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
-    started_at = now()
-    rows: list[RowResult] = []
-    interrupted = False
-    current: tuple[str, str] | None = None
+    for target in config.targets:  # a misspelt --app costs no server start
+        check_importable(
+            target, config.interpreter or TargetInterpreter.current(), dict(os.environ)
+        )
+    progress = _Progress(config, warnings)
+    try:
+        _run_rows(config, observer, progress)
+    except KeyboardInterrupt:
+        if progress.server is None:
+            raise  # stopped while starting: nothing was measured
+        progress.interrupted = True
+        if progress.current is not None:
+            progress.finish(observer, interrupted_row(*progress.current))
+    except Exception as exc:
+        if progress.server is None or not (progress.rows or progress.current):
+            raise  # nothing was measured: the error alone says it all
+        if progress.current is not None:
+            progress.finish(observer, _failed_row(*progress.current, exc))
+        raise PartialRun(exc, progress.result()) from exc
+    return progress.result()
+
+
+class _Progress:
+    """What a run has so far, kept outside its ``with`` blocks so no ending loses it."""
+
+    def __init__(self, config: RunConfig, warnings: list[str]) -> None:
+        self.config = config
+        self.warnings = warnings
+        self.started_at = now()
+        self.rows: list[RowResult] = []
+        self.current: tuple[str, str] | None = None
+        self.server: Server | None = None
+        self.interrupted = False
+
+    def finish(self, observer: RunObserver, row: RowResult) -> None:
+        self.current = None
+        self.rows.append(row)
+        observer.row_finished(row)
+
+    def result(self) -> RunResult:
+        server = self.server
+        assert server is not None, "a result needs the server the rows ran on"
+        return RunResult(
+            rows=tuple(self.rows),
+            versions=_versions(self.config, server),
+            settings=settings_for(self.config, server),
+            started_at=self.started_at,
+            finished_at=now(),
+            interrupted=self.interrupted,
+            warnings=tuple(self.warnings),
+            combination=self.config.combination,
+        )
+
+
+def _failed_row(pattern: str, endpoint: str, exc: BaseException) -> RowResult:
+    reason = str(exc) if isinstance(exc, LeakbenchError) else f"{type(exc).__name__}: {exc}"
+    return RowResult(
+        pattern, endpoint, Verdict.FAILED, None, None, error=f"The run stopped here: {reason}"
+    )
+
+
+def _run_rows(config: RunConfig, observer: RunObserver, progress: _Progress) -> None:
     with (
         _work_dir() as work,
         # Started first: its imports overlap the embedded server's start. A user's
@@ -76,23 +141,24 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         ) as spare,
         open_server(config.dsn, config.startup_timeout) as server,
     ):
+        progress.server = server
         observer.run_started(server.description)
         for folder in server.removed_stale:
             observer.warning(f"Removed {folder}, an embedded server left by a killed run.")
-        with admin.connect(server.admin_dsn) as conn:
-            for name in admin.drop_stale_databases(conn):
-                observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
         run_id = admin.new_run_id()
-        warn(observer, warnings, server_warnings(server))
-        try:
+        with admin.hold_ownership(server.admin_dsn, run_id, embedded=server.embedded):
+            with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
+                for name in admin.drop_stale_databases(conn):
+                    observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
+            warn(observer, progress.warnings, server_warnings(server))
             for index, target in enumerate(config.targets):
                 database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
-                with _owned_database(server, database):
+                with _owned_database(server, database, run_id):
                     observer.database_created(database)
                     _set_up(config, server, database, target)
                     for workload in config.workloads_for(target):
                         shutdown.check()
-                        current = (target.name, workload.label)
+                        progress.current = (target.name, workload.label)
                         row = _measure_row(
                             config=config,
                             server=server,
@@ -103,27 +169,14 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                             observer=observer,
                             spare=spare,
                         )
-                        current = None
-                        rows.append(row)
-                        observer.row_finished(row)
+                        progress.finish(observer, row)
                         if row.start_failed:
-                            rows.extend(_skipped_rows(config, target, workload, row))
+                            progress.rows.extend(_skipped_rows(config, target, workload, row))
                             break
-        except KeyboardInterrupt:
-            interrupted = True
-            if current is not None:
-                rows.append(interrupted_row(*current))
-                observer.row_finished(rows[-1])
-        return RunResult(
-            rows=tuple(rows),
-            versions=_versions(config, server),
-            settings=settings_for(config, server),
-            started_at=started_at,
-            finished_at=now(),
-            interrupted=interrupted,
-            warnings=tuple(warnings),
-            combination=config.combination,
-        )
+            # Every row is done: a signal now must not cut the clean-up short (the
+            # databases dropped, the server removed); it is honoured once that is done.
+            shutdown.defer_interrupts()
+    shutdown.check()
 
 
 def _versions(config: RunConfig, server: Server) -> Versions:
@@ -189,13 +242,13 @@ def _work_dir() -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def _owned_database(server: Server, name: str) -> Iterator[None]:
-    with admin.connect(server.admin_dsn) as conn:
-        admin.create_owned_database(conn, name)
+def _owned_database(server: Server, name: str, run_id: str) -> Iterator[None]:
+    with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
+        admin.create_owned_database(conn, name, run_id)
     try:
         yield
     finally:
-        with admin.connect(server.admin_dsn) as conn:
+        with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
             admin.drop_owned_database(conn, name)
 
 

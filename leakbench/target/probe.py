@@ -65,8 +65,12 @@ class PoolCounters:
 
     def checked_in(self, record: object, event: str = "checkin") -> None:
         with self._lock:
-            self.counts[event] += 1
-            self._outstanding.pop(id(record), None)
+            # Only a return of a checkout counted: when the database is down, SQLAlchemy
+            # fires "checkin" for a connection whose reconnect failed inside the checkout
+            # (_checkin_failed), before any "checkout" event; counting those drove
+            # checkouts - checkins below zero ("-157 checked out") after a restart.
+            if self._outstanding.pop(id(record), None) is not None:
+                self.counts[event] += 1
 
     def mark(self) -> int:
         """From now on, checkouts are the row's: :meth:`sites` reports only those."""

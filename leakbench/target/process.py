@@ -17,6 +17,7 @@ import httpx2
 
 from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
+from leakbench.redaction import redact
 from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
@@ -183,7 +184,8 @@ class TargetProcess(StartedInWith):
         except OSError:
             return "(no log)"
         tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-        return " | ".join(tail) if tail else "(empty log)"
+        # Redacted here too, before rich may wrap a secret across two lines.
+        return redact(" | ".join(tail)) if tail else "(empty log)"
 
     def stop(self) -> None:
         booted, self._booted = self._booted, None

@@ -179,3 +179,4 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
     row = json.loads(report.read_text())["rows"][0]
     assert row["verdict"] == "INCONCLUSIVE", child.output
     assert "PostgreSQL restarted during the row" in " ".join(row["reasons"])
+    print(child.output)
