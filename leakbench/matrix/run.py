@@ -27,7 +27,7 @@ from leakbench.progress.events import MatrixProgress, RunObserver
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.outcome import now
 from leakbench.runner.run import run
-from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
 from scenarios import DRIVER_ENV
 
 _CODE_DIR_PREFIX = "leakbench-code-"
@@ -158,6 +158,7 @@ def _target_code() -> Iterator[Path]:
             shutil.copytree(package, folder / package.name, ignore=_not_source)
         yield folder
     finally:
+        release_owned_folder(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -35,7 +35,12 @@ import psycopg
 
 from leakbench.errors import EmbeddedPostgresError
 from leakbench.system import shutdown
-from leakbench.system.processes import StartedInWith, make_owned_folder, orphaned_folders
+from leakbench.system.processes import (
+    StartedInWith,
+    make_owned_folder,
+    orphaned_folders,
+    release_owned_folder,
+)
 
 DIR_PREFIX = "leakbench-pg-"
 # The copy of the server's install run as root (see the module's doc).
@@ -70,6 +75,18 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _reachable_by(path: Path, uid: int, gid: int) -> bool:
+    """Can user ``uid`` traverse every folder down to ``path``?"""
+    for folder in [*reversed(path.parents), path]:
+        info = folder.stat()
+        if info.st_uid == uid:
+            continue
+        bits = 0o010 if info.st_gid == gid else 0o001
+        if not info.st_mode & bits:
+            return False
+    return True
 
 
 def readable_install(binaries: Path) -> Path:
@@ -258,6 +275,13 @@ class EmbeddedPostgres(StartedInWith):
             ) from None
         self.folder.chmod(0o755)
         os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+        if not _reachable_by(self.folder, entry.pw_uid, entry.pw_gid):
+            raise EmbeddedPostgresError(
+                f"Running as root, leakbench runs PostgreSQL as {_UNPRIVILEGED_USER!r}, which "
+                f"cannot reach the temporary folder {self.folder.parent} (a folder above it is "
+                "private); set TMPDIR to a folder open to all such as /tmp, run as a normal "
+                "user, or pass --dsn."
+            )
         return readable_install(source), _UNPRIVILEGED_USER
 
     def _initdb(self, binaries: Path, data: Path, user: str | None) -> None:
@@ -318,5 +342,6 @@ class EmbeddedPostgres(StartedInWith):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         if self.folder is not None:
+            release_owned_folder(self.folder)
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None

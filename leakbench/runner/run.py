@@ -38,7 +38,7 @@ from leakbench.runner.row import (
 )
 from leakbench.runner.versions import collect, collect_from, interpreter_packages
 from leakbench.system import shutdown
-from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
 from leakbench.target.commands import SetupCommandError, run_setup_commands
 from leakbench.target.env import database_environment
 from leakbench.target.importable import check_importable
@@ -238,6 +238,7 @@ def _work_dir() -> Iterator[Path]:
     try:
         yield path
     finally:
+        release_owned_folder(path)
         shutil.rmtree(path, ignore_errors=True)
 
 

@@ -26,7 +26,7 @@ import ast, importlib.util, json, sys, traceback
 module, attribute, app_dir = sys.argv[1], sys.argv[2], sys.argv[3]
 if app_dir and app_dir not in sys.path:
     sys.path.insert(0, app_dir)
-answer = {"found": False, "error": None, "bound": None, "names": []}
+answer = {"found": False, "error": None, "bound": None, "names": [], "missing": None}
 try:
     spec = importlib.util.find_spec(module)
 except Exception as exc:
@@ -72,6 +72,26 @@ if spec is not None:
             dynamic = True
         answer["bound"] = None if dynamic else attribute in names
         answer["names"] = sorted(n for n in names if not n.startswith("_"))[:12]
+        # Unconditional absolute imports at the top (not under try/if): one that is not
+        # installed fails the import for sure.
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                wanted = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                wanted = [node.module]
+            else:
+                continue
+            for name in wanted:
+                top = name.split(".")[0]
+                try:
+                    found = importlib.util.find_spec(top) is not None
+                except Exception:
+                    found = True  # cannot tell without running it: the start will
+                if not found:
+                    answer["missing"] = {"module": top, "line": node.lineno}
+                    break
+            if answer["missing"]:
+                break
 print(json.dumps(answer))
 """
 
@@ -100,6 +120,13 @@ def check_importable(target: Target, interpreter: TargetInterpreter, env: dict[s
         raise UsageError(
             f"--app {target.name}: the module {module!r} cannot be found from {app_dir}{why}; "
             "check the module path, or run leakbench from the app's project folder."
+        )
+    missing = answer.get("missing")
+    if isinstance(missing, dict):
+        raise UsageError(
+            f"--app {target.name}: line {missing['line']} of {module!r} imports "
+            f"{missing['module']!r}, which {interpreter.executable} cannot find (No module "
+            f"named {missing['module']!r}); install it in the environment the app runs in."
         )
     if answer["bound"] is False:
         names = ", ".join(answer["names"]) or "nothing public"
