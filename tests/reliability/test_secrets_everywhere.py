@@ -55,13 +55,13 @@ def test_a_target_printing_its_database_password_never_shows_it(
     )
     assert result.exit_code == 3, result.output
     assert_reports_written(out)
+    outputs = every_output(result.output, out)
+    outputs["extra.json"] = (tmp_path / "extra.json").read_text()
+    assert_never_shown(PASSWORD, outputs)
     row = json.loads((out / "report.json").read_text())["rows"][0]
     assert row["verdict"] == "FAILED"
     # The app's own lines are still shown, the secret in them masked.
     assert "RuntimeError: cannot reach the database with ***" in row["error"]
-    outputs = every_output(result.output, out)
-    outputs["extra.json"] = (tmp_path / "extra.json").read_text()
-    assert_never_shown(PASSWORD, outputs)
 
 
 @pytest.mark.parametrize(
