@@ -1,339 +1,40 @@
 """``run(config) -> RunResult``: the whole pipeline, one row at a time.
 
-For every target and endpoint (a row): start the target on a fresh process
-(so a leak in one row cannot starve the next) on a fresh database (after
-its --setup-sql and --setup-cmd), and measure the row (:mod:`leakbench.runner.row`). In attach
-mode (``--url``, :mod:`leakbench.runner.attach`) and watch mode (:mod:`leakbench.runner.watch`)
-the rows run against the user's app instead, with no process or database of leakbench's.
+The kind of target comes from the configuration: leakbench starts each row's
+target (:mod:`leakbench.targets.spawned`), attaches to the user's app
+(``--url``, :mod:`leakbench.targets.attached`) or watches a database another
+tool loads (:mod:`leakbench.targets.watched`); the same row loop
+(:mod:`leakbench.runner.loop`) measures them all.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
-from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
-from leakbench.errors import LeakbenchError, PartialRun, TargetStartError
-from leakbench.load.command import CommandDriver, resolve
-from leakbench.load.driver import LoadProgress
+from leakbench.config import RunConfig
 from leakbench.load.limits import ensure_open_files
-from leakbench.load.processes import ProcessesDriver, chosen_processes
-from leakbench.postgres import admin
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.postgres.server import Server, open_server
+from leakbench.postgres.poller import POLLER_APPLICATION_NAME
 from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunResult, Verdict, Versions
-from leakbench.runner import attach, watch
-from leakbench.runner.outcome import interrupted_row, now, server_warnings, settings_for, warn
-from leakbench.runner.row import (
-    POLLER_APPLICATION_NAME,
-    LoadStep,
-    RowSpec,
-    activity_poller,
-    observe_row,
-)
-from leakbench.runner.versions import collect, collect_from, interpreter_packages
-from leakbench.system import shutdown
-from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
-from leakbench.target.commands import SetupCommandError, run_setup_commands
-from leakbench.target.env import database_environment
-from leakbench.target.importable import check_importable
-from leakbench.target.login import LoginError
-from leakbench.target.process import TargetProcess
-from leakbench.target.setup import run_setup_sql
-from leakbench.target.spawn import Spare, spare_for_first_target
+from leakbench.results import RunResult
+from leakbench.runner.loop import run_rows
+from leakbench.targets.attached import AttachedTargets
+from leakbench.targets.handle import Targets
+from leakbench.targets.spawned import SpawnedTargets, target_environment
+from leakbench.targets.watched import WatchedTargets
 
-_WORK_DIR_PREFIX = "leakbench-run-"
+__all__ = ["POLLER_APPLICATION_NAME", "run", "target_environment", "targets_for"]
 
-__all__ = ["POLLER_APPLICATION_NAME", "run", "target_environment"]
+
+def targets_for(config: RunConfig) -> Targets:
+    """The kind of target ``config`` names."""
+    if config.watch is not None:
+        return WatchedTargets(config)
+    if config.attach is not None:
+        return AttachedTargets(config)
+    return SpawnedTargets(config)
 
 
 def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
-    """Run every row of ``config`` and return the result, partial if interrupted.
-
-    Whatever ends the run, the rows that exist are kept: a signal returns them
-    (``interrupted``), and an error raised once the server was up is raised as
-    :class:`~leakbench.errors.PartialRun` carrying them, the row it stopped
-    being FAILED with the error as its reason.
-    """
+    """Run every row of ``config`` and return the result, partial if interrupted."""
     observer = observer or RunObserver()
     # Before any target starts: targets inherit the raised open-file limit.
     ensure_open_files(config.load.concurrency)
-    if config.watch is not None:
-        return watch.run_watched(config, observer)
-    if config.attach is not None:
-        return attach.run_attached(config, observer)
-    warnings = _command_warnings(config, observer)
-    if config.dsn is not None:
-        dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
-    for target in config.targets:  # a misspelt --app costs no server start
-        check_importable(
-            target, config.interpreter or TargetInterpreter.current(), dict(os.environ)
-        )
-    progress = _Progress(config, warnings)
-    try:
-        _run_rows(config, observer, progress)
-    except KeyboardInterrupt:
-        if progress.server is None:
-            raise  # stopped while starting: nothing was measured
-        progress.interrupted = True
-        if progress.current is not None:
-            progress.finish(observer, interrupted_row(*progress.current))
-    except Exception as exc:
-        if progress.server is None or not (progress.rows or progress.current):
-            raise  # nothing was measured: the error alone says it all
-        if progress.current is not None:
-            progress.finish(observer, _failed_row(*progress.current, exc))
-        raise PartialRun(exc, progress.result()) from exc
-    return progress.result()
-
-
-class _Progress:
-    """What a run has so far, kept outside its ``with`` blocks so no ending loses it."""
-
-    def __init__(self, config: RunConfig, warnings: list[str]) -> None:
-        self.config = config
-        self.warnings = warnings
-        self.started_at = now()
-        self.rows: list[RowResult] = []
-        self.current: tuple[str, str] | None = None
-        self.server: Server | None = None
-        self.interrupted = False
-
-    def finish(self, observer: RunObserver, row: RowResult) -> None:
-        self.current = None
-        self.rows.append(row)
-        observer.row_finished(row)
-
-    def result(self) -> RunResult:
-        server = self.server
-        assert server is not None, "a result needs the server the rows ran on"
-        return RunResult(
-            rows=tuple(self.rows),
-            versions=_versions(self.config, server),
-            settings=settings_for(self.config, server),
-            started_at=self.started_at,
-            finished_at=now(),
-            interrupted=self.interrupted,
-            warnings=tuple(self.warnings),
-            combination=self.config.combination,
-        )
-
-
-def _failed_row(pattern: str, endpoint: str, exc: BaseException) -> RowResult:
-    reason = str(exc) if isinstance(exc, LeakbenchError) else f"{type(exc).__name__}: {exc}"
-    return RowResult(
-        pattern, endpoint, Verdict.FAILED, None, None, error=f"The run stopped here: {reason}"
-    )
-
-
-def _run_rows(config: RunConfig, observer: RunObserver, progress: _Progress) -> None:
-    with (
-        _work_dir() as work,
-        # Started first: its imports overlap the embedded server's start. A user's
-        # --app-env is left out: libraries may read it while they are imported.
-        spare_for_first_target(
-            work, enabled=not config.app_env, interpreter=config.interpreter
-        ) as spare,
-        open_server(config.dsn, config.startup_timeout) as server,
-    ):
-        progress.server = server
-        observer.run_started(server.description)
-        for folder in server.removed_stale:
-            observer.warning(f"Removed {folder}, an embedded server left by a killed run.")
-        run_id = admin.new_run_id()
-        with admin.hold_ownership(server.admin_dsn, run_id, embedded=server.embedded):
-            with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
-                for name in admin.drop_stale_databases(conn):
-                    observer.warning(f"Dropped {name}, left by an earlier run that was killed.")
-            warn(observer, progress.warnings, server_warnings(server))
-            for index, target in enumerate(config.targets):
-                database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
-                with _owned_database(server, database, run_id):
-                    observer.database_created(database)
-                    _set_up(config, server, database, target)
-                    for workload in config.workloads_for(target):
-                        shutdown.check()
-                        progress.current = (target.name, workload.label)
-                        row = _measure_row(
-                            config=config,
-                            server=server,
-                            database=database,
-                            target=target,
-                            workload=workload,
-                            work=work,
-                            observer=observer,
-                            spare=spare,
-                        )
-                        progress.finish(observer, row)
-                        if row.start_failed:
-                            progress.rows.extend(_skipped_rows(config, target, workload, row))
-                            break
-            # Every row is done: a signal now must not cut the clean-up short (the
-            # databases dropped, the server removed); it is honoured once that is done.
-            shutdown.defer_interrupts()
-    shutdown.check()
-
-
-def _versions(config: RunConfig, server: Server) -> Versions:
-    """The versions the targets ran on: leakbench's own, or their interpreter's."""
-    if config.interpreter is None or config.interpreter.is_current:
-        return collect(server.info.version)
-    return collect_from(interpreter_packages(config.interpreter), server.info.version)
-
-
-def _command_warnings(config: RunConfig, observer: RunObserver) -> list[str]:
-    """Check a --load-command before anything starts: its program, and its URLs' hosts."""
-    if config.load_command is None:
-        return []
-    resolve(config.load_command, "http://127.0.0.1")
-    warnings = watch.check_command_urls(config.load_command)
-    for text in warnings:
-        observer.warning(text)
-    return warnings
-
-
-def _set_up(config: RunConfig, server: Server, database: str, target: Target) -> None:
-    """The app's schema (--setup-sql), then its own set-up commands (--setup-cmd)."""
-    if config.setup_sql is not None:
-        run_setup_sql(_database_dsn(server, database), config.setup_sql)
-    if config.setup_commands:
-        run_setup_commands(
-            config.setup_commands,
-            target.app_dir or Path.cwd(),
-            target_environment(config, server, database),
-        )
-
-
-def _skipped_rows(
-    config: RunConfig, target: Target, failed: Workload, row: RowResult
-) -> list[RowResult]:
-    """A target that cannot start fails every row left; starting it again would not help."""
-    workloads = config.workloads_for(target)
-    remaining = workloads[workloads.index(failed) + 1 :]
-    return [
-        RowResult(
-            target.name,
-            w.label,
-            Verdict.FAILED,
-            None,
-            None,
-            error=f"Not attempted: the target did not start for {row.endpoint} (see there).",
-            start_failed=True,
-        )
-        for w in remaining
-    ]
-
-
-@contextlib.contextmanager
-def _work_dir() -> Iterator[Path]:
-    """Logs and probe sockets of this run's targets; removed at the end, or by the next run."""
-    for orphan in orphaned_folders(_WORK_DIR_PREFIX):  # left by a run killed with SIGKILL
-        shutil.rmtree(orphan, ignore_errors=True)
-    path = make_owned_folder(_WORK_DIR_PREFIX)
-    try:
-        yield path
-    finally:
-        release_owned_folder(path)
-        shutil.rmtree(path, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _owned_database(server: Server, name: str, run_id: str) -> Iterator[None]:
-    with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
-        admin.create_owned_database(conn, name, run_id)
-    try:
-        yield
-    finally:
-        with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
-            admin.drop_owned_database(conn, name)
-
-
-def _database_dsn(server: Server, database: str) -> str:
-    return dsn_tools.with_database(server.admin_dsn, database)
-
-
-def target_environment(config: RunConfig, server: Server, database: str) -> dict[str, str]:
-    """What the target sees: its database (DATABASE_URL, PG*, --app-env) and the pool settings."""
-    params = dsn_tools.validate(_database_dsn(server, database))
-    env = dict(os.environ)
-    env.update(database_environment(params, config.app_env))
-    env["LEAKBENCH_POOL_SIZE"] = str(config.pool.pool_size)
-    env["LEAKBENCH_MAX_OVERFLOW"] = str(config.pool.max_overflow)
-    env["LEAKBENCH_POOL_TIMEOUT"] = str(config.pool.pool_timeout)
-    return env
-
-
-def _measure_row(
-    *,
-    config: RunConfig,
-    server: Server,
-    database: str,
-    target: Target,
-    workload: Workload,
-    work: Path,
-    observer: RunObserver,
-    spare: Spare,
-) -> RowResult:
-    env = target_environment(config, server, database)
-    # Not named after the target: an --app path would escape the work folder, and
-    # the probe's Unix socket path must stay short (about 100 bytes at most).
-    row_dir = Path(tempfile.mkdtemp(prefix="row-", dir=work))
-    progress = LoadProgress()
-    try:
-        with (
-            TargetProcess(
-                target,
-                env,
-                row_dir,
-                workers=config.workers,
-                startup_timeout=config.startup_timeout,
-                spare=spare,
-                interpreter=config.interpreter,
-            ) as process,
-            activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
-        ):
-            if config.load_command is None:
-                observer.row_started(target.name, workload.label, config.load.duration)
-            else:
-                observer.row_started(target.name, watch.row_label(config.load_command), None)
-            spec = RowSpec(
-                name=target.name,
-                workload=workload,
-                workers=config.workers,
-                # leakbench sets a scenario's pool; an app's own pool is read by the probe.
-                per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
-                max_connections=server.info.max_connections,
-                per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
-            )
-            command = config.load_command
-            drive: LoadStep = (
-                ProcessesDriver(chosen_processes(config.load.driver_processes, config.workers))
-                if command is None
-                else CommandDriver(resolve(command, process.base_url), command.time_limit)
-            )
-            row = observe_row(
-                config=config,
-                spec=spec,
-                target=process,
-                poller=poller,
-                progress=progress,
-                observer=observer,
-                drive=drive,
-            )
-            if command is None:
-                return row
-            return watch.finish_command_row(row, command, watch.row_label(command))
-    except TargetStartError as exc:
-        failed = str(exc)
-        return RowResult(
-            target.name, workload.label, Verdict.FAILED, None, None, error=failed, start_failed=True
-        )
-    except (LoginError, SetupCommandError):
-        raise  # the whole run stops: no row of this app could be judged
-    except LeakbenchError as exc:
-        return RowResult(target.name, workload.label, Verdict.FAILED, None, None, error=str(exc))
+    return run_rows(config, targets_for(config), observer)

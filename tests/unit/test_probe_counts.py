@@ -6,7 +6,7 @@ import pytest
 import typer
 
 from leakbench.cli.options import finite_number
-from leakbench.target.probe import PoolCounters
+from leakbench.targets.probe import PoolCounters
 
 
 def test_a_checkin_without_a_checkout_is_not_a_return() -> None:

@@ -1,0 +1,180 @@
+"""The one row loop: every kind of target's rows, measured and judged alike.
+
+A kind of target (:class:`leakbench.targets.handle.Targets`: spawned,
+attached, watched) checks its inputs, opens the server and yields its rows;
+this loop measures each (:func:`leakbench.runner.row.observe_row`) on the
+row's target and poller, hands what happened around the measurement (a start
+failure, an error, the load command's end, sessions hidden from the role) to
+:mod:`leakbench.verdict.rows`, and keeps the finished rows when the run is
+interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+from leakbench.config import RunConfig
+from leakbench.errors import LeakbenchError, PartialRun, TargetStartError
+from leakbench.load.command import CommandDriver, resolve
+from leakbench.load.driver import LoadProgress
+from leakbench.load.processes import ProcessesDriver, chosen_processes
+from leakbench.postgres.server import Server
+from leakbench.progress.events import RunObserver
+from leakbench.results import RowResult, RunResult
+from leakbench.runner.outcome import now, settings_for, warn
+from leakbench.runner.row import LoadStep, observe_row
+from leakbench.runner.versions import versions_for
+from leakbench.system import shutdown
+from leakbench.targets.commands import SetupCommandError
+from leakbench.targets.handle import PlannedRow, TargetHandle, Targets
+from leakbench.targets.login import LoginError
+from leakbench.verdict import rows as row_verdicts
+
+
+def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunResult:
+    """Measure every row ``targets`` yields and return the result, partial if interrupted.
+
+    Whatever ends the run, the rows that exist are kept: a signal returns them
+    (``interrupted``), and an error raised once the server was up is raised as
+    :class:`~leakbench.errors.PartialRun` carrying them, the row it stopped
+    being FAILED with the error as its reason.
+    """
+    if config.load_command is not None:
+        resolve(config.load_command, targets.command_url)  # its program, before anything starts
+    progress = _Progress(config)
+    warn(observer, progress.warnings, targets.check())
+    progress.warnings.extend(targets.kept_warnings)
+    try:
+        _measure_rows(config, targets, observer, progress)
+    except KeyboardInterrupt:
+        if progress.server is None:
+            raise  # stopped while starting: nothing was measured
+        progress.interrupted = True
+        if progress.current is not None:
+            current = progress.current
+            progress.finish(observer, row_verdicts.interrupted(current.spec.name, current.label))
+    except Exception as exc:
+        if progress.server is None or not (progress.rows or progress.current):
+            raise  # nothing was measured: the error alone says it all
+        if progress.current is not None:
+            current = progress.current
+            reason = str(exc) if isinstance(exc, LeakbenchError) else f"{type(exc).__name__}: {exc}"
+            progress.finish(
+                observer,
+                row_verdicts.failed(
+                    current.spec.name, current.label, f"The run stopped here: {reason}"
+                ),
+            )
+        raise PartialRun(exc, progress.result()) from exc
+    return progress.result()
+
+
+class _Progress:
+    """What a run has so far, kept outside its ``with`` blocks so no ending loses it."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.warnings: list[str] = []
+        self.started_at = now()
+        self.rows: list[RowResult] = []
+        self.current: PlannedRow | None = None
+        self.server: Server | None = None
+        self.interrupted = False
+
+    def finish(self, observer: RunObserver, row: RowResult) -> None:
+        self.current = None
+        self.rows.append(row)
+        observer.row_finished(row)
+
+    def result(self) -> RunResult:
+        server = self.server
+        assert server is not None, "a result needs the server the rows ran on"
+        return RunResult(
+            rows=tuple(self.rows),
+            versions=versions_for(self.config, server),
+            settings=settings_for(self.config, server),
+            started_at=self.started_at,
+            finished_at=now(),
+            interrupted=self.interrupted,
+            warnings=tuple(self.warnings),
+            combination=self.config.combination,
+        )
+
+
+def _measure_rows(
+    config: RunConfig, targets: Targets, observer: RunObserver, progress: _Progress
+) -> None:
+    with targets.opened(observer) as server:
+        progress.server = server
+        observer.run_started(server.description)
+        warn(observer, progress.warnings, targets.server_warnings(server, observer))
+        not_started: dict[int, RowResult] = {}
+        with contextlib.closing(targets.rows(server, observer)) as planned:
+            for plan in planned:
+                failed = not_started.get(plan.target_index)
+                if failed is not None:
+                    progress.rows.append(
+                        row_verdicts.not_attempted(plan.spec.name, plan.label, failed.endpoint)
+                    )
+                    continue
+                shutdown.check()
+                progress.current = plan
+                row = measure_row(config, targets, server, plan, observer)
+                progress.finish(observer, row)
+                if row.start_failed:
+                    not_started[plan.target_index] = row
+            # Every row is done: a signal now must not cut the clean-up short (the
+            # databases dropped, the server removed); it is honoured once that is done.
+            shutdown.defer_interrupts()
+    shutdown.check()
+
+
+def measure_row(
+    config: RunConfig,
+    targets: Targets,
+    server: Server,
+    plan: PlannedRow,
+    observer: RunObserver,
+    *,
+    drive: LoadStep | None = None,
+) -> RowResult:
+    """One row on its own target: measured, then judged with what happened around it.
+
+    ``drive`` is the row's load step; by default leakbench's driver, or the
+    configured load command.
+    """
+    try:
+        with plan.open() as (handle, poller):
+            observer.row_started(plan.spec.name, plan.label, plan.duration)
+            row = observe_row(
+                config=config,
+                spec=plan.spec,
+                target=handle,
+                poller=poller,
+                progress=LoadProgress(),
+                observer=observer,
+                drive=drive or _driver(config, handle),
+            )
+    except TargetStartError as exc:
+        return row_verdicts.failed(plan.spec.name, plan.label, str(exc), start_failed=True)
+    except (LoginError, SetupCommandError):
+        raise  # the whole run stops: no row of this app could be judged
+    except LeakbenchError as exc:
+        return row_verdicts.failed(plan.spec.name, plan.label, str(exc))
+    # A command's row is named after the command (its workload is only a placeholder).
+    row = dataclasses.replace(row, endpoint=plan.label)
+    command = config.load_command
+    if command is not None:
+        row = row_verdicts.with_load_command(row, judge_failed_load=command.judge_failed_load)
+    if row_verdicts.may_hide_a_leak(row):
+        row = row_verdicts.with_hidden_sessions(row, targets.hidden_reason(server))
+    return row
+
+
+def _driver(config: RunConfig, handle: TargetHandle) -> LoadStep:
+    """leakbench's own driver, or the load command at the row's target."""
+    command = config.load_command
+    if command is None:
+        return ProcessesDriver(chosen_processes(config.load.driver_processes, config.workers))
+    return CommandDriver(resolve(command, handle.base_url or None), command.time_limit)
