@@ -25,8 +25,8 @@ from leakbench.postgres.server import Server, open_server, server_warnings
 from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
 from leakbench.targets.commands import run_setup_commands
 from leakbench.targets.env import database_environment
-from leakbench.targets.importable import check_importable
 from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle, row_label
+from leakbench.targets.importable import check_importable
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.setup import run_setup_sql
@@ -87,7 +87,6 @@ class SpawnedTargets:
         return None  # leakbench's own role owns the database and sees every session
 
     def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
-        config = self.config
         run_id = admin.new_run_id()
         with admin.hold_ownership(server.admin_dsn, run_id, embedded=server.embedded):
             yield from self._rows(server, notices, run_id)
