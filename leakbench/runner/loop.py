@@ -36,7 +36,7 @@ def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunR
     """Measure every row ``targets`` yields and return the result, partial if interrupted.
 
     Whatever ends the run, the rows that exist are kept: a signal returns them
-    (``interrupted``), and an error raised once the server was up is raised as
+    (``interrupted``), and an error raised once a row has finished is raised as
     :class:`~leakbench.errors.PartialRun` carrying them, the row it stopped
     being FAILED with the error as its reason.
     """
@@ -55,8 +55,9 @@ def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunR
             current = progress.current
             progress.finish(observer, row_verdicts.interrupted(current.spec.name, current.label))
     except Exception as exc:
-        if progress.server is None or not (progress.rows or progress.current):
-            raise  # nothing was measured: the error alone says it all
+        if not progress.rows:
+            # No row finished (a failed login, a set-up, the server): the error says it all.
+            raise
         if progress.current is not None:
             current = progress.current
             reason = str(exc) if isinstance(exc, LeakbenchError) else f"{type(exc).__name__}: {exc}"
