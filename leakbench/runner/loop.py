@@ -93,7 +93,9 @@ class _Progress:
         assert server is not None, "a result needs the server the rows ran on"
         return RunResult(
             rows=tuple(self.rows),
-            versions=versions_for(self.config, server),
+            versions=versions_for(self.config, server).with_drivers(
+                row.drivers for row in self.rows
+            ),
             settings=settings_for(self.config, server),
             started_at=self.started_at,
             finished_at=now(),

@@ -6,7 +6,7 @@ import pytest
 import typer
 
 from leakbench.cli.options import finite_number
-from leakbench.targets.probe import PoolCounters
+from leakbench.targets.pool_counters import PoolCounters
 
 
 def test_a_checkin_without_a_checkout_is_not_a_return() -> None:
@@ -14,7 +14,7 @@ def test_a_checkin_without_a_checkout_is_not_a_return() -> None:
     # failed inside a checkout, with no "checkout" event before it (a database restart).
     counters = PoolCounters()
     record, failed = object(), object()
-    counters.checked_out(record)
+    counters.checked_out(record, holder=record)
     counters.checked_in(failed)
     counters.checked_in(record)
     counters.checked_in(record)  # a second event for the same return
