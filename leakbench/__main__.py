@@ -1,3 +1,3 @@
-from leakbench.cli import main
+from leakbench.entry import main
 
 main()

@@ -13,10 +13,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from rich.console import Console
 
-from leakbench.errors import Interrupted, LeakbenchError, UsageError
+from leakbench.errors import Interrupted, LeakbenchError, PartialRun, UsageError
 from leakbench.matrix.run import run_matrix
 from leakbench.options import MatrixOptions, RunOptions, WatchOptions
 from leakbench.output import reports
@@ -29,7 +30,9 @@ from leakbench.output.style import make_console
 from leakbench.output.terminal import render_report_paths, render_run
 from leakbench.progress.group import open_observer
 from leakbench.progress.matrix import MatrixLines
+from leakbench.results import RunResult
 from leakbench.runner.run import run
+from leakbench.system import shutdown
 from leakbench.system.signals import StopSignals
 from leakbench.verdict.outcome import judge, judge_matrix
 
@@ -37,35 +40,45 @@ from leakbench.verdict.outcome import judge, judge_matrix
 def run_and_report(options: RunOptions | WatchOptions, console: Console | None = None) -> int:
     """Run, write the reports, print the table; return the exit code.
 
-    Raises :class:`~leakbench.errors.Interrupted` after the finished rows were
-    written and printed, when a signal or ``--timeout`` stopped the run.
+    The reports are written and the table printed for the rows that exist,
+    whatever ends the run: then a signal or ``--timeout`` raises
+    :class:`~leakbench.errors.Interrupted`, and an error that stopped the run
+    mid-way is raised again, after them.
     """
     options.check_command()
     config = options.config()
-    # Checked before the run, so a bad folder costs no load.
-    directory = reports.prepare_dir(options.report_dir or reports.default_dir())
+    # Checked (and the default folder claimed) before the run, so a bad folder costs no load.
+    directory = reports.claim_dir(options.report_dir)
     console = console or make_console()
+    result: RunResult | None = None
+    failure: BaseException | None = None
     try:
-        with (
-            StopSignals(options.timeout) as signals,
-            open_observer(
-                console, live=options.live, prometheus_port=options.prometheus_port
-            ) as observer,
-        ):
+        with StopSignals(options.timeout) as signals:
             try:
-                result = run(config, observer)
+                with open_observer(
+                    console, live=options.live, prometheus_port=options.prometheus_port
+                ) as observer:
+                    try:
+                        result = run(config, observer)
+                    except PartialRun as partial:
+                        result, failure = cast("RunResult", partial.result), partial.cause
             except KeyboardInterrupt:
-                raise Interrupted(signals.reason or "SIGINT", options.timeout) from None
-        outcome = judge(result)
-        reports.write_all(result, outcome, directory)
-        if options.json_path is not None:
-            report_json.write_json(result, outcome, options.json_path)
-        render_run(console, result, outcome)
-        render_report_paths(console, directory)
+                if result is None:
+                    raise Interrupted(signals.reason or "SIGINT", options.timeout) from None
+            # The rows exist: a signal now waits until they are written and shown.
+            shutdown.defer_interrupts()
+            outcome = judge(result)
+            reports.write_all(result, outcome, directory)
+            if options.json_path is not None:
+                report_json.write_json(result, outcome, options.json_path)
+            render_run(console, result, outcome)
+            render_report_paths(console, directory)
     except LeakbenchError:
         reports.discard_unused_default(directory, options.report_dir)
         raise
-    if result.interrupted:
+    if failure is not None:
+        raise failure
+    if result.interrupted or signals.reason is not None:
         raise Interrupted(signals.reason or "SIGINT", options.timeout)
     return outcome.exit_code
 
@@ -79,7 +92,7 @@ def matrix_and_report(options: MatrixOptions, console: Console | None = None) ->
     run_options = options.run
     run_options.check_command()
     config = options.config()
-    directory = reports.prepare_dir(run_options.report_dir or reports.default_dir())
+    directory = reports.claim_dir(run_options.report_dir)
     console = console or make_console()
     try:
         with (

@@ -72,6 +72,20 @@ class ReportError(RunError):
     """A report file could not be written or read."""
 
 
+class PartialRun(LeakbenchError):
+    """An error ended a run after rows had started: the rows so far, and the error.
+
+    ``result`` (a :class:`~leakbench.results.RunResult`, typed loosely here at
+    the bottom of the layers) is reported as any run's; ``cause`` then tells
+    what ended it, with its own exit code.
+    """
+
+    def __init__(self, cause: BaseException, result: object) -> None:
+        self.cause = cause
+        self.result = result
+        super().__init__(str(cause))
+
+
 class Interrupted(LeakbenchError):
     """The run was stopped by SIGINT, SIGTERM or --timeout; partial results are kept."""
 

@@ -14,6 +14,7 @@ timeout) stay here for :mod:`leakbench.command`. Every field is named as the
 from __future__ import annotations
 
 import shlex
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -278,11 +279,31 @@ class WatchOptions:
 
 
 def check_command_options(json_path: Path | None, timeout: float) -> None:
-    """--json's folder exists and --timeout is positive (the command's own options)."""
-    if json_path is not None and not json_path.resolve().parent.is_dir():
-        folder = json_path.resolve().parent
+    """--json can be written and --timeout is positive (the command's own options).
+
+    Checked before anything starts: finding an unwritable --json after the
+    load would cost the run, and its error would stand where the verdict goes.
+    """
+    if json_path is not None:
+        _check_writable(json_path)
+    if not 0 < timeout <= 1e9:  # NaN fails every comparison; 1e30 overflows the timer
+        raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
+
+
+def _check_writable(json_path: Path) -> None:
+    """The report is written as a temporary file beside ``json_path``, then renamed onto it."""
+    folder = json_path.resolve().parent
+    if not folder.is_dir():
         raise UsageError(
             f"--json {json_path}: the folder {folder} does not exist; create it first."
         )
-    if timeout <= 0:
-        raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
+    if json_path.is_dir():
+        raise UsageError(f"--json {json_path} is a folder; give a file name such as report.json.")
+    try:
+        with tempfile.TemporaryFile(dir=folder, prefix=".leakbench-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"--json {json_path} cannot be written ({exc.strerror or exc}); "
+            "choose a file in a folder you can write to."
+        ) from None

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from leakbench import redaction
 from leakbench.errors import UsageError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -91,6 +92,8 @@ def expand_env(text: str, option: str, environ: Mapping[str, str] | None = None)
                 f"{option} refers to ${{{name}}}, but the environment variable {name} is not "
                 f"set; export it before running leakbench."
             )
+        # A value read from the environment is a secret more often than not.
+        redaction.remember(env[name])
         return env[name]
 
     return _ENV_REF.sub(value, text)
@@ -100,6 +103,10 @@ def varies(data: str | bytes) -> bool:
     """Whether a path or body holds ``{n}`` or ``{uuid}``, so it changes every request."""
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return any(token in text for token in VARIATIONS)
+
+
+# Headers whose literal values are credentials too (a variable's value always counts).
+_SECRET_HEADER = re.compile(r"auth|cookie|token|key|secret|pass|session", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +135,21 @@ class Header:
         return cls(name, value)
 
     def resolved(self, environ: Mapping[str, str] | None = None) -> tuple[str, str]:
-        """The name and the value with its ``${NAME}`` variables read from the environment."""
-        return self.name, expand_env(self.value, f"--header {self.name}", environ)
+        """The name and the value with its ``${NAME}`` variables read from the environment.
+
+        A variable's value is checked as a literal one is: a line break in it
+        would end the header and start one of the value's own choosing.
+        """
+        value = expand_env(self.value, f"--header {self.name}", environ)
+        if _SECRET_HEADER.search(self.name):
+            redaction.remember(value)
+        if any(char in value for char in "\r\n\0"):
+            names = ", ".join(f"${{{name}}}" for name in env_references(self.value))
+            raise UsageError(
+                f"--header {self.name}: the value read from {names} has a line break or NUL "
+                "character; a header value must be one line (strip the variable's newline)."
+            )
+        return self.name, value
 
     @property
     def redacted(self) -> str:

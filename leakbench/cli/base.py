@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import typer
 import typer.core
 
-from leakbench import project_config
+from leakbench import project_config, redaction
 from leakbench.errors import EXIT_RUN_FAILED, Interrupted, LeakbenchError
 from leakbench.output.style import WARNING_STYLE, error_text, make_console
 from leakbench.postgres.dsn import redact
@@ -47,6 +47,7 @@ class OneLineErrors(typer.core.TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        redaction.forget_all()  # an invocation's secrets are its own (tests run many)
         try:
             code = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         except typer.TyperException as exc:

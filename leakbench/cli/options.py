@@ -8,6 +8,7 @@ variable) and each alias gives its own help and panel.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,26 @@ VERSIONS = "Versions (one column per combination)"
 LOAD_TOOL = "Load from your own tool (instead of leakbench's driver)"
 
 DSN_ENV = "LEAKBENCH_DSN"
+# Beyond any sensible number of seconds, requests or milliseconds (about 31 years
+# of seconds); bigger values overflow timers deep inside instead of being refused.
+LARGEST_NUMBER = 1e9
+
+
+def finite_number(value: str | float) -> float:
+    """The one check every float option shares: a number, finite, and not absurd.
+
+    ``nan`` compares false with every bound, so a range check alone lets it
+    through; ``inf`` and ``1e30`` overflow the timers they end up in.
+    """
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise typer.BadParameter(f"{value!r} is not a number") from None
+    if math.isnan(number) or math.isinf(number):
+        raise typer.BadParameter(f"{value} is not a finite number; give a number such as 30")
+    if abs(number) > LARGEST_NUMBER:
+        raise typer.BadParameter(f"{value} is out of range; give at most {LARGEST_NUMBER:g}")
+    return number
 
 
 def _dsn(help_text: str) -> Any:
@@ -59,11 +80,15 @@ def _judge_failed_load(help_text: str, panel: str) -> Any:
 
 
 def _load_timeout(help_text: str, panel: str) -> Any:
-    return typer.Option(metavar="SECONDS", help=help_text, rich_help_panel=panel)
+    return typer.Option(
+        metavar="SECONDS", help=help_text, rich_help_panel=panel, parser=finite_number
+    )
 
 
 def _timeout(help_text: str) -> Any:
-    return typer.Option(metavar="SECONDS", help=help_text, rich_help_panel=LOAD)
+    return typer.Option(
+        metavar="SECONDS", help=help_text, rich_help_panel=LOAD, parser=finite_number
+    )
 
 
 def _fail_on_leak(help_text: str) -> Any:
@@ -164,6 +189,7 @@ Settle = Annotated[
         metavar="SECONDS",
         help="Most seconds to wait for the app to settle.",
         rich_help_panel=VERDICT,
+        parser=finite_number,
     ),
 ]
 MaxIdleInTransaction = Annotated[
@@ -180,6 +206,7 @@ PollInterval = Annotated[
         metavar="SECONDS",
         help="Seconds between pg_stat_activity samples.",
         rich_help_panel=VERDICT,
+        parser=finite_number,
     ),
 ]
 ReportDir = Annotated[

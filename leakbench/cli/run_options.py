@@ -21,6 +21,7 @@ from leakbench.cli.options import (
     REQUESTS,
     TARGETS,
     THRESHOLDS,
+    finite_number,
 )
 from leakbench.config import PLACEHOLDER_HELP
 from leakbench.options import DEFAULT_DURATION
@@ -68,6 +69,7 @@ StartupTimeout = Annotated[
         metavar="SECONDS",
         help="Seconds to wait for a target to answer.",
         rich_help_panel=TARGETS,
+        parser=finite_number,
     ),
 ]
 Url = Annotated[
@@ -131,6 +133,7 @@ Duration = Annotated[
         help=f"Seconds of load per row ({DEFAULT_DURATION:g} unless --requests is given).",
         rich_help_panel=LOAD,
         show_default=False,
+        parser=finite_number,
     ),
 ]
 Requests = Annotated[
@@ -154,12 +157,16 @@ Rate = Annotated[
         "(each connection sends as soon as it is answered).",
         rich_help_panel=LOAD,
         show_default=False,
+        parser=finite_number,
     ),
 ]
 RequestTimeout = Annotated[
     float,
     typer.Option(
-        metavar="SECONDS", help="Seconds before a request times out.", rich_help_panel=LOAD
+        metavar="SECONDS",
+        help="Seconds before a request times out.",
+        rich_help_panel=LOAD,
+        parser=finite_number,
     ),
 ]
 DriverProcesses = Annotated[
@@ -309,7 +316,10 @@ MaxOverflow = Annotated[
 PoolTimeout = Annotated[
     float,
     typer.Option(
-        metavar="SECONDS", help="SQLAlchemy pool_timeout for scenarios.", rich_help_panel=POOL
+        metavar="SECONDS",
+        help="SQLAlchemy pool_timeout for scenarios.",
+        rich_help_panel=POOL,
+        parser=finite_number,
     ),
 ]
 MaxErrorRate = Annotated[
@@ -329,5 +339,6 @@ MaxP95Ms = Annotated[
         help="Exit 1 when a row's p95 latency exceeds this many milliseconds.",
         rich_help_panel=THRESHOLDS,
         show_default=False,
+        parser=finite_number,
     ),
 ]

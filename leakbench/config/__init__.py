@@ -13,6 +13,7 @@ from pathlib import Path
 from leakbench.config._endpoints import COMMAND_ENDPOINT, Endpoint, Workload
 from leakbench.config._env import PLACEHOLDER_HELP, PLACEHOLDERS, EnvTemplate
 from leakbench.config._limits import (
+    LARGEST_SECONDS,
     MAX_CONCURRENCY,
     MAX_DURATION_SECONDS,
     MAX_RATE,
@@ -43,6 +44,7 @@ __all__ = [
     "COMMAND_ENDPOINT",
     "DEFAULT_BODY",
     "HTTP_METHODS",
+    "LARGEST_SECONDS",
     "MAX_CONCURRENCY",
     "MAX_DURATION_SECONDS",
     "MAX_RATE",
@@ -79,7 +81,7 @@ class PoolSettings:
             raise UsageError(f"--pool-size {self.pool_size} is invalid; give 1 or more.")
         if self.max_overflow < 0:
             raise UsageError(f"--max-overflow {self.max_overflow} is invalid; give 0 or more.")
-        if self.pool_timeout <= 0:
+        if not 0 < self.pool_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--pool-timeout {self.pool_timeout} is invalid; give a positive number of seconds."
             )
@@ -130,7 +132,7 @@ class LoadSettings:
             raise UsageError(
                 f"--requests {self.requests} is out of range; give 1 to {MAX_REQUESTS}."
             )
-        if self.request_timeout <= 0:
+        if not 0 < self.request_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--request-timeout {self.request_timeout:g} is invalid; give a positive number."
             )
@@ -230,7 +232,7 @@ class RunConfig:
             raise UsageError(
                 f"--poll-interval {self.poll_interval:g} is out of range; give 0.01 to 5 seconds."
             )
-        if self.startup_timeout <= 0:
+        if not 0 < self.startup_timeout <= LARGEST_SECONDS:  # NaN fails every comparison
             raise UsageError(
                 f"--startup-timeout {self.startup_timeout:g} is invalid; give a positive number."
             )

@@ -10,3 +10,5 @@ MAX_REQUESTS = 10_000_000
 MAX_CONCURRENCY = 10_000
 MAX_SETTLE_SECONDS = 600.0
 MAX_RATE = 100_000.0
+# Beyond this many seconds a timeout is absurd (about 31 years) and overflows timers.
+LARGEST_SECONDS = 1e9

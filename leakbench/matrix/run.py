@@ -20,14 +20,14 @@ from pathlib import Path
 
 import scenarios
 from leakbench.config import RunConfig, Target, TargetInterpreter
-from leakbench.errors import UsageError
+from leakbench.errors import PartialRun, UsageError
 from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requirement
 from leakbench.matrix.environments import Environment, EnvironmentCache, default_cache_dir
 from leakbench.progress.events import MatrixProgress, RunObserver
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.outcome import now
 from leakbench.runner.run import run
-from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
 from scenarios import DRIVER_ENV
 
 _CODE_DIR_PREFIX = "leakbench-code-"
@@ -128,7 +128,10 @@ def _run_column(
             ),
             combination=environment.combination.pins,
         )
-        result = run(run_config, observer)
+        try:
+            result = run(run_config, observer)
+        except PartialRun as partial:
+            raise partial.cause from None  # a matrix reports whole columns only
     return MatrixColumn(
         combination=environment.combination.pins,
         packages=environment.packages,
@@ -155,6 +158,7 @@ def _target_code() -> Iterator[Path]:
             shutil.copytree(package, folder / package.name, ignore=_not_source)
         yield folder
     finally:
+        release_owned_folder(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 

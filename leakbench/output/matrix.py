@@ -24,6 +24,7 @@ from leakbench.output import reports
 from leakbench.output.reports.html import CSP
 from leakbench.output.reports.json import SCHEMA_VERSION, write_atomic
 from leakbench.output.style import FOOTER_STYLE, NOT_JUDGED_STYLE, VERDICT_STYLES
+from leakbench.redaction import redact, redact_data
 from leakbench.results import MatrixColumn, MatrixResult, RowResult, Verdict
 from leakbench.verdict.outcome import MatrixOutcome, run_verdict
 
@@ -286,7 +287,7 @@ def render_html(result: MatrixResult) -> str:
 
 def dumps(result: MatrixResult) -> str:
     """matrix.json's text."""
-    return json.dumps(to_dict(result), indent=2) + "\n"
+    return json.dumps(redact_data(to_dict(result)), indent=2) + "\n"
 
 
 def write_matrix_reports(result: MatrixResult, outcome: MatrixOutcome, directory: Path) -> None:
@@ -296,6 +297,6 @@ def write_matrix_reports(result: MatrixResult, outcome: MatrixOutcome, directory
             folder = directory / column.report_folder
             folder.mkdir(parents=True, exist_ok=True)
             reports.write_all(column.result, column_outcome, folder)
-    texts = (dumps(result), render_markdown(result))
-    for name, text in zip(FILE_NAMES, (*texts, render_html(result)), strict=True):
+    texts = (dumps(result), redact(render_markdown(result)), redact(render_html(result)))
+    for name, text in zip(FILE_NAMES, texts, strict=True):
         write_atomic(directory / name, text)

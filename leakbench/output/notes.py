@@ -168,12 +168,23 @@ def row_notes(row: RowResult) -> list[str]:
             "req/s is the driver's limit, not the app's."
         )
     if row.load is not None and row.load.disconnects:
-        notes.append(
-            f"{row.load.disconnects:,} request(s) went unanswered: the server closed the "
-            "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
+        notes.append(_disconnect_note(row, row.load.disconnects))
+    return notes
+
+
+def _disconnect_note(row: RowResult, count: int) -> str:
+    """Why requests went unanswered: the target died, or closed connections on purpose."""
+    if row.target_exit_code is not None:
+        return (
+            f"{count:,} request(s) went unanswered: the target exited (code "
+            f"{row.target_exit_code}) during the row, which cut its connections. "
             "Requests and req/s count answered requests only."
         )
-    return notes
+    return (
+        f"{count:,} request(s) went unanswered: the server closed the "
+        "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
+        "Requests and req/s count answered requests only."
+    )
 
 
 def needs_notes(row: RowResult) -> bool:

@@ -8,11 +8,13 @@ the error messages agree, and tests can make the same console at a fixed width.
 from __future__ import annotations
 
 import os
-from typing import IO
+import sys
+from typing import IO, cast
 
 from rich.console import Console
 from rich.text import Text
 
+from leakbench.redaction import redact
 from leakbench.results import Verdict
 
 VERDICT_STYLES = {
@@ -42,6 +44,46 @@ COLUMN_STYLE = "bold"
 PIPE_WIDTH = 120
 
 
+class RedactingStream:
+    """A console's file: every write passes through the one redaction path first.
+
+    The stream is looked up at each write (``sys.stdout`` may be swapped, as
+    typer's test runner does), and asked whether it is a terminal.
+    """
+
+    def __init__(self, stream: IO[str] | None = None, *, stderr: bool = False) -> None:
+        self._fixed = stream
+        self._stderr = stderr
+
+    @property
+    def stream(self) -> IO[str]:
+        if self._fixed is not None:
+            return self._fixed
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        self.stream.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self.stream, "encoding", None) or "utf-8")
+
+
+def redacting(stream: IO[str] | None = None, *, stderr: bool = False) -> IO[str]:
+    """``stream`` (or stdout/stderr) behind :class:`RedactingStream`, typed as a text file."""
+    return cast("IO[str]", RedactingStream(stream, stderr=stderr))
+
+
 def make_console(
     *, stderr: bool = False, width: int | None = None, file: IO[str] | None = None
 ) -> Console:
@@ -49,22 +91,23 @@ def make_console(
 
     With ``width`` and ``file`` (tests), a deterministic one: that width, no
     colour, whatever the environment says. Otherwise colour follows rich's
-    rules (NO_COLOR, FORCE_COLOR, a tty).
+    rules (NO_COLOR, FORCE_COLOR, a tty). Whatever it prints is redacted.
     """
     if file is not None:
         return Console(
-            file=file,
+            file=redacting(file),
             width=width or PIPE_WIDTH,
             color_system=None,
             highlight=False,
             legacy_windows=False,
             _environ={},
         )
+    out = redacting(stderr=stderr)
     if width is not None:
-        return Console(stderr=stderr, highlight=False, width=width)
-    console = Console(stderr=stderr, highlight=False)
+        return Console(file=out, highlight=False, width=width)
+    console = Console(file=out, highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(stderr=stderr, highlight=False, width=PIPE_WIDTH)
+        console = Console(file=out, highlight=False, width=PIPE_WIDTH)
     return console
 
 

@@ -1,17 +1,22 @@
 """Administrative SQL: connecting with clear errors, and the databases leakbench owns.
 
 Every database leakbench creates is named ``leakbench_<run>_<n>`` and carries
-a comment saying which host and process made it. Only such databases are
-ever dropped, and a leftover is dropped only when its creator on this host
-is gone.
+a comment naming its run. Only such databases are ever dropped, and a
+leftover only when its run is gone: a live run keeps a connection open whose
+``application_name`` carries the run's id (:func:`hold_ownership`), which the
+server shows to every role. A host name and pid would not do: runs in two PID
+namespaces (containers, CI runners on one host) share a host name and reuse
+each other's pids.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
@@ -23,6 +28,7 @@ from leakbench.system.processes import process_alive
 
 DATABASE_PREFIX = "leakbench_"
 _COMMENT_TAG = "leakbench-owned"
+_OWNER_APPLICATION_PREFIX = "leakbench-owner-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +42,17 @@ class ServerInfo:
 
 
 def connect(
-    dsn: str, *, timeout: float = 5.0, application_name: str = "leakbench"
+    dsn: str,
+    *,
+    timeout: float = 5.0,
+    application_name: str = "leakbench",
+    embedded: bool = False,
 ) -> psycopg.Connection[tuple[object, ...]]:
-    """Open an autocommit connection, turning libpq failures into one-line errors."""
+    """Open an autocommit connection, turning libpq failures into one-line errors.
+
+    ``embedded``: the DSN is the embedded server leakbench started, so the
+    hint speaks of that server rather than of a --dsn the user never gave.
+    """
     try:
         return psycopg.connect(
             dsn,
@@ -47,13 +61,20 @@ def connect(
             application_name=application_name,
         )
     except psycopg.OperationalError as exc:
-        raise _explain_connect_failure(dsn, exc) from None
+        raise _explain_connect_failure(dsn, exc, embedded=embedded) from None
 
 
-def _explain_connect_failure(dsn: str, exc: psycopg.OperationalError) -> DatabaseUnreachableError:
+def _explain_connect_failure(
+    dsn: str, exc: psycopg.OperationalError, *, embedded: bool = False
+) -> DatabaseUnreachableError:
     where = describe(dsn)
     message = redact(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     lowered = message.lower()
+    if embedded:
+        return DatabaseUnreachableError(
+            f"The embedded PostgreSQL server leakbench started ({where}) stopped answering: "
+            f"{message}; it was stopped or killed from outside (or ran out of memory or disk)."
+        )
     if "password authentication failed" in lowered or "no password supplied" in lowered:
         hint = "check the user and password in --dsn"
     elif "does not exist" in lowered:
@@ -85,8 +106,21 @@ def new_run_id() -> str:
     return secrets.token_hex(4)
 
 
-def create_owned_database(conn: psycopg.Connection[tuple[object, ...]], name: str) -> None:
-    """Create ``name`` and mark it as leakbench's, with its creator's host and pid."""
+def owner_application_name(run_id: str) -> str:
+    return f"{_OWNER_APPLICATION_PREFIX}{run_id}"
+
+
+@contextlib.contextmanager
+def hold_ownership(dsn: str, run_id: str, *, embedded: bool = False) -> Iterator[None]:
+    """Keep a connection open that tells other runs this run is alive (see the module's doc)."""
+    with connect(dsn, application_name=owner_application_name(run_id), embedded=embedded):
+        yield
+
+
+def create_owned_database(
+    conn: psycopg.Connection[tuple[object, ...]], name: str, run_id: str | None = None
+) -> None:
+    """Create ``name`` and mark it as leakbench's, with its run (and its host and pid)."""
     if not name.startswith(DATABASE_PREFIX):
         raise ValueError(
             f"refusing to create {name!r}: leakbench names start with {DATABASE_PREFIX}"
@@ -100,7 +134,13 @@ def create_owned_database(conn: psycopg.Connection[tuple[object, ...]], name: st
             f"fresh one; run 'ALTER ROLE {user} CREATEDB' as a superuser, or use attach mode "
             "(--url) against an app you started yourself."
         ) from None
-    owner = {"tag": _COMMENT_TAG, "host": socket.gethostname(), "pid": os.getpid()}
+    owner: dict[str, object] = {
+        "tag": _COMMENT_TAG,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+    if run_id is not None:
+        owner["run"] = run_id
     conn.execute(
         sql.SQL("COMMENT ON DATABASE {} IS {}").format(
             sql.Identifier(name), sql.Literal(json.dumps(owner))
@@ -134,19 +174,34 @@ def _is_owned(conn: psycopg.Connection[tuple[object, ...]], name: str) -> bool:
     return _owner_of(conn, name) is not None
 
 
+def _run_alive(conn: psycopg.Connection[tuple[object, ...]], run_id: str) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+        (owner_application_name(run_id),),
+    ).fetchone()
+    return row is not None and int(str(row[0])) > 0
+
+
+def _is_stale(conn: psycopg.Connection[tuple[object, ...]], owner: dict[str, object]) -> bool:
+    run_id = owner.get("run")
+    if isinstance(run_id, str):
+        return not _run_alive(conn, run_id)
+    # Left by a leakbench before run ids: its host and pid are all there is to go on.
+    pid = owner.get("pid")
+    if owner.get("host") != socket.gethostname():
+        return False
+    return not (isinstance(pid, int) and process_alive(pid))
+
+
 def drop_stale_databases(conn: psycopg.Connection[tuple[object, ...]]) -> list[str]:
-    """Drop leakbench databases whose creating process on this host is gone."""
+    """Drop leakbench databases whose run is gone (no connection of it is open)."""
     rows = conn.execute(
         "SELECT datname FROM pg_database WHERE datname LIKE %s", (DATABASE_PREFIX + "%",)
     ).fetchall()
     dropped: list[str] = []
-    host = socket.gethostname()
     for (name,) in rows:
         owner = _owner_of(conn, str(name))
-        if owner is None or owner.get("host") != host:
-            continue
-        pid = owner.get("pid")
-        if isinstance(pid, int) and process_alive(pid):
+        if owner is None or not _is_stale(conn, owner):
             continue
         drop_owned_database(conn, str(name))
         dropped.append(str(name))

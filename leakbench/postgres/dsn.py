@@ -1,30 +1,40 @@
 """Parsing, rewriting and redacting PostgreSQL connection strings.
 
-A DSN may hold a password; every string that leaves this module for a
-human (logs, tables, reports, exceptions) goes through :func:`redact`.
+A DSN may hold a password: :func:`validate` remembers it for the one
+redaction path (:mod:`leakbench.redaction`), and a DSN that cannot be parsed is
+never echoed, since where its password ends is then unknown.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from leakbench import redaction
 from leakbench.errors import UsageError
+from leakbench.redaction import REDACTED, redact
+
+__all__ = ["REDACTED", "describe", "redact", "to_url", "validate", "with_database"]
 
 _URL_SCHEMES = ("postgresql", "postgres")
-_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_URL_USERINFO = re.compile(r"(://[^:/@\s]*:)([^@\s]*)(@)")
-REDACTED = "***"
 
 
-def redact(text: str) -> str:
-    """Return ``text`` with every password in a URL or key=value DSN masked."""
-    text = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}{m.group(3)}", text)
-    return _PASSWORD_KV.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+def _remember_unparsed(dsn: str) -> None:
+    """A DSN libpq cannot parse: mask it whole, and every piece its password may be."""
+    redaction.remember(dsn)
+    _, _, rest = dsn.partition("://")
+    userinfo = rest.rpartition("@")[0]
+    if userinfo:
+        password = userinfo.partition(":")[2]
+        redaction.remember(password)
+        for piece in password.replace("@", " ").split():
+            redaction.remember(piece)
+    for word in dsn.split():
+        if word.lower().startswith("password="):
+            redaction.remember(word.partition("=")[2].strip("'"))
 
 
 def validate(dsn: str) -> dict[str, str]:
@@ -41,15 +51,32 @@ def validate(dsn: str) -> dict[str, str]:
             )
     try:
         params = conninfo_to_dict(stripped)
-    except psycopg.ProgrammingError as exc:
+    except psycopg.ProgrammingError:
+        # Neither the DSN nor libpq's message (which quotes parts of it) is shown:
+        # with an unencoded space or "@" in it, no pattern knows where the password ends.
+        _remember_unparsed(stripped)
         raise UsageError(
-            f"The DSN {redact(stripped)!r} is malformed ({redact(str(exc)).strip()}); "
-            "use postgresql://user:pass@host:port/dbname."
+            "The DSN cannot be parsed; percent-encode special characters in the password "
+            "(a space is %20, '@' is %40, ':' is %3A) and use "
+            "postgresql://user:pass@host:port/dbname."
         ) from None
+    if "@" in str(params.get("host") or ""):
+        # libpq splits "user:p@ss@host" at the first "@": the password's tail becomes the host.
+        _remember_unparsed(stripped)
+        raise UsageError(
+            "The DSN's host contains '@'; percent-encode '@' in the password as %40 "
+            "(postgresql://user:p%40ss@host:port/dbname)."
+        )
+    redaction.remember(str(params.get("password") or ""))
     port = params.get("port")
     if port is not None and not str(port).isdigit():
+        # A password with an unencoded "@" or ":" makes part of it look like the port.
+        if "://" not in stripped:  # key=value: the port is its own word, no piece of a password
+            raise UsageError(f"The DSN has a non-numeric port {port!r}; give a port number.")
+        _remember_unparsed(stripped)
         raise UsageError(
-            f"The DSN {redact(stripped)!r} has a non-numeric port {port!r}; give a port number."
+            "The DSN has a non-numeric port; give a port number, and percent-encode special "
+            "characters in the password ('/' is %2F, '@' is %40, ':' is %3A)."
         )
     return {key: str(value) for key, value in params.items() if value is not None}
 

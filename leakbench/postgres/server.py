@@ -33,7 +33,7 @@ def open_server(dsn: str | None, startup_timeout: float = 30.0) -> Iterator[Serv
         yield Server(dsn, dsn_tools.describe(dsn), embedded=False, info=info)
         return
     with EmbeddedPostgres(startup_timeout=startup_timeout) as embedded:
-        with connect(embedded.dsn) as conn:
+        with connect(embedded.dsn, embedded=True) as conn:
             info = server_info(conn)
         yield Server(
             embedded.dsn,

@@ -274,6 +274,8 @@ class RowResult:
     pool_after_gc: PoolStats | None = None
     # The row's load came from another tool (watch, --load-command, Locust), not the driver.
     external: ExternalLoad | None = None
+    # The target's exit code when it died during the row (killed, crashed); None if it lived.
+    target_exit_code: int | None = None
     # The drivers and pool classes the app's engines used, as its probe read them.
     drivers: tuple[str, ...] = ()
 

@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 
 from leakbench.config import RunConfig
-from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.errors import LeakbenchError, PartialRun, TargetStartError
 from leakbench.load.command import CommandDriver, resolve
 from leakbench.load.driver import LoadProgress
 from leakbench.load.processes import ProcessesDriver, chosen_processes
@@ -33,52 +33,104 @@ from leakbench.verdict import rows as row_verdicts
 
 
 def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunResult:
-    """Measure every row ``targets`` yields and return the result, partial if interrupted."""
+    """Measure every row ``targets`` yields and return the result, partial if interrupted.
+
+    Whatever ends the run, the rows that exist are kept: a signal returns them
+    (``interrupted``), and an error raised once a row has finished is raised as
+    :class:`~leakbench.errors.PartialRun` carrying them, the row it stopped
+    being FAILED with the error as its reason.
+    """
     if config.load_command is not None:
         resolve(config.load_command, targets.command_url)  # its program, before anything starts
-    warnings: list[str] = []
-    warn(observer, warnings, targets.check())
-    warnings.extend(targets.kept_warnings)
-    started_at = now()
-    rows: list[RowResult] = []
-    interrupted = False
-    with targets.opened(observer) as server:
-        observer.run_started(server.description)
-        warn(observer, warnings, targets.server_warnings(server, observer))
-        current: PlannedRow | None = None
-        not_started: dict[int, RowResult] = {}
-        try:
-            with contextlib.closing(targets.rows(server, observer)) as planned:
-                for plan in planned:
-                    failed = not_started.get(plan.target_index)
-                    if failed is not None:
-                        rows.append(
-                            row_verdicts.not_attempted(plan.spec.name, plan.label, failed.endpoint)
-                        )
-                        continue
-                    shutdown.check()
-                    current = plan
-                    row = measure_row(config, targets, server, plan, observer)
-                    current = None
-                    rows.append(row)
-                    observer.row_finished(row)
-                    if row.start_failed:
-                        not_started[plan.target_index] = row
-        except KeyboardInterrupt:
-            interrupted = True
-            if current is not None:
-                rows.append(row_verdicts.interrupted(current.spec.name, current.label))
-                observer.row_finished(rows[-1])
+    progress = _Progress(config)
+    warn(observer, progress.warnings, targets.check())
+    progress.warnings.extend(targets.kept_warnings)
+    try:
+        _measure_rows(config, targets, observer, progress)
+    except KeyboardInterrupt:
+        if progress.server is None:
+            raise  # stopped while starting: nothing was measured
+        progress.interrupted = True
+        if progress.current is not None:
+            current = progress.current
+            progress.finish(observer, row_verdicts.interrupted(current.spec.name, current.label))
+    except Exception as exc:
+        if not progress.rows:
+            # No row finished (a failed login, a set-up, the server): the error says it all.
+            raise
+        if progress.current is not None:
+            current = progress.current
+            reason = str(exc) if isinstance(exc, LeakbenchError) else f"{type(exc).__name__}: {exc}"
+            progress.finish(
+                observer,
+                row_verdicts.failed(
+                    current.spec.name, current.label, f"The run stopped here: {reason}"
+                ),
+            )
+        raise PartialRun(exc, progress.result()) from exc
+    return progress.result()
+
+
+class _Progress:
+    """What a run has so far, kept outside its ``with`` blocks so no ending loses it."""
+
+    def __init__(self, config: RunConfig) -> None:
+        self.config = config
+        self.warnings: list[str] = []
+        self.started_at = now()
+        self.rows: list[RowResult] = []
+        self.current: PlannedRow | None = None
+        self.server: Server | None = None
+        self.interrupted = False
+
+    def finish(self, observer: RunObserver, row: RowResult) -> None:
+        self.current = None
+        self.rows.append(row)
+        observer.row_finished(row)
+
+    def result(self) -> RunResult:
+        server = self.server
+        assert server is not None, "a result needs the server the rows ran on"
         return RunResult(
-            rows=tuple(rows),
-            versions=versions_for(config, server).with_drivers(row.drivers for row in rows),
-            settings=settings_for(config, server),
-            started_at=started_at,
+            rows=tuple(self.rows),
+            versions=versions_for(self.config, server).with_drivers(
+                row.drivers for row in self.rows
+            ),
+            settings=settings_for(self.config, server),
+            started_at=self.started_at,
             finished_at=now(),
-            interrupted=interrupted,
-            warnings=tuple(warnings),
-            combination=config.combination,
+            interrupted=self.interrupted,
+            warnings=tuple(self.warnings),
+            combination=self.config.combination,
         )
+
+
+def _measure_rows(
+    config: RunConfig, targets: Targets, observer: RunObserver, progress: _Progress
+) -> None:
+    with targets.opened(observer) as server:
+        progress.server = server
+        observer.run_started(server.description)
+        warn(observer, progress.warnings, targets.server_warnings(server, observer))
+        not_started: dict[int, RowResult] = {}
+        with contextlib.closing(targets.rows(server, observer)) as planned:
+            for plan in planned:
+                failed = not_started.get(plan.target_index)
+                if failed is not None:
+                    progress.rows.append(
+                        row_verdicts.not_attempted(plan.spec.name, plan.label, failed.endpoint)
+                    )
+                    continue
+                shutdown.check()
+                progress.current = plan
+                row = measure_row(config, targets, server, plan, observer)
+                progress.finish(observer, row)
+                if row.start_failed:
+                    not_started[plan.target_index] = row
+            # Every row is done: a signal now must not cut the clean-up short (the
+            # databases dropped, the server removed); it is honoured once that is done.
+            shutdown.defer_interrupts()
+    shutdown.check()
 
 
 def measure_row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -65,21 +66,66 @@ def stop_process_group(process: subprocess.Popen[bytes], grace: float) -> None:
 
 
 OWNER_FILE = "leakbench-owner.pid"
+# The owner files this process holds locked, for as long as it lives (never inherited:
+# Python opens files close-on-exec, so a server or target left behind does not hold them).
+_held_locks: dict[Path, int] = {}
 
 
 def make_owned_folder(prefix: str) -> Path:
-    """A new temporary folder that records which process owns it."""
+    """A new temporary folder owned by this process while it lives.
+
+    Its owner file holds the pid (for people) and an exclusive ``flock`` held
+    by this process, which the kernel releases when the process dies, however
+    it dies. A pid alone is no proof: a run in another PID namespace (a
+    container, a CI runner on the same host) sees other pids, and pids are reused.
+    """
     folder = Path(tempfile.mkdtemp(prefix=prefix))
-    (folder / OWNER_FILE).write_text(str(os.getpid()))
+    owner = folder / OWNER_FILE
+    owner.write_text(str(os.getpid()))
+    descriptor = os.open(owner, os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _held_locks[folder] = descriptor
     return folder
 
 
+def release_owned_folder(folder: Path) -> None:
+    """Let go of a folder's lock (before removing it)."""
+    descriptor = _held_locks.pop(folder, None)
+    if descriptor is not None:
+        with contextlib.suppress(OSError):
+            os.close(descriptor)
+
+
+def _owner_alive(owner: Path) -> bool:
+    """Is the lock on ``owner`` held by a live process (in any PID namespace)?"""
+    try:
+        descriptor = os.open(owner, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)  # closing drops the probe's own lock at once
+    return False
+
+
 def orphaned_folders(prefix: str) -> Iterator[Path]:
-    """Temporary folders made by :func:`make_owned_folder` whose owner process is gone."""
+    """Temporary folders made by :func:`make_owned_folder` whose owner process is gone.
+
+    Gone means both: nobody holds the folder's lock, and no process here has its
+    pid (a folder left by a leakbench from before the lock keeps its pid rule).
+    """
     for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        if folder in _held_locks:
+            continue
+        owner = folder / OWNER_FILE
         try:
-            owner_pid = int((folder / OWNER_FILE).read_text().strip())
+            owner_pid = int(owner.read_text().strip())
         except (OSError, ValueError):
             continue
-        if not process_alive(owner_pid):
+        if not _owner_alive(owner) and not process_alive(owner_pid):
             yield folder

@@ -32,6 +32,15 @@ def deferred_interrupts() -> Iterator[None]:
         _deferred.clear()
 
 
+def defer_interrupts() -> None:
+    """From now on (until :func:`reset`), a stop signal only sets the stop request.
+
+    Said once every row is done: the clean-up and the reports must finish, and
+    the stop is honoured after them.
+    """
+    _deferred.set()
+
+
 def interrupts_deferred() -> bool:
     return _deferred.is_set()
 
@@ -74,3 +83,4 @@ def reset() -> None:
     """Forget a previous stop and hurry (for a new run in the same process)."""
     _hurry.clear()
     _stop.clear()
+    _deferred.clear()

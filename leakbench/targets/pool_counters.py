@@ -74,10 +74,14 @@ class PoolCounters:
         """A checkin (or detach). SQLAlchemy ends a checkout whose holder was collected
         from the holder's weakref callback: the holder is then already gone."""
         with self._lock:
-            self.counts[event] += 1
             entry = self._outstanding.pop(id(record), None)
             if entry is None:
+                # Not the return of a counted checkout: when the database is down, SQLAlchemy
+                # fires "checkin" for a connection whose reconnect failed inside the checkout
+                # (_checkin_failed), before any "checkout" event; counting those drove
+                # checkouts - checkins below zero ("-157 checked out") after a restart.
                 return
+            self.counts[event] += 1
             collected = entry[2] is not None and entry[2]() is None
             if self._watched and entry[0] in self._watched:
                 self._fates[entry[0]] = RECLAIMED if collected else "returned"

@@ -9,6 +9,8 @@ which also keeps a spare interpreter for the first target).
 
 from __future__ import annotations
 
+import re
+import sysconfig
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +19,7 @@ import httpx2
 
 from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
+from leakbench.redaction import redact
 from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
@@ -157,8 +160,12 @@ class TargetProcess(StartedInWith):
             text = self.log_path.read_text(errors="replace")
         except OSError:
             return "(no log)"
+        own = app_traceback(text)
+        if own:
+            return redact("\n" + "\n".join(own))
         tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-        return " | ".join(tail) if tail else "(empty log)"
+        # Redacted here too, before rich may wrap a secret across two lines.
+        return redact(" | ".join(tail)) if tail else "(empty log)"
 
     def stop(self) -> None:
         booted, self._booted = self._booted, None
@@ -167,3 +174,46 @@ class TargetProcess(StartedInWith):
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)
+
+
+_TRACEBACK = "Traceback (most recent call last):"
+_LEAKBENCH = str(Path(__file__).resolve().parents[1])
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
+
+
+def app_traceback(log: str) -> list[str]:
+    """The last traceback in ``log`` cut to the app's own lines, as printed.
+
+    The frames of the interpreter's import machinery, the standard library
+    and installed packages (uvicorn's importer among them) say nothing about
+    the app: kept are the frames in the app's own files (with their source
+    lines) and the exception. Empty when the log holds no traceback.
+    """
+    start = log.rfind(_TRACEBACK)
+    if start < 0:
+        return []
+    lines = [line for line in log[start:].splitlines()[1:] if line.strip()]
+    kept: list[str] = []
+    index = 0
+    while index < len(lines) and lines[index].startswith(" "):
+        frame = _FRAME.match(lines[index])
+        body = lines[index + 1] if index + 1 < len(lines) else ""
+        has_source = frame is not None and body.startswith("    ") and not _FRAME.match(body)
+        if frame is not None and _is_app_file(frame.group(1)):
+            kept.append(lines[index])
+            if has_source:
+                kept.append(body)
+        index += 2 if has_source else 1
+    # The exception, and any note or chained line after it, up to the next log line.
+    kept.extend(lines[index : index + 3])
+    return kept
+
+
+def _is_app_file(path: str) -> bool:
+    """A frame of the app's own code: not frozen, compiled (uvloop's .pyx) or installed."""
+    if not path.startswith("/"):
+        return False
+    paths = sysconfig.get_paths()
+    libraries = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    libraries.add(_LEAKBENCH)
+    return not any(path.startswith(folder) for folder in libraries) and "-packages/" not in path

@@ -17,15 +17,16 @@ import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
-from leakbench.config import RunConfig, Target
+from leakbench.config import RunConfig, Target, TargetInterpreter
 from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.poller import ActivityPoller, activity_poller
 from leakbench.postgres.server import Server, open_server, server_warnings
-from leakbench.system.processes import make_owned_folder, orphaned_folders
+from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
 from leakbench.targets.commands import run_setup_commands
 from leakbench.targets.env import database_environment
 from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle, row_label
+from leakbench.targets.importable import check_importable
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.setup import run_setup_sql
@@ -52,6 +53,9 @@ class SpawnedTargets:
         warnings = [] if config.load_command is None else check_command_urls(config.load_command)
         if config.dsn is not None:
             dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
+        interpreter = config.interpreter or TargetInterpreter.current()
+        for target in config.targets:  # a misspelt --app costs no server start
+            check_importable(target, interpreter, dict(os.environ))
         return warnings
 
     @contextlib.contextmanager
@@ -73,7 +77,7 @@ class SpawnedTargets:
     def server_warnings(self, server: Server, notices: Notices) -> list[str]:
         for folder in server.removed_stale:
             notices.warning(f"Removed {folder}, an embedded server left by a killed run.")
-        with admin.connect(server.admin_dsn) as conn:
+        with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
             for name in admin.drop_stale_databases(conn):
                 notices.warning(f"Dropped {name}, left by an earlier run that was killed.")
         return server_warnings(server)
@@ -83,12 +87,16 @@ class SpawnedTargets:
         return None  # leakbench's own role owns the database and sees every session
 
     def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
-        config = self.config
         run_id = admin.new_run_id()
+        with admin.hold_ownership(server.admin_dsn, run_id, embedded=server.embedded):
+            yield from self._rows(server, notices, run_id)
+
+    def _rows(self, server: Server, notices: Notices, run_id: str) -> Generator[PlannedRow]:
+        config = self.config
         command = config.load_command
         for index, target in enumerate(config.targets):
             database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
-            with _owned_database(server, database):
+            with _owned_database(server, database, run_id):
                 notices.database_created(database)
                 self._set_up(server, database, target)
                 for workload in config.workloads_for(target):
@@ -159,17 +167,18 @@ def _work_dir() -> Iterator[Path]:
     try:
         yield path
     finally:
+        release_owned_folder(path)
         shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def _owned_database(server: Server, name: str) -> Iterator[None]:
-    with admin.connect(server.admin_dsn) as conn:
-        admin.create_owned_database(conn, name)
+def _owned_database(server: Server, name: str, run_id: str) -> Iterator[None]:
+    with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
+        admin.create_owned_database(conn, name, run_id)
     try:
         yield
     finally:
-        with admin.connect(server.admin_dsn) as conn:
+        with admin.connect(server.admin_dsn, embedded=server.embedded) as conn:
             admin.drop_owned_database(conn, name)
 
 

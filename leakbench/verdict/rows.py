@@ -73,6 +73,7 @@ def target_exited(measured: Unjudged, exit_code: int | None, log_tail: str) -> R
         measured.samples,
         error=f"The target exited with code {exit_code} during the row; its log ends: {log_tail}",
         external=measured.external,
+        target_exit_code=exit_code,
     )
 
 

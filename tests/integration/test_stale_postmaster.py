@@ -11,7 +11,7 @@ import psutil
 import psycopg
 
 from leakbench.postgres.embedded import DIR_PREFIX, EmbeddedPostgres, remove_stale_servers
-from leakbench.system.processes import OWNER_FILE
+from leakbench.system.processes import OWNER_FILE, release_owned_folder
 from tests.fix_db import embedded_server
 
 
@@ -70,7 +70,9 @@ def test_the_postgres_of_a_dead_run_is_stopped() -> None:
     try:
         assert server.folder is not None and server.pid is not None
         folder, pid = server.folder, server.pid
-        _orphan_owner(folder)  # as if the run that started it had been killed
+        # As if the run that started it had been killed: its lock released, its pid gone.
+        release_owned_folder(folder)
+        _orphan_owner(folder)
 
         assert folder in remove_stale_servers()
 

@@ -27,20 +27,27 @@ class Spawned:
     """A ``leakbench`` child whose output is collected as it comes."""
 
     def __init__(
-        self, args: list[str], cwd: Path | None = None, tmpdir: Path | None = None
+        self,
+        args: list[str],
+        cwd: Path | None = None,
+        tmpdir: Path | None = None,
+        *,
+        prefix: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
     ) -> None:
         self.marker = uuid.uuid4().hex
         # The child's temporary folders (its work folder, an embedded server) go to
         # ``tmpdir`` when given, out of reach of other runs cleaning up leftovers.
         self.tmpdir = Path(tmpdir or tempfile.gettempdir())
-        env = {**os.environ, MARKER_ENV: self.marker, "PYTHONUNBUFFERED": "1"}
+        # ``prefix``: a command the child runs under (``unshare`` for a PID namespace of its own).
+        child_env = {**os.environ, **(env or {}), MARKER_ENV: self.marker, "PYTHONUNBUFFERED": "1"}
         if tmpdir is not None:
-            env["TMPDIR"] = str(tmpdir)
+            child_env["TMPDIR"] = str(tmpdir)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "leakbench", *args],
+            [*prefix, sys.executable, "-m", "leakbench", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            env=env,
+            env=child_env,
             cwd=cwd,
         )
         self._chunks: list[str] = []

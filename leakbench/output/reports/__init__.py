@@ -18,6 +18,7 @@ from pathlib import Path
 from leakbench.errors import UsageError
 from leakbench.output.reports import html, junit, markdown
 from leakbench.output.reports import json as report_json
+from leakbench.redaction import redact
 from leakbench.results import RunResult
 from leakbench.verdict.outcome import Outcome
 
@@ -49,19 +50,43 @@ _RENDERERS: dict[ReportFormat, Callable[[RunResult, Outcome], str]] = {
 
 
 def render(result: RunResult, outcome: Outcome, report_format: ReportFormat) -> str:
-    """One format's text."""
-    return _RENDERERS[report_format](result, outcome)
+    """One format's text, redacted (the files and stdout all get it from here).
+
+    JSON redacts its data before it is serialised (see :func:`redaction.redact_data`).
+    """
+    text = _RENDERERS[report_format](result, outcome)
+    return text if report_format is ReportFormat.JSON else redact(text)
 
 
 def default_dir(now: datetime.datetime | None = None) -> Path:
-    """``reports/<UTC timestamp>/``, with a suffix if a run in the same second took it."""
+    """A new ``reports/<UTC timestamp>/``, created here, with a suffix if a run took it first.
+
+    Created with ``mkdir`` (no ``exist_ok``), which only one of two runs
+    started together can win; the other moves on to the next suffix.
+    """
     stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    candidate = DEFAULT_PARENT / stamp
-    suffix = 1
-    while candidate.exists():
-        suffix += 1
-        candidate = DEFAULT_PARENT / f"{stamp}-{suffix}"
-    return candidate
+    DEFAULT_PARENT.mkdir(parents=True, exist_ok=True)
+    for suffix in range(1, 10_000):
+        candidate = DEFAULT_PARENT / (stamp if suffix == 1 else f"{stamp}-{suffix}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise UsageError(f"{DEFAULT_PARENT}/ holds 10,000 reports of {stamp}; clear some out.")
+
+
+def claim_dir(requested: Path | None) -> Path:
+    """The run's report folder: ``requested`` checked, or a new default one; before any load."""
+    if requested is not None:
+        return prepare_dir(requested)
+    try:
+        return prepare_dir(default_dir())
+    except OSError as exc:
+        raise UsageError(
+            f"The default report folder under {DEFAULT_PARENT.resolve()} cannot be created "
+            f"({exc.strerror or exc}); pass --report-dir DIR somewhere you can write."
+        ) from None
 
 
 def prepare_dir(directory: Path) -> Path:

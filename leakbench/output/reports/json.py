@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from leakbench.errors import ReportError
+from leakbench.redaction import redact_data
 from leakbench.results import (
     ActivitySample,
     BackendDetail,
@@ -86,6 +87,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "verdict": row.verdict.value,
         "error": row.error,
         "start_failed": row.start_failed,
+        "target_exit_code": row.target_exit_code,
         "requests": load.responses if load else 0,
         "unanswered": load.disconnects if load else 0,
         "errors": load.errors if load else 0,
@@ -190,7 +192,11 @@ _REPORT_MODE = 0o644
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+    """Write ``text`` to ``path`` through a temporary file and a rename.
+
+    ``text`` comes redacted: from :func:`leakbench.output.reports.render`, or
+    from a JSON dump of redacted data.
+    """
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
@@ -209,8 +215,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def dumps(result: RunResult, outcome: Outcome) -> str:
-    """The report as JSON text."""
-    return json.dumps(to_dict(result, outcome), indent=2) + "\n"
+    """The report as JSON text, every string in it redacted."""
+    return json.dumps(redact_data(to_dict(result, outcome)), indent=2) + "\n"
 
 
 def write_json(result: RunResult, outcome: Outcome, path: Path) -> None:
@@ -301,6 +307,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_baseline=baseline_pool,
         error=data.get("error"),
         start_failed=bool(data.get("start_failed", False)),
+        target_exit_code=data.get("target_exit_code"),
         pool_after_gc=gc_pool,
         external=external,
         drivers=tuple(data.get("drivers", ())),
