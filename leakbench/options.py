@@ -34,6 +34,7 @@ from leakbench.errors import UsageError
 from leakbench.matrix.axes import parse_axes, parse_extra_requirement
 from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
+from leakbench.postgres import dsn as dsn_tools
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
 from leakbench.target.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
@@ -49,6 +50,8 @@ class RunOptions:
     # What to run.
     pattern: Sequence[str] | None = None
     app_spec: Sequence[str] | None = None
+    # Where a module app is imported from (--app-dir); None: the current folder.
+    app_dir: Path | None = None
     endpoint: Sequence[str] | None = None
     app_env: Sequence[str] | None = None
     setup_sql: Path | None = None
@@ -100,6 +103,8 @@ class RunOptions:
     timeout: float = 3600.0
     live: bool = True
     prometheus_port: int | None = None
+    # The project's settings file the defaults came from, if any (named in errors).
+    settings_file: Path | None = None
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
@@ -108,6 +113,8 @@ class RunOptions:
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
         attach = self._attach()
+        if self.dsn is not None:
+            dsn_tools.validate(self.dsn)  # its own error first, whatever else is missing
         default_body, requests = from_options(
             headers=self.header or (),
             form=self.form or (),
@@ -121,7 +128,6 @@ class RunOptions:
             login_token_field=self.login_token_field,
         )
         return RunConfig(
-            targets=self._targets(attach),
             endpoints=tuple(Endpoint.parse(text) for text in self.endpoint or ()),
             load=LoadSettings(
                 concurrency=self.concurrency,
@@ -158,6 +164,8 @@ class RunOptions:
                 max_p95_ms=self.max_p95_ms,
             ),
             load_command=self._load_command(),
+            # Last: a bad value of another option is named before "nothing to run".
+            targets=self._targets(attach),
         )
 
     def _load_command(self) -> LoadCommand | None:
@@ -201,10 +209,25 @@ class RunOptions:
     def _targets(self, attach: AttachTarget | None) -> tuple[Target, ...]:
         """The scenarios and apps named, in order; the PR's two scenarios when none is."""
         targets = resolve_patterns(list(self.pattern or ()))
-        targets += [parse_app(spec) for spec in self.app_spec or ()]
+        targets += [parse_app(spec, self.app_dir) for spec in self.app_spec or ()]
         if not targets and attach is None:
-            targets = resolve_patterns(["both"])
+            raise UsageError(self._nothing_to_run())
         return tuple(targets)
+
+    def _nothing_to_run(self) -> str:
+        # Never a default target: a CI step run in the wrong folder must not go green.
+        if self.settings_file is not None:
+            where = f"{self.settings_file} names no target"
+        else:
+            where = (
+                "no leakbench.toml or pyproject.toml with a [tool.leakbench] section was found "
+                f"from {Path.cwd()} up to the repository root"
+            )
+        return (
+            f"Nothing to run: {where}. Give --app module:app (your service), "
+            "--pattern both (the pull request's comparison), --url to attach, "
+            "or add app = 'module:app' to a [tool.leakbench] section."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,9 +243,10 @@ class MatrixOptions:
 
     def config(self) -> MatrixConfig:
         """The checked configuration of the matrix, or a UsageError naming the bad value."""
+        axes = parse_axes(self.versions)  # the matrix's own options are named first
         return MatrixConfig(
             run=self.run.config(),
-            axes=parse_axes(self.versions),
+            axes=axes,
             extra_requirements=tuple(
                 parse_extra_requirement(text) for text in self.with_requirements or ()
             ),

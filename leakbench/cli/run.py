@@ -16,6 +16,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
     pattern: run_options.Pattern = None,
     app_spec: run_options.AppSpec = None,
+    app_dir: run_options.AppDir = None,
     workers: run_options.Workers = _DEFAULTS.workers,
     startup_timeout: run_options.StartupTimeout = _DEFAULTS.startup_timeout,
     url: run_options.Url = None,
@@ -62,6 +63,6 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     prometheus_port: options.PrometheusPort = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
-    announce_project_config(ctx)
-    parsed = RunOptions(**ctx.params)
+    settings_file = announce_project_config(ctx)
+    parsed = RunOptions(**ctx.params, settings_file=settings_file)
     exit_on_error(lambda: run_and_report(parsed))

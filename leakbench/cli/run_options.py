@@ -58,6 +58,17 @@ AppSpec = Annotated[
         show_default=False,
     ),
 ]
+AppDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--app-dir",
+        metavar="DIR",
+        help="Folder a module app is imported from and --setup-cmd runs in "
+        "(default: the settings file's folder, else the current folder).",
+        rich_help_panel=TARGETS,
+        show_default=False,
+    ),
+]
 Workers = Annotated[
     int,
     typer.Option(metavar="N", help="uvicorn workers per target.", rich_help_panel=TARGETS),
