@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leakbench.config import (
+    AllRoutes,
     AttachTarget,
     Endpoint,
     EnvTemplate,
@@ -41,6 +42,11 @@ from leakbench.verdict.thresholds import Thresholds, parse_rate
 
 # Seconds of load per row when neither --duration nor --requests bounds it.
 DEFAULT_DURATION = 8.0
+DEFAULT_CONCURRENCY = 300
+# --all-routes: short, light rows, so a 20-route API is judged in about a minute. A leak
+# on one request in 20 still shows: a row sends hundreds of requests.
+ALL_ROUTES_DURATION = 1.5
+ALL_ROUTES_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +65,8 @@ class RunOptions:
     application_name: str | None = None
     allow_remote: bool = False
     dsn: str | None = None
-    # Load.
-    concurrency: int = 300
+    # Load (None: the default, lighter with --all-routes).
+    concurrency: int | None = None
     duration: float | None = None
     requests: int | None = None
     request_timeout: float = 10.0
@@ -77,6 +83,12 @@ class RunOptions:
     login_body: str | None = None
     login_token_field: str = DEFAULT_TOKEN_FIELD
     setup_cmd: Sequence[str] | None = None
+    # --all-routes and what narrows it.
+    all_routes: bool = False
+    route_include: Sequence[str] | None = None
+    route_exclude: Sequence[str] | None = None
+    destructive: bool = False
+    isolate: bool = False
     driver_processes: int | None = None
     # Load from another tool instead of the driver.
     load_command: str | None = None
@@ -130,11 +142,12 @@ class RunOptions:
         return RunConfig(
             endpoints=tuple(Endpoint.parse(text) for text in self.endpoint or ()),
             load=LoadSettings(
-                concurrency=self.concurrency,
+                concurrency=self.concurrency
+                or (ALL_ROUTES_CONCURRENCY if self.all_routes else DEFAULT_CONCURRENCY),
                 duration=(
                     self.duration
                     if self.duration is not None or self.requests is not None
-                    else DEFAULT_DURATION
+                    else (ALL_ROUTES_DURATION if self.all_routes else DEFAULT_DURATION)
                 ),
                 requests=self.requests,
                 request_timeout=self.request_timeout,
@@ -164,8 +177,28 @@ class RunOptions:
                 max_p95_ms=self.max_p95_ms,
             ),
             load_command=self._load_command(),
+            all_routes=self._all_routes(),
             # Last: a bad value of another option is named before "nothing to run".
             targets=self._targets(attach),
+        )
+
+    def _all_routes(self) -> AllRoutes | None:
+        narrowing = {
+            "--route-include": bool(self.route_include),
+            "--route-exclude": bool(self.route_exclude),
+            "--destructive": self.destructive,
+            "--isolate": self.isolate,
+        }
+        if not self.all_routes:
+            for option, given in narrowing.items():
+                if given:
+                    raise UsageError(f"{option} belongs to --all-routes; give --all-routes too.")
+            return None
+        return AllRoutes(
+            include=tuple(self.route_include or ()),
+            exclude=tuple(self.route_exclude or ()),
+            destructive=self.destructive,
+            isolate=self.isolate,
         )
 
     def _load_command(self) -> LoadCommand | None:

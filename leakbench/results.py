@@ -393,6 +393,9 @@ class RowResult:
     pool_after_gc: PoolStats | None = None
     # The row's load came from another tool (watch, --load-command, Locust), not the driver.
     external: ExternalLoad | None = None
+    # What the reader must know of how the row ran (--all-routes: a fresh target after a
+    # leak, or why a route was not exercised).
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +455,8 @@ class RunSettings:
     watched: bool = False
     # Driver processes that shared each row's load (--driver-processes, or chosen).
     driver_processes: int = 1
+    # --all-routes: each row is one route of the app's schema.
+    all_routes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

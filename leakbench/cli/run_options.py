@@ -23,7 +23,12 @@ from leakbench.cli.options import (
     THRESHOLDS,
 )
 from leakbench.config import PLACEHOLDER_HELP
-from leakbench.options import DEFAULT_DURATION
+from leakbench.options import (
+    ALL_ROUTES_CONCURRENCY,
+    ALL_ROUTES_DURATION,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DURATION,
+)
 
 
 def _complete_pattern(incomplete: str) -> list[tuple[str, str]]:
@@ -128,9 +133,15 @@ AppEnv = Annotated[
     ),
 ]
 Concurrency = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--concurrency", "-c", metavar="N", help="Concurrent connections.", rich_help_panel=LOAD
+        "--concurrency",
+        "-c",
+        metavar="N",
+        help=f"Concurrent connections ({DEFAULT_CONCURRENCY}; "
+        f"{ALL_ROUTES_CONCURRENCY} with --all-routes).",
+        rich_help_panel=LOAD,
+        show_default=False,
     ),
 ]
 Duration = Annotated[
@@ -139,7 +150,8 @@ Duration = Annotated[
         "--duration",
         "-d",
         metavar="SECONDS",
-        help=f"Seconds of load per row ({DEFAULT_DURATION:g} unless --requests is given).",
+        help=f"Seconds of load per row ({DEFAULT_DURATION:g}, {ALL_ROUTES_DURATION:g} with "
+        "--all-routes, unless --requests is given).",
         rich_help_panel=LOAD,
         show_default=False,
     ),
@@ -340,5 +352,53 @@ MaxP95Ms = Annotated[
         help="Exit 1 when a row's p95 latency exceeds this many milliseconds.",
         rich_help_panel=THRESHOLDS,
         show_default=False,
+    ),
+]
+
+ALL_ROUTES = "Every route (--all-routes)"
+AllRoutesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--all-routes",
+        help="Load every operation of the app's OpenAPI schema, each judged in its own row "
+        "(short rows on one shared target; docs/all-routes.md).",
+        rich_help_panel=ALL_ROUTES,
+    ),
+]
+RouteInclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route-include",
+        metavar="GLOB",
+        help="Only the routes matching: a glob on 'METHOD /path' or on a tag. Repeatable.",
+        rich_help_panel=ALL_ROUTES,
+        show_default=False,
+    ),
+]
+RouteExclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route-exclude",
+        metavar="GLOB",
+        help="Leave out the routes matching: a glob on 'METHOD /path' or on a tag. Repeatable.",
+        rich_help_panel=ALL_ROUTES,
+        show_default=False,
+    ),
+]
+Destructive = Annotated[
+    bool,
+    typer.Option(
+        "--destructive",
+        help="Load the routes that destroy data (DELETE) too, after all the others.",
+        rich_help_panel=ALL_ROUTES,
+    ),
+]
+Isolate = Annotated[
+    bool,
+    typer.Option(
+        "--isolate",
+        help="Give each route a target process of its own (slower); by default the routes "
+        "share one, and a route that leaked hands the next a fresh one.",
+        rich_help_panel=ALL_ROUTES,
     ),
 ]

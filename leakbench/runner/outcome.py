@@ -85,4 +85,5 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         application_name=config.watch.application_name if config.watch else None,
         watched=config.watch is not None,
         driver_processes=chosen_processes(config.load.driver_processes, config.workers),
+        all_routes=config.all_routes is not None,
     )

@@ -27,7 +27,7 @@ from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
 from leakbench.results import RowResult, RunResult, Verdict, Versions
-from leakbench.runner import attach, watch
+from leakbench.runner import all_routes, attach, watch
 from leakbench.runner.outcome import interrupted_row, now, server_warnings, settings_for, warn
 from leakbench.runner.row import (
     POLLER_APPLICATION_NAME,
@@ -90,6 +90,13 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                 with _owned_database(server, database):
                     observer.database_created(database)
                     _set_up(config, server, database, target)
+                    if config.all_routes is not None:
+                        current = (target.name, "all routes")
+                        serving = _serving(config, server, database, target, work, spare)
+                        for row in all_routes.route_rows(config, serving, observer):
+                            rows.append(row)
+                            observer.row_finished(row)
+                        current = None
                     for workload in config.workloads_for(target):
                         shutdown.check()
                         current = (target.name, workload.label)
@@ -124,6 +131,22 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
             warnings=tuple(warnings),
             combination=config.combination,
         )
+
+
+def _serving(
+    config: RunConfig, server: Server, database: str, target: Target, work: Path, spare: Spare
+) -> all_routes.Serving:
+    """Where --all-routes starts ``target``: its database, environment and Python."""
+    return all_routes.Serving(
+        target=target,
+        env=target_environment(config, server, database),
+        work=work,
+        admin_dsn=server.admin_dsn,
+        database=database,
+        max_connections=server.info.max_connections,
+        spare=spare,
+        interpreter=config.interpreter,
+    )
 
 
 def _versions(config: RunConfig, server: Server) -> Versions:

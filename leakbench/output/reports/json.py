@@ -82,6 +82,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "endpoint": row.endpoint,
         "verdict": row.verdict.value,
         "error": row.error,
+        "note": row.note,
         "start_failed": row.start_failed,
         "requests": load.responses if load else 0,
         "unanswered": load.disconnects if load else 0,
@@ -279,6 +280,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         start_failed=bool(data.get("start_failed", False)),
         pool_after_gc=gc_pool,
         external=external,
+        note=data.get("note"),
     )
 
 

@@ -1,0 +1,304 @@
+"""``--all-routes``: every operation of a target's OpenAPI schema, each judged in its own row.
+
+The routes of one target share one target process and one database (unless
+``--isolate``): each row still takes its own baseline and settles on its own,
+so only the cost of starting a process is saved. A route that leaked, or a
+target that died, hands the next route a fresh process (the row says so), so
+one leak never poisons the rows after it.
+
+Before its row, each route is called once per candidate request (known ids
+and the schema's examples first, then generated values) until one gets past
+request validation (anything but 422); that call also feeds the ids a create
+route returns to the routes of its items (:mod:`leakbench.openapi.flow`). A
+route answered 422 to every candidate is reported as not exercised, never
+loaded nor called CLEAN.
+
+The interface is one generator, :func:`route_rows`, which the run loop calls
+instead of its per-endpoint rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+
+from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
+from leakbench.errors import LeakbenchError, TargetStartError
+from leakbench.load.driver import LoadProgress
+from leakbench.load.processes import ProcessesDriver, chosen_processes
+from leakbench.openapi import operations, values
+from leakbench.openapi.flow import Flow
+from leakbench.openapi.operations import Document, Json, Operation
+from leakbench.postgres.poller import ActivityPoller
+from leakbench.progress.events import RunObserver
+from leakbench.request_spec import Header, Route
+from leakbench.results import Phase, RowResult, Verdict
+from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.system import shutdown
+from leakbench.target.login import LoginError, request_headers
+from leakbench.target.process import TargetProcess
+from leakbench.target.spawn import Spare
+
+# Sent as the bearer token to routes that declare one when no --login is given: a route
+# that looks its token up in the database is still exercised (and answers 401 after SQL).
+PLACEHOLDER_TOKEN = "leakbench-placeholder-token"  # noqa: S105 - not a secret: a made-up value
+_QUIET_SECONDS = 2.0
+_MEDIA_NOT_GENERATED = "its body is {media}, which leakbench does not generate"
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """Where a target runs: its address, its database and its Python."""
+
+    target: Target
+    env: Mapping[str, str]
+    work: Path
+    admin_dsn: str
+    database: str
+    max_connections: int | None
+    spare: Spare | None = None
+    interpreter: TargetInterpreter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Tried:
+    """The calls made before a route's row: the one chosen, and every status seen."""
+
+    chosen: values.Call | None
+    statuses: tuple[int, ...]
+
+
+def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> Iterator[RowResult]:
+    """One row per chosen operation of the target's schema, in order (see the module)."""
+    assert config.all_routes is not None
+    routes = config.all_routes
+    wanted = operations.RouteFilter(routes.include, routes.exclude, routes.destructive)
+    with contextlib.ExitStack() as stack:
+        try:
+            process, poller = _start(stack, config, serving)
+        except TargetStartError as exc:
+            yield _failed(serving.target, "all routes", str(exc))
+            return
+        document = _schema(process.base_url, routes.openapi_path, config)
+        chosen = operations.choose(document.operations, wanted)
+        if not chosen:
+            yield _failed(
+                serving.target,
+                "all routes",
+                f"No route of the schema's {len(document.operations)} is left by "
+                "--route-include/--route-exclude (DELETE routes need --destructive).",
+            )
+            return
+        flow = Flow()
+        note: str | None = None
+        for index, operation in enumerate(chosen):
+            shutdown.check()
+            fresh = routes.isolate and index > 0
+            if note is not None or fresh:
+                stack.close()
+                try:
+                    process, poller = _start(stack, config, serving)
+                except TargetStartError as exc:
+                    yield _failed(serving.target, operation.label, str(exc))
+                    return
+            row = _route_row(config, serving, document, operation, flow, process, poller, observer)
+            if note is not None:
+                row = dataclasses.replace(row, note=note)
+            yield row
+            note = None
+            if row.verdict is Verdict.LEAKED:
+                note = f"On a fresh target process: {operation.label} before it leaked."
+            elif not process.alive():
+                note = f"On a fresh target process: the one before exited during {row.endpoint}."
+
+
+def _start(
+    stack: contextlib.ExitStack, config: RunConfig, serving: Serving
+) -> tuple[TargetProcess, ActivityPoller]:
+    # Not named after the target: the probe's Unix socket path must stay short.
+    folder = Path(tempfile.mkdtemp(prefix="row-", dir=serving.work))
+    process = stack.enter_context(
+        TargetProcess(
+            serving.target,
+            serving.env,
+            folder,
+            workers=config.workers,
+            startup_timeout=config.startup_timeout,
+            spare=serving.spare,
+            interpreter=serving.interpreter,
+        )
+    )
+    poller = stack.enter_context(
+        activity_poller(serving.admin_dsn, serving.database, config.poll_interval)
+    )
+    return process, poller
+
+
+def _schema(base_url: str, path: str, config: RunConfig) -> Document:
+    """The running target's OpenAPI schema (FastAPI serves it at /openapi.json)."""
+    url = base_url + path
+    try:
+        answer = httpx2.get(url, timeout=config.load.request_timeout)
+        data = answer.json() if answer.status_code == 200 else None
+    except (httpx2.HTTPError, ValueError) as exc:
+        raise TargetStartError(f"--all-routes: cannot read the schema at {url} ({exc}).") from None
+    if not isinstance(data, dict):
+        raise TargetStartError(
+            f"--all-routes: {url} answered {answer.status_code}, not an OpenAPI schema; "
+            "--all-routes needs the app's schema (FastAPI's openapi_url)."
+        )
+    return operations.read(data)
+
+
+def _route_row(
+    config: RunConfig,
+    serving: Serving,
+    document: Document,
+    operation: Operation,
+    flow: Flow,
+    process: TargetProcess,
+    poller: ActivityPoller,
+    observer: RunObserver,
+) -> RowResult:
+    target = serving.target
+    if operation.unsupported_body is not None:
+        reason = _MEDIA_NOT_GENERATED.format(media=operation.unsupported_body)
+        return _not_exercised(target, operation, f"Not exercised: {reason}.")
+    row_config = _with_placeholder_token(config, operation)
+    try:
+        headers = request_headers(row_config.requests, process.base_url, config.load.request_timeout)
+    except LoginError:
+        raise  # the whole run stops, as for any row: no route could be judged
+    candidates = values.calls(
+        operation, document.definitions, flow.known_for(operation), tries=3
+    )
+    tried = _try(process.base_url, operation, candidates, headers, flow, config)
+    if tried.chosen is None:
+        return _not_exercised(
+            target,
+            operation,
+            f"Not exercised: 422 on every request tried ({len(tried.statuses)}, from the "
+            "schema's examples and generated values); give the route an example in the schema.",
+        )
+    _await_quiet(poller)
+    call = tried.chosen
+    workload = Workload(
+        operation.label,
+        (Route(operation.method, call.path, call.body or b"", call.content_type),),
+    )
+    spec = RowSpec(
+        name=target.name,
+        workload=workload,
+        workers=config.workers,
+        per_worker_capacity=config.pool.capacity if target.kind == "scenario" else None,
+        max_connections=serving.max_connections,
+        per_worker_idle=config.pool.pool_size if target.kind == "scenario" else None,
+    )
+    observer.row_started(target.name, operation.label, config.load.duration)
+    try:
+        row = observe_row(
+            config=row_config,
+            spec=spec,
+            target=process,
+            poller=poller,
+            progress=LoadProgress(),
+            observer=observer,
+            drive=ProcessesDriver(chosen_processes(config.load.driver_processes, config.workers)),
+        )
+    except LoginError:
+        raise
+    except LeakbenchError as exc:
+        return _failed(target, operation.label, str(exc))
+    return _explained(row, tried, config)
+
+
+def _with_placeholder_token(config: RunConfig, operation: Operation) -> RunConfig:
+    """A route that declares a bearer token gets a placeholder one when no --login is given."""
+    requests = config.requests
+    has_authorization = any(h.name.lower() == "authorization" for h in requests.headers)
+    if not operation.bearer or requests.login is not None or has_authorization:
+        return config
+    placeholder = Header("Authorization", f"Bearer {PLACEHOLDER_TOKEN}")
+    return dataclasses.replace(
+        config, requests=dataclasses.replace(requests, headers=(*requests.headers, placeholder))
+    )
+
+
+def _try(
+    base_url: str,
+    operation: Operation,
+    candidates: tuple[values.Call, ...],
+    headers: tuple[tuple[str, str], ...],
+    flow: Flow,
+    config: RunConfig,
+) -> _Tried:
+    """Call each candidate once until one gets past validation; feed the flow the answers."""
+    statuses: list[int] = []
+    chosen: values.Call | None = None
+    with httpx2.Client(base_url=base_url, timeout=config.load.request_timeout) as client:
+        for call in candidates:
+            sent = dict(headers)
+            if call.content_type is not None:
+                sent["Content-Type"] = call.content_type
+            try:
+                answer = client.request(
+                    operation.method, call.path, content=call.body or None, headers=sent
+                )
+            except httpx2.HTTPError:
+                statuses.append(0)
+                continue
+            statuses.append(answer.status_code)
+            flow.answered(operation, answer.status_code, _json(answer.content))
+            if answer.status_code < 400:
+                return _Tried(call, tuple(statuses))
+            if answer.status_code != 422 and chosen is None:
+                chosen = call  # past validation; a later candidate may still get a 2xx
+    return _Tried(chosen, tuple(statuses))
+
+
+def _json(content: bytes) -> Json:
+    try:
+        return json.loads(content) if content else None
+    except ValueError:
+        return None
+
+
+def _await_quiet(poller: ActivityPoller) -> None:
+    """Let the calls' own transactions end before the row's baseline is taken."""
+    deadline = time.monotonic() + _QUIET_SECONDS
+    while time.monotonic() < deadline:
+        sample = poller.snapshot(Phase.BASELINE)
+        if sample is not None and sample.active == 0 and sample.in_transaction == 0:
+            return
+        time.sleep(poller.interval)
+
+
+def _explained(row: RowResult, tried: _Tried, config: RunConfig) -> RowResult:
+    """An INCONCLUSIVE route row whose every answer was 401/403 says what is missing."""
+    if row.verdict is not Verdict.INCONCLUSIVE or row.load is None:
+        return row
+    statuses = {status for status, _ in row.load.status_counts} | set(tried.statuses)
+    if statuses and statuses <= {401, 403} and config.requests.login is None:
+        return dataclasses.replace(
+            row,
+            note=f"Not exercised: every answer was {'/'.join(map(str, sorted(statuses)))} "
+            "and nothing reached the database; give --login (and --login-form) so the route "
+            "runs as a signed-in user.",
+        )
+    return row
+
+
+def _not_exercised(target: Target, operation: Operation, reason: str) -> RowResult:
+    return RowResult(target.name, operation.label, Verdict.INCONCLUSIVE, None, None, error=reason)
+
+
+def _failed(target: Target, label: str, error: str) -> RowResult:
+    return RowResult(target.name, label, Verdict.FAILED, None, None, error=error)
