@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from typer._click.core import ParameterSource
 
 from leakbench.cli import options, run_options
 from leakbench.cli.base import announce_project_config, exit_on_error
@@ -69,5 +70,12 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
     settings_file = announce_project_config(ctx)
-    parsed = RunOptions(**ctx.params, settings_file=settings_file)
+    params = dict(ctx.params)
+    if all_routes:
+        # The project's own rows (its mix, its endpoints) give way to every route; given
+        # on the command line with --all-routes they are a usage error.
+        for name in ("mix", "endpoint"):
+            if ctx.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
+                params[name] = None
+    parsed = RunOptions(**params, settings_file=settings_file)
     exit_on_error(lambda: run_and_report(parsed))

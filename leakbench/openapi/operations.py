@@ -110,14 +110,22 @@ def read(document: JsonObject) -> Document:
             spec = item.get(method)
             if isinstance(spec, Mapping):
                 operations.append(
-                    _operation(document, str(path), method.upper(), spec, shared, schemes,
-                               global_security)
-                )  # fmt: skip
+                    _operation(
+                        document,
+                        path=str(path),
+                        method=method.upper(),
+                        spec=spec,
+                        shared=shared,
+                        schemes=schemes,
+                        global_security=global_security,
+                    )
+                )
     return Document(tuple(operations), components.get("schemas") or {})
 
 
 def _operation(
     document: JsonObject,
+    *,
     path: str,
     method: str,
     spec: JsonObject,
@@ -206,10 +214,12 @@ def _links(document: JsonObject, responses: JsonObject) -> tuple[Link, ...]:
             link = _resolve(document, link)  # noqa: PLW2901 - a $ref stands for the link
             target = link.get("operationId")
             for parameter, expression in (link.get("parameters") or {}).items():
-                if target and isinstance(expression, str):
-                    if expression.startswith("$response.body#"):
-                        pointer = expression.removeprefix("$response.body#")
-                        links.append(Link(str(target), str(parameter), pointer))
+                body_value = isinstance(expression, str) and expression.startswith(
+                    "$response.body#"
+                )
+                if target and body_value:
+                    pointer = str(expression).removeprefix("$response.body#")
+                    links.append(Link(str(target), str(parameter), pointer))
     return tuple(links)
 
 

@@ -54,7 +54,7 @@ def _path(operation: Operation, definitions: JsonObject, known: Mapping[str, Jso
     query: list[tuple[str, str]] = []
     for parameter in operation.parameters:
         if parameter.location == "path":
-            value = known[parameter.name] if parameter.name in known else None
+            value = known.get(parameter.name)
             if value is None:
                 value = _value(parameter, definitions, n)
             path = path.replace("{" + parameter.name + "}", quote(_text(value), safe=""))
@@ -95,6 +95,13 @@ def _text(value: Json) -> str:
     return str(value)
 
 
+def preload() -> None:
+    """Import the generator ahead of its first use (it is slow to import)."""
+    import jsf  # noqa: PLC0415
+
+    _ = jsf
+
+
 def generate(schema: JsonObject, definitions: JsonObject) -> Json:
     """A value valid for ``schema`` (its ``$ref`` resolved in ``definitions``), if jsf finds one."""
     # Imported here: Faker's providers take a while to import, and only --all-routes needs them.
@@ -110,10 +117,9 @@ def generate(schema: JsonObject, definitions: JsonObject) -> Json:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 value = JSF(full).generate()
-        except Exception:  # noqa: BLE001 - a schema jsf cannot read: the app says what it wants
+        except Exception:
             return first
         if validator.is_valid(value):
             return value
         first = value if first is None else first
     return first
-

@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
     assert config.all_routes is not None
     routes = config.all_routes
     wanted = operations.RouteFilter(routes.include, routes.exclude, routes.destructive)
+    # The value generator imports Faker's providers (a second or two on a busy machine):
+    # done while the target starts, which takes as long.
+    threading.Thread(target=values.preload, name="leakbench-preload", daemon=True).start()
     with contextlib.ExitStack() as stack:
         try:
             process, poller = _start(stack, config, serving)
@@ -109,7 +113,16 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
                 except TargetStartError as exc:
                     yield _failed(serving.target, operation.label, str(exc))
                     return
-            row = _route_row(config, serving, document, operation, flow, process, poller, observer)
+            row = _route_row(
+                config,
+                serving,
+                document=document,
+                operation=operation,
+                flow=flow,
+                process=process,
+                poller=poller,
+                observer=observer,
+            )
             if note is not None:
                 row = dataclasses.replace(row, note=note)
             yield row
@@ -161,6 +174,7 @@ def _schema(base_url: str, path: str, config: RunConfig) -> Document:
 def _route_row(
     config: RunConfig,
     serving: Serving,
+    *,
     document: Document,
     operation: Operation,
     flow: Flow,
@@ -174,13 +188,20 @@ def _route_row(
         return _not_exercised(target, operation, f"Not exercised: {reason}.")
     row_config = _with_placeholder_token(config, operation)
     try:
-        headers = request_headers(row_config.requests, process.base_url, config.load.request_timeout)
+        headers = request_headers(
+            row_config.requests, process.base_url, config.load.request_timeout
+        )
     except LoginError:
         raise  # the whole run stops, as for any row: no route could be judged
-    candidates = values.calls(
-        operation, document.definitions, flow.known_for(operation), tries=3
+    candidates = values.calls(operation, document.definitions, flow.known_for(operation), tries=3)
+    tried = _try(
+        process.base_url,
+        operation,
+        candidates=candidates,
+        headers=headers,
+        flow=flow,
+        config=config,
     )
-    tried = _try(process.base_url, operation, candidates, headers, flow, config)
     if tried.chosen is None:
         return _not_exercised(
             target,
@@ -235,6 +256,7 @@ def _with_placeholder_token(config: RunConfig, operation: Operation) -> RunConfi
 def _try(
     base_url: str,
     operation: Operation,
+    *,
     candidates: tuple[values.Call, ...],
     headers: tuple[tuple[str, str], ...],
     flow: Flow,

@@ -92,7 +92,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                     _set_up(config, server, database, target)
                     if config.all_routes is not None:
                         current = (target.name, "all routes")
-                        serving = _serving(config, server, database, target, work, spare)
+                        serving = _serving(config, server, database, target, work=work, spare=spare)
                         for row in all_routes.route_rows(config, serving, observer):
                             rows.append(row)
                             observer.row_finished(row)
@@ -134,7 +134,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
 
 
 def _serving(
-    config: RunConfig, server: Server, database: str, target: Target, work: Path, spare: Spare
+    config: RunConfig, server: Server, database: str, target: Target, *, work: Path, spare: Spare
 ) -> all_routes.Serving:
     """Where --all-routes starts ``target``: its database, environment and Python."""
     return all_routes.Serving(
