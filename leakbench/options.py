@@ -142,8 +142,11 @@ class RunOptions:
         return RunConfig(
             endpoints=tuple(Endpoint.parse(text) for text in self.endpoint or ()),
             load=LoadSettings(
-                concurrency=self.concurrency
-                or (ALL_ROUTES_CONCURRENCY if self.all_routes else DEFAULT_CONCURRENCY),
+                concurrency=(
+                    self.concurrency
+                    if self.concurrency is not None
+                    else (ALL_ROUTES_CONCURRENCY if self.all_routes else DEFAULT_CONCURRENCY)
+                ),
                 duration=(
                     self.duration
                     if self.duration is not None or self.requests is not None

@@ -360,6 +360,7 @@ AllRoutesFlag = Annotated[
     bool,
     typer.Option(
         "--all-routes",
+        metavar="",
         help="Load every operation of the app's OpenAPI schema, each judged in its own row "
         "(short rows on one shared target; docs/all-routes.md).",
         rich_help_panel=ALL_ROUTES,
@@ -389,6 +390,7 @@ Destructive = Annotated[
     bool,
     typer.Option(
         "--destructive",
+        metavar="",
         help="Load the routes that destroy data (DELETE) too, after all the others.",
         rich_help_panel=ALL_ROUTES,
     ),
@@ -397,6 +399,7 @@ Isolate = Annotated[
     bool,
     typer.Option(
         "--isolate",
+        metavar="",
         help="Give each route a target process of its own (slower); by default the routes "
         "share one, and a route that leaked hands the next a fresh one.",
         rich_help_panel=ALL_ROUTES,

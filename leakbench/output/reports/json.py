@@ -63,6 +63,7 @@ def _route(route: RouteStats) -> dict[str, Any]:
         "status_counts": {str(k): v for k, v in route.status_counts},
         "status_classes": route.status_classes,
         "failures": route.failures,
+        "latency_ms": dataclasses.asdict(route.latency) if route.latency else None,
     }
 
 
@@ -72,6 +73,7 @@ def _route_from(data: dict[str, Any]) -> RouteStats:
         weight=data["weight"],
         status_counts=tuple(sorted((int(k), v) for k, v in data["status_counts"].items())),
         failures=data["failures"],
+        latency=LatencySummary(**data["latency_ms"]) if data.get("latency_ms") else None,
     )
 
 
