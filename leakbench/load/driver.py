@@ -191,12 +191,13 @@ def build_request(plan: LoadPlan) -> httpx2.Request:
     return request
 
 
-async def _worker(
+async def _worker(  # noqa: PLR0912 - the per-request loop stays inline: a call per request costs
     client: httpx2.AsyncClient,
     source: RequestSource,
     budget: _Budget,
     histogram: LatencyHistogram,
     progress: LoadProgress,
+    *,
     route_histograms: list[LatencyHistogram],
 ) -> None:
     send, clock, record = client.send, time.perf_counter, histogram.record
@@ -302,7 +303,9 @@ async def drive(
         budget = _Budget(started, plan)
         workers = [
             asyncio.ensure_future(
-                _worker(client, source, budget, histogram, progress, route_histograms)
+                _worker(
+                    client, source, budget, histogram, progress, route_histograms=route_histograms
+                )
             )
             for _ in range(plan.concurrency)
         ]

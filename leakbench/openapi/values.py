@@ -77,6 +77,8 @@ def _body(body: Body | None, definitions: JsonObject, n: int) -> bytes | None:
     value = body.example if n == 0 and body.example is not MISSING else None
     if value is None:
         value = generate(body.schema, definitions)
+        if n == 0:  # the first try takes every example its fields give
+            value = _with_examples(value, body.schema, definitions)
     if body.content_type == JSON_TYPE:
         return json.dumps(value).encode()
     pairs: list[tuple[str, str]] = []
@@ -85,6 +87,38 @@ def _body(body: Body | None, definitions: JsonObject, n: int) -> bytes | None:
             items = item if isinstance(item, list) else [item]
             pairs.extend((str(key), _text(one)) for one in items if one is not None)
     return urlencode(pairs).encode()
+
+
+def _with_examples(value: Json, schema: JsonObject, definitions: JsonObject) -> Json:
+    """``value`` with each property that the schema gives an example for set to it."""
+    schema = _deref(schema, definitions)
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not isinstance(properties, Mapping):
+        return value
+    for name, raw in properties.items():
+        prop = _deref(raw, definitions)
+        example = _example_of(prop)
+        if example is not MISSING:
+            value[name] = example
+        elif name in value:
+            value[name] = _with_examples(value[name], prop, definitions)
+    return value
+
+
+def _example_of(schema: JsonObject) -> Json:
+    if "example" in schema:
+        return schema["example"]
+    listed = schema.get("examples")
+    return listed[0] if isinstance(listed, list) and listed else MISSING
+
+
+def _deref(schema: Json, definitions: JsonObject) -> JsonObject:
+    for _hop in range(20):
+        ref = schema.get("$ref") if isinstance(schema, Mapping) else None
+        if not isinstance(ref, str) or not ref.startswith(_COMPONENTS_REF):
+            break
+        schema = definitions.get(ref.removeprefix(_COMPONENTS_REF), {})
+    return schema if isinstance(schema, Mapping) else {}
 
 
 def _text(value: Json) -> str:
