@@ -52,6 +52,8 @@ from leakbench.target.spawn import Spare
 # that looks its token up in the database is still exercised (and answers 401 after SQL).
 PLACEHOLDER_TOKEN = "leakbench-placeholder-token"  # noqa: S105 - not a secret: a made-up value
 _QUIET_SECONDS = 2.0
+# Seconds a target that leaked is given to stop before it is killed.
+_LEAKED_STOP_GRACE = 0.5
 _MEDIA_NOT_GENERATED = "its body is {media}, which leakbench does not generate"
 
 
@@ -107,6 +109,9 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
             shutdown.check()
             fresh = routes.isolate and index > 0
             if note is not None or fresh:
+                if note is not None:
+                    # Its requests may wait on a pool the leak emptied: no graceful stop.
+                    process.stop(grace=_LEAKED_STOP_GRACE)
                 stack.close()
                 try:
                     process, poller = _start(stack, config, serving)

@@ -185,10 +185,11 @@ class TargetProcess(StartedInWith):
         tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
         return " | ".join(tail) if tail else "(empty log)"
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the target: SIGTERM, and SIGKILL what is left after ``grace`` seconds."""
         booted, self._booted = self._booted, None
         if booted is not None:
-            booted.stop()
+            booted.stop(grace)
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)
