@@ -93,8 +93,18 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
         except TargetStartError as exc:
             yield _failed(serving.target, "all routes", str(exc))
             return
-        document = _schema(process.base_url, routes.openapi_path, config)
+        try:
+            document = _schema(process.base_url, routes.openapi_path, config)
+        except TargetStartError as exc:
+            yield _failed(serving.target, "all routes", str(exc))
+            return
         chosen = operations.choose(document.operations, wanted)
+        left_out = operations.skipped_destructive(document.operations, wanted)
+        if left_out:
+            observer.warning(
+                f"{left_out} DELETE route(s) of {serving.target.name} left out; give "
+                "--destructive to load them too (they run last)."
+            )
         if not chosen:
             yield _failed(
                 serving.target,
@@ -207,6 +217,13 @@ def _route_row(
         flow=flow,
         config=config,
     )
+    if tried.chosen is None and 422 not in tried.statuses:
+        return _failed(
+            target,
+            operation.label,
+            f"{operation.label} got no answer to any of {len(tried.statuses)} request(s) "
+            f"before its row; the target's log ends: {process.log_tail()}",
+        )
     if tried.chosen is None:
         return _not_exercised(
             target,

@@ -10,6 +10,7 @@ the item list is the LEAKED row.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,28 @@ def test_with_its_leaky_setting_the_item_list_is_the_leaked_row(
     assert verdicts.pop("GET /api/v1/items/") == "LEAKED", output
     assert set(verdicts.values()) == {"CLEAN"}, output
     assert "checked out at app/api/routes/items.py" in _flat(output)
+
+
+def test_routes_that_cannot_be_called_meaningfully_are_reported_not_clean(
+    tmp_path: Path, embedded_dsn: str
+) -> None:
+    reports = tmp_path / "reports"
+    result = runner.invoke(
+        app,
+        ["run", "--app", f"{HERE / 'routes_refused_app.py'}:app", "--all-routes",
+         "--dsn", embedded_dsn, "--report-dir", str(reports), "--no-live"],
+    )  # fmt: skip
+    assert result.exit_code == 4, result.output  # inconclusive: nothing leaked, nothing judged
+    assert _verdicts(_report(reports)) == {
+        "POST /coupons": "INCONCLUSIVE",
+        "GET /admin": "INCONCLUSIVE",
+    }
+    # Up to 3 different requests are tried; two generated ones may be the same.
+    summary = re.search(r"2 routes: .*?database\)\.", _flat(result.output))
+    assert summary is not None, result.output
+    assert re.fullmatch(
+        r"2 routes: 0 CLEAN, 0 LEAKED, 2 not exercised \(POST /coupons: 422 on every request "
+        r"tried \([123], from the schema's examples and generated values\); GET /admin: every "
+        r"answer was 401 and nothing reached the database\)\.",
+        summary.group(0),
+    ), summary.group(0)
