@@ -127,6 +127,13 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
                     process, poller = _start(stack, config, serving)
                 except TargetStartError as exc:
                     yield _failed(serving.target, operation.label, str(exc))
+                    for later in chosen[index + 1 :]:
+                        yield _failed(
+                            serving.target,
+                            later.label,
+                            f"Not attempted: the target did not start for {operation.label} "
+                            "(see there).",
+                        )
                     return
             row = _route_row(
                 config,
