@@ -148,11 +148,29 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
             if note is not None:
                 row = dataclasses.replace(row, note=note)
             yield row
-            note = None
-            if row.verdict is Verdict.LEAKED:
-                note = f"On a fresh target process: {operation.label} before it leaked."
-            elif not process.alive():
-                note = f"On a fresh target process: the one before exited during {row.endpoint}."
+            note = _fresh_target_note(row, process.alive())
+
+
+def _fresh_target_note(row: RowResult, alive: bool) -> str | None:
+    """Why the next route needs a fresh target, if it does; None when this one is as new.
+
+    Not only after a leak: a row that could not be judged may still have left
+    connections above its baseline, and the next row's baseline would count
+    them (a collection freeing them during its load would hide a leak of its own).
+    """
+    if row.verdict is Verdict.LEAKED:
+        return f"On a fresh target process: {row.endpoint} before it leaked."
+    if not alive:
+        return f"On a fresh target process: the one before exited during {row.endpoint}."
+    findings = row.findings
+    if findings is not None and (
+        findings.leaked_connections or (findings.pool_leaked_connections or 0) > 0
+    ):
+        return (
+            f"On a fresh target process: {row.endpoint} before it left connections "
+            "above its baseline."
+        )
+    return None
 
 
 def _start(

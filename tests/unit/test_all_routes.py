@@ -3,6 +3,7 @@ making their requests, carrying a created id to the item routes, and the summary
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Annotated, Any
 
@@ -247,3 +248,42 @@ def test_all_routes_refuses_rows_of_its_own(extra: dict[str, Any], message: str)
 def test_narrowing_options_need_all_routes() -> None:
     with pytest.raises(UsageError, match="--destructive belongs to --all-routes"):
         RunOptions(pattern=("both",), destructive=True).config()
+
+
+def test_a_route_that_left_anything_behind_hands_the_next_a_fresh_target() -> None:
+    """Not only after a leak: leftovers would sit in the next row's baseline."""
+    from leakbench.runner.all_routes import _fresh_target_note  # noqa: PLC0415
+
+    sample = ActivitySample(t=0.0, phase=Phase.FINAL)
+    base = Findings(
+        verdict=Verdict.CLEAN,
+        reasons=(),
+        baseline=sample,
+        after_settle=sample,
+        peak_idle_in_transaction=0,
+        peak_active=0,
+        peak_total_connections=0,
+        peak_oldest_transaction_seconds=None,
+        settled=True,
+        settle_seconds=1.0,
+        leaked_connections=0,
+    )
+    clean = RowResult("app:app", "GET /a", Verdict.CLEAN, None, base)
+    assert _fresh_target_note(clean, alive=True) is None
+    assert _fresh_target_note(clean, alive=False) == (
+        "On a fresh target process: the one before exited during GET /a."
+    )
+    leaked = RowResult("app:app", "GET /b", Verdict.LEAKED, None, base)
+    assert _fresh_target_note(leaked, alive=True) == (
+        "On a fresh target process: GET /b before it leaked."
+    )
+    doubtful = RowResult(
+        "app:app",
+        "GET /c",
+        Verdict.INCONCLUSIVE,
+        None,
+        dataclasses.replace(base, verdict=Verdict.INCONCLUSIVE, pool_leaked_connections=2),
+    )
+    assert "GET /c before it left connections above its baseline" in str(
+        _fresh_target_note(doubtful, alive=True)
+    )
