@@ -37,7 +37,7 @@ from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
-from leakbench.target.specs import parse_app, resolve_patterns
+from leakbench.targets.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
 # Seconds of load per row when neither --duration nor --requests bounds it.

@@ -22,16 +22,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx2
 
-from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
+from leakbench.config import RunConfig, Target, Workload
 from leakbench.errors import LeakbenchError, TargetStartError
 from leakbench.load.driver import LoadProgress
 from leakbench.load.processes import ProcessesDriver, chosen_processes
@@ -39,14 +38,16 @@ from leakbench.openapi import operations, values
 from leakbench.openapi.flow import Flow
 from leakbench.openapi.operations import Document, Json, Operation
 from leakbench.postgres.poller import ActivityPoller
+from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
 from leakbench.request_spec import Header, Route
 from leakbench.results import Phase, RowResult, Verdict
-from leakbench.runner.row import RowSpec, activity_poller, observe_row
+from leakbench.runner.row import observe_row
 from leakbench.system import shutdown
-from leakbench.target.login import LoginError, request_headers
-from leakbench.target.process import TargetProcess
-from leakbench.target.spawn import Spare
+from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
+from leakbench.targets.login import LoginError, request_headers
+from leakbench.targets.process import TargetProcess
+from leakbench.targets.spawned import SpawnedTargets
 
 # Sent as the bearer token to routes that declare one when no --login is given: a route
 # that looks its token up in the database is still exercised (and answers 401 after SQL).
@@ -59,16 +60,48 @@ _MEDIA_NOT_GENERATED = "its body is {media}, which leakbench does not generate"
 
 @dataclass(frozen=True, slots=True)
 class Serving:
-    """Where a target runs: its address, its database and its Python."""
+    """Where one app's routes run: leakbench's spawned targets, on its set-up database."""
 
-    target: Target
-    env: Mapping[str, str]
-    work: Path
-    admin_dsn: str
+    spawned: SpawnedTargets
+    server: Server
     database: str
-    max_connections: int | None
-    spare: Spare | None = None
-    interpreter: TargetInterpreter | None = None
+    target: Target
+
+    @property
+    def max_connections(self) -> int | None:
+        return self.server.info.max_connections
+
+
+class RouteTargets:
+    """The :class:`leakbench.targets.handle.Targets` of ``--all-routes``.
+
+    leakbench's spawned targets (the same server, databases and set-up), whose
+    rows this module measures itself, route by route, on a shared process.
+    """
+
+    def __init__(self, config: RunConfig, observer: RunObserver) -> None:
+        self.config = config
+        self._observer = observer
+        self._spawned = SpawnedTargets(config)
+        self.command_url = self._spawned.command_url
+        self.kept_warnings = self._spawned.kept_warnings
+
+    def check(self) -> list[str]:
+        return self._spawned.check()
+
+    def opened(self, notices: Notices) -> AbstractContextManager[Server]:
+        return self._spawned.opened(notices)
+
+    def server_warnings(self, server: Server, notices: Notices) -> list[str]:
+        return self._spawned.server_warnings(server, notices)
+
+    def hidden_reason(self, server: Server) -> str | None:
+        return self._spawned.hidden_reason(server)
+
+    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow | RowResult]:
+        for _index, target, database in self._spawned.prepared(server, notices):
+            serving = Serving(self._spawned, server, database, target)
+            yield from route_rows(self.config, serving, self._observer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +122,7 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
     threading.Thread(target=values.preload, name="leakbench-preload", daemon=True).start()
     with contextlib.ExitStack() as stack:
         try:
-            process, poller = _start(stack, config, serving)
+            process, poller = _start(stack, serving)
         except TargetStartError as exc:
             yield _failed(serving.target, "all routes", str(exc))
             return
@@ -119,12 +152,12 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
             shutdown.check()
             fresh = routes.isolate and index > 0
             if note is not None or fresh:
-                if note is not None:
+                if note is not None and isinstance(process, TargetProcess):
                     # Its requests may wait on a pool the leak emptied: no graceful stop.
                     process.stop(grace=_LEAKED_STOP_GRACE)
                 stack.close()
                 try:
-                    process, poller = _start(stack, config, serving)
+                    process, poller = _start(stack, serving)
                 except TargetStartError as exc:
                     yield _failed(serving.target, operation.label, str(exc))
                     for later in chosen[index + 1 :]:
@@ -173,26 +206,10 @@ def _fresh_target_note(row: RowResult, alive: bool) -> str | None:
     return None
 
 
-def _start(
-    stack: contextlib.ExitStack, config: RunConfig, serving: Serving
-) -> tuple[TargetProcess, ActivityPoller]:
-    # Not named after the target: the probe's Unix socket path must stay short.
-    folder = Path(tempfile.mkdtemp(prefix="row-", dir=serving.work))
-    process = stack.enter_context(
-        TargetProcess(
-            serving.target,
-            serving.env,
-            folder,
-            workers=config.workers,
-            startup_timeout=config.startup_timeout,
-            spare=serving.spare,
-            interpreter=serving.interpreter,
-        )
-    )
-    poller = stack.enter_context(
-        activity_poller(serving.admin_dsn, serving.database, config.poll_interval)
-    )
-    return process, poller
+def _start(stack: contextlib.ExitStack, serving: Serving) -> tuple[TargetHandle, ActivityPoller]:
+    """A target process for the routes, and the poller of its database."""
+    opened = serving.spawned.open_row(serving.server, serving.database, serving.target)
+    return stack.enter_context(opened)
 
 
 def _schema(base_url: str, path: str, config: RunConfig) -> Document:
@@ -218,7 +235,7 @@ def _route_row(
     document: Document,
     operation: Operation,
     flow: Flow,
-    process: TargetProcess,
+    process: TargetHandle,
     poller: ActivityPoller,
     observer: RunObserver,
 ) -> RowResult:
