@@ -41,13 +41,15 @@ from leakbench.postgres.poller import ActivityPoller
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
 from leakbench.request_spec import Header, Route
-from leakbench.results import Phase, RowResult, Verdict
+from leakbench.results import Phase, RowResult
 from leakbench.runner.row import observe_row
 from leakbench.system import shutdown
 from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
 from leakbench.targets.login import LoginError, request_headers
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.spawned import SpawnedTargets
+from leakbench.verdict import routes as route_verdicts
+from leakbench.verdict import rows as row_verdicts
 
 # Sent as the bearer token to routes that declare one when no --login is given: a route
 # that looks its token up in the database is still exercised (and answers 401 after SQL).
@@ -124,12 +126,12 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
         try:
             process, poller = _start(stack, serving)
         except TargetStartError as exc:
-            yield _failed(serving.target, "all routes", str(exc))
+            yield row_verdicts.failed(serving.target.name, "all routes", str(exc))
             return
         try:
             document = _schema(process.base_url, routes.openapi_path, config)
         except TargetStartError as exc:
-            yield _failed(serving.target, "all routes", str(exc))
+            yield row_verdicts.failed(serving.target.name, "all routes", str(exc))
             return
         chosen = operations.choose(document.operations, wanted)
         left_out = operations.skipped_destructive(document.operations, wanted)
@@ -139,8 +141,8 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
                 "--destructive to load them too (they run last)."
             )
         if not chosen:
-            yield _failed(
-                serving.target,
+            yield row_verdicts.failed(
+                serving.target.name,
                 "all routes",
                 f"No route of the schema's {len(document.operations)} is left by "
                 "--route-include/--route-exclude (DELETE routes need --destructive).",
@@ -159,10 +161,10 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
                 try:
                     process, poller = _start(stack, serving)
                 except TargetStartError as exc:
-                    yield _failed(serving.target, operation.label, str(exc))
+                    yield row_verdicts.failed(serving.target.name, operation.label, str(exc))
                     for later in chosen[index + 1 :]:
-                        yield _failed(
-                            serving.target,
+                        yield row_verdicts.failed(
+                            serving.target.name,
                             later.label,
                             f"Not attempted: the target did not start for {operation.label} "
                             "(see there).",
@@ -181,29 +183,7 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
             if note is not None:
                 row = dataclasses.replace(row, note=note)
             yield row
-            note = _fresh_target_note(row, process.alive())
-
-
-def _fresh_target_note(row: RowResult, alive: bool) -> str | None:
-    """Why the next route needs a fresh target, if it does; None when this one is as new.
-
-    Not only after a leak: a row that could not be judged may still have left
-    connections above its baseline, and the next row's baseline would count
-    them (a collection freeing them during its load would hide a leak of its own).
-    """
-    if row.verdict is Verdict.LEAKED:
-        return f"On a fresh target process: {row.endpoint} before it leaked."
-    if not alive:
-        return f"On a fresh target process: the one before exited during {row.endpoint}."
-    findings = row.findings
-    if findings is not None and (
-        findings.leaked_connections or (findings.pool_leaked_connections or 0) > 0
-    ):
-        return (
-            f"On a fresh target process: {row.endpoint} before it left connections "
-            "above its baseline."
-        )
-    return None
+            note = route_verdicts.fresh_target_note(row, alive=process.alive())
 
 
 def _start(stack: contextlib.ExitStack, serving: Serving) -> tuple[TargetHandle, ActivityPoller]:
@@ -242,7 +222,9 @@ def _route_row(
     target = serving.target
     if operation.unsupported_body is not None:
         reason = _MEDIA_NOT_GENERATED.format(media=operation.unsupported_body)
-        return _not_exercised(target, operation, f"Not exercised: {reason}.")
+        return route_verdicts.not_exercised(
+            target.name, operation.label, f"Not exercised: {reason}."
+        )
     row_config = _with_placeholder_token(config, operation)
     try:
         headers = request_headers(
@@ -260,16 +242,16 @@ def _route_row(
         config=config,
     )
     if tried.chosen is None and 422 not in tried.statuses:
-        return _failed(
-            target,
+        return row_verdicts.failed(
+            target.name,
             operation.label,
             f"{operation.label} got no answer to any of {len(tried.statuses)} request(s) "
             f"before its row; the target's log ends: {process.log_tail()}",
         )
     if tried.chosen is None:
-        return _not_exercised(
-            target,
-            operation,
+        return route_verdicts.not_exercised(
+            target.name,
+            operation.label,
             f"Not exercised: 422 on every request tried ({len(tried.statuses)}, from the "
             "schema's examples and generated values); give the route an example in the schema.",
         )
@@ -301,8 +283,10 @@ def _route_row(
     except LoginError:
         raise
     except LeakbenchError as exc:
-        return _failed(target, operation.label, str(exc))
-    return _explained(row, tried, config)
+        return row_verdicts.failed(target.name, operation.label, str(exc))
+    return route_verdicts.explained(
+        row, tried.statuses, logged_in=config.requests.login is not None
+    )
 
 
 def _with_placeholder_token(config: RunConfig, operation: Operation) -> RunConfig:
@@ -365,26 +349,3 @@ def _await_quiet(poller: ActivityPoller) -> None:
         if sample is not None and sample.active == 0 and sample.in_transaction == 0:
             return
         time.sleep(poller.interval)
-
-
-def _explained(row: RowResult, tried: _Tried, config: RunConfig) -> RowResult:
-    """An INCONCLUSIVE route row whose every answer was 401/403 says what is missing."""
-    if row.verdict is not Verdict.INCONCLUSIVE or row.load is None:
-        return row
-    statuses = {status for status, _ in row.load.status_counts} | set(tried.statuses)
-    if statuses and statuses <= {401, 403} and config.requests.login is None:
-        return dataclasses.replace(
-            row,
-            note=f"Not exercised: every answer was {'/'.join(map(str, sorted(statuses)))} "
-            "and nothing reached the database; give --login (and --login-form) so the route "
-            "runs as a signed-in user.",
-        )
-    return row
-
-
-def _not_exercised(target: Target, operation: Operation, reason: str) -> RowResult:
-    return RowResult(target.name, operation.label, Verdict.INCONCLUSIVE, None, None, error=reason)
-
-
-def _failed(target: Target, label: str, error: str) -> RowResult:
-    return RowResult(target.name, label, Verdict.FAILED, None, None, error=error)

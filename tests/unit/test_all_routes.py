@@ -17,8 +17,16 @@ from leakbench.openapi import operations, values
 from leakbench.openapi.flow import Flow
 from leakbench.openapi.operations import RouteFilter
 from leakbench.options import ALL_ROUTES_CONCURRENCY, ALL_ROUTES_DURATION, RunOptions
-from leakbench.results import ActivitySample, Findings, Phase, RowResult, Verdict
-from leakbench.verdict.routes import route_summary
+from leakbench.results import (
+    ActivitySample,
+    Findings,
+    LatencySummary,
+    LoadStats,
+    Phase,
+    RowResult,
+    Verdict,
+)
+from leakbench.verdict.routes import explained, fresh_target_note, route_summary
 
 
 class OrderIn(BaseModel):
@@ -252,8 +260,6 @@ def test_narrowing_options_need_all_routes() -> None:
 
 def test_a_route_that_left_anything_behind_hands_the_next_a_fresh_target() -> None:
     """Not only after a leak: leftovers would sit in the next row's baseline."""
-    from leakbench.runner.all_routes import _fresh_target_note  # noqa: PLC0415
-
     sample = ActivitySample(t=0.0, phase=Phase.FINAL)
     base = Findings(
         verdict=Verdict.CLEAN,
@@ -269,12 +275,12 @@ def test_a_route_that_left_anything_behind_hands_the_next_a_fresh_target() -> No
         leaked_connections=0,
     )
     clean = RowResult("app:app", "GET /a", Verdict.CLEAN, None, base)
-    assert _fresh_target_note(clean, alive=True) is None
-    assert _fresh_target_note(clean, alive=False) == (
+    assert fresh_target_note(clean, alive=True) is None
+    assert fresh_target_note(clean, alive=False) == (
         "On a fresh target process: the one before exited during GET /a."
     )
     leaked = RowResult("app:app", "GET /b", Verdict.LEAKED, None, base)
-    assert _fresh_target_note(leaked, alive=True) == (
+    assert fresh_target_note(leaked, alive=True) == (
         "On a fresh target process: GET /b before it leaked."
     )
     doubtful = RowResult(
@@ -285,5 +291,29 @@ def test_a_route_that_left_anything_behind_hands_the_next_a_fresh_target() -> No
         dataclasses.replace(base, verdict=Verdict.INCONCLUSIVE, pool_leaked_connections=2),
     )
     assert "GET /c before it left connections above its baseline" in str(
-        _fresh_target_note(doubtful, alive=True)
+        fresh_target_note(doubtful, alive=True)
     )
+
+
+def test_a_route_refused_401_without_a_login_says_what_is_missing() -> None:
+    def row(verdict: Verdict, status: int) -> RowResult:
+        load = LoadStats(
+            sent=10,
+            status_counts=((status, 10),),
+            transport_errors=0,
+            timeouts=0,
+            elapsed_seconds=1.0,
+            latency=LatencySummary(),
+            concurrency=1,
+        )
+        return RowResult("app:app", "GET /admin", verdict, load, None)
+
+    refused = explained(row(Verdict.INCONCLUSIVE, 401), (401, 401), logged_in=False)
+    assert refused.note == (
+        "Not exercised: every answer was 401 and nothing reached the database; give --login "
+        "(and --login-form) so the route runs as a signed-in user."
+    )
+    # Logged in, judged, or answered otherwise: nothing to add.
+    assert explained(row(Verdict.INCONCLUSIVE, 401), (), logged_in=True).note is None
+    assert explained(row(Verdict.CLEAN, 401), (401,), logged_in=False).note is None
+    assert explained(row(Verdict.INCONCLUSIVE, 404), (401,), logged_in=False).note is None
