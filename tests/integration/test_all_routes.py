@@ -65,7 +65,8 @@ def test_the_route_that_leaks_once_in_20_is_the_leaked_row(
     rows = {row["endpoint"]: row for row in report["rows"]}
     # The created order's id fed the item routes: they answered 200, not 404.
     for label in ("GET /orders/{order_id}", "PUT /orders/{order_id}"):
-        assert set(rows[label]["load"]["status_counts"]) == {"200"}, rows[label]
+        statuses = rows[label]["load"]["status_counts"]
+        assert "200" in statuses and "404" not in statuses, rows[label]
     # The bearer route got a made-up token and answered 401 after looking it up: judged.
     assert set(rows["GET /me"]["load"]["status_counts"]) == {"401"}
     assert rows["GET /me"]["findings"]["pool_checkouts"] > 0
