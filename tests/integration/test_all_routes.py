@@ -106,6 +106,8 @@ def _run_example(example: Path, embedded_dsn: str, *more: str) -> tuple[int, str
         ["run", "--all-routes", "-d", "1", "--dsn", embedded_dsn, "--report-dir", str(reports),
          *more],
     )  # fmt: skip
+    if not (reports / "report.json").is_file():
+        pytest.fail(f"no report (exit {result.exit_code}): {result.output}")
     return result.exit_code, result.output, _report(reports)
 
 
