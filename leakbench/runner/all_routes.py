@@ -149,6 +149,7 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
             )
             return
         flow = Flow()
+        logins: dict[tuple[str, bool], tuple[tuple[str, str], ...]] = {}
         note: str | None = None
         for index, operation in enumerate(chosen):
             shutdown.check()
@@ -179,6 +180,7 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
                 process=process,
                 poller=poller,
                 observer=observer,
+                logins=logins,
             )
             if note is not None:
                 row = dataclasses.replace(row, note=note)
@@ -218,6 +220,7 @@ def _route_row(
     process: TargetHandle,
     poller: ActivityPoller,
     observer: RunObserver,
+    logins: dict[tuple[str, bool], tuple[tuple[str, str], ...]],
 ) -> RowResult:
     target = serving.target
     if operation.unsupported_body is not None:
@@ -226,12 +229,14 @@ def _route_row(
             target.name, operation.label, f"Not exercised: {reason}."
         )
     row_config = _with_placeholder_token(config, operation)
-    try:
-        headers = request_headers(
+    # The calls before the rows log in once per target process (a login may be slow:
+    # a password hash), and the row logs in as any row does.
+    key = (process.base_url, row_config is not config)
+    if key not in logins:
+        logins[key] = request_headers(
             row_config.requests, process.base_url, config.load.request_timeout
         )
-    except LoginError:
-        raise  # the whole run stops, as for any row: no route could be judged
+    headers = logins[key]
     candidates = values.calls(operation, document.definitions, flow.known_for(operation), tries=3)
     tried = _try(
         process.base_url,
