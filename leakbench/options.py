@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leakbench.config import (
+    AllRoutes,
     AttachTarget,
     Endpoint,
     EnvTemplate,
@@ -35,12 +36,18 @@ from leakbench.errors import UsageError
 from leakbench.matrix.axes import parse_axes, parse_extra_requirement
 from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
+from leakbench.postgres import dsn as dsn_tools
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
 from leakbench.targets.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
 # Seconds of load per row when neither --duration nor --requests bounds it.
 DEFAULT_DURATION = 8.0
+DEFAULT_CONCURRENCY = 300
+# --all-routes: short, light rows, so a 20-route API is judged in about a minute. A leak
+# on one request in 20 still shows: a row sends hundreds of requests.
+ALL_ROUTES_DURATION = 1.0
+ALL_ROUTES_CONCURRENCY = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,8 @@ class RunOptions:
     # What to run.
     pattern: Sequence[str] | None = None
     app_spec: Sequence[str] | None = None
+    # Where a module app is imported from (--app-dir); None: the current folder.
+    app_dir: Path | None = None
     endpoint: Sequence[str] | None = None
     app_env: Sequence[str] | None = None
     setup_sql: Path | None = None
@@ -57,8 +66,8 @@ class RunOptions:
     application_name: str | None = None
     allow_remote: bool = False
     dsn: str | None = None
-    # Load.
-    concurrency: int = 300
+    # Load (None: the default, lighter with --all-routes).
+    concurrency: int | None = None
     duration: float | None = None
     requests: int | None = None
     request_timeout: float = 10.0
@@ -75,6 +84,12 @@ class RunOptions:
     login_body: str | None = None
     login_token_field: str = DEFAULT_TOKEN_FIELD
     setup_cmd: Sequence[str] | None = None
+    # --all-routes and what narrows it.
+    all_routes: bool = False
+    route_include: Sequence[str] | None = None
+    route_exclude: Sequence[str] | None = None
+    destructive: bool = False
+    isolate: bool = False
     driver_processes: int | None = None
     # Load from another tool instead of the driver.
     load_command: str | None = None
@@ -101,6 +116,8 @@ class RunOptions:
     timeout: float = 3600.0
     live: bool = True
     prometheus_port: int | None = None
+    # The project's settings file the defaults came from, if any (named in errors).
+    settings_file: Path | None = None
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
@@ -109,6 +126,8 @@ class RunOptions:
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
         attach = self._attach()
+        if self.dsn is not None:
+            dsn_tools.validate(self.dsn)  # its own error first, whatever else is missing
         default_body, requests = from_options(
             headers=self.header or (),
             form=self.form or (),
@@ -122,14 +141,17 @@ class RunOptions:
             login_token_field=self.login_token_field,
         )
         return RunConfig(
-            targets=self._targets(attach),
             endpoints=tuple(Endpoint.parse(text) for text in self.endpoint or ()),
             load=LoadSettings(
-                concurrency=self.concurrency,
+                concurrency=(
+                    self.concurrency
+                    if self.concurrency is not None
+                    else (ALL_ROUTES_CONCURRENCY if self.all_routes else DEFAULT_CONCURRENCY)
+                ),
                 duration=(
                     self.duration
                     if self.duration is not None or self.requests is not None
-                    else DEFAULT_DURATION
+                    else (ALL_ROUTES_DURATION if self.all_routes else DEFAULT_DURATION)
                 ),
                 requests=self.requests,
                 request_timeout=self.request_timeout,
@@ -159,6 +181,28 @@ class RunOptions:
                 max_p95_ms=self.max_p95_ms,
             ),
             load_command=self._load_command(),
+            all_routes=self._all_routes(),
+            # Last: a bad value of another option is named before "nothing to run".
+            targets=self._targets(attach),
+        )
+
+    def _all_routes(self) -> AllRoutes | None:
+        narrowing = {
+            "--route-include": bool(self.route_include),
+            "--route-exclude": bool(self.route_exclude),
+            "--destructive": self.destructive,
+            "--isolate": self.isolate,
+        }
+        if not self.all_routes:
+            for option, given in narrowing.items():
+                if given:
+                    raise UsageError(f"{option} belongs to --all-routes; give --all-routes too.")
+            return None
+        return AllRoutes(
+            include=tuple(self.route_include or ()),
+            exclude=tuple(self.route_exclude or ()),
+            destructive=self.destructive,
+            isolate=self.isolate,
         )
 
     def _load_command(self) -> LoadCommand | None:
@@ -202,10 +246,25 @@ class RunOptions:
     def _targets(self, attach: AttachTarget | None) -> tuple[Target, ...]:
         """The scenarios and apps named, in order; the PR's two scenarios when none is."""
         targets = resolve_patterns(list(self.pattern or ()))
-        targets += [parse_app(spec) for spec in self.app_spec or ()]
+        targets += [parse_app(spec, self.app_dir) for spec in self.app_spec or ()]
         if not targets and attach is None:
-            targets = resolve_patterns(["both"])
+            raise UsageError(self._nothing_to_run())
         return tuple(targets)
+
+    def _nothing_to_run(self) -> str:
+        # Never a default target: a CI step run in the wrong folder must not go green.
+        if self.settings_file is not None:
+            where = f"{self.settings_file} names no target"
+        else:
+            where = (
+                "no leakbench.toml or pyproject.toml with a [tool.leakbench] section was found "
+                f"from {Path.cwd()} up to the repository root"
+            )
+        return (
+            f"Nothing to run: {where}. Give --app module:app (your service), "
+            "--pattern both (the pull request's comparison), --url to attach, "
+            "or add app = 'module:app' to a [tool.leakbench] section."
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,9 +280,10 @@ class MatrixOptions:
 
     def config(self) -> MatrixConfig:
         """The checked configuration of the matrix, or a UsageError naming the bad value."""
+        axes = parse_axes(self.versions)  # the matrix's own options are named first
         return MatrixConfig(
             run=self.run.config(),
-            axes=parse_axes(self.versions),
+            axes=axes,
             extra_requirements=tuple(
                 parse_extra_requirement(text) for text in self.with_requirements or ()
             ),

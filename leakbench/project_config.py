@@ -58,6 +58,23 @@ _RICHER: dict[str, Any] = {
 }
 
 
+def discover(start: Path) -> tuple[Path, dict[str, Any]] | None:
+    """The nearest settings from ``start`` up to the repository root, as pytest and ruff look.
+
+    Each folder is looked at in turn (:func:`find`); a ``pyproject.toml`` without a
+    ``[tool.leakbench]`` section does not stop the search. The folder holding
+    ``.git`` is the last one looked at, so a project's settings never come from
+    a folder above its repository.
+    """
+    for folder in (start, *start.parents):
+        found = find(folder)
+        if found is not None:
+            return found
+        if (folder / ".git").exists():
+            return None
+    return None
+
+
 def find(folder: Path) -> tuple[Path, dict[str, Any]] | None:
     """The settings in ``folder``: leakbench.toml, else pyproject.toml's [tool.leakbench]."""
     own = folder / LEAKBENCH_TOML
@@ -126,6 +143,17 @@ def _python_type(param: Any) -> Any:
     return scalar
 
 
+def _is_path(param: Any) -> bool:
+    """Whether an option takes a file or folder (typer's annotation, or click's type)."""
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is not None:
+        annotation = descriptor.annotation
+        if get_origin(annotation) in (Union, types.UnionType):
+            return Path in get_args(annotation)
+        return annotation is Path
+    return type(getattr(param, "type", None)).__name__ == "Path"
+
+
 def schema_for(command: Command) -> type[BaseModel]:
     """A strict model with one optional field per long option of ``command``."""
     fields: dict[str, Any] = {}
@@ -151,19 +179,36 @@ def default_map(command: Command, source: Path, section: dict[str, Any]) -> dict
     except ValidationError as exc:
         raise UsageError(_explain(source, exc, model)) from None
     repeatable = {param.name for param in command.params if getattr(param, "multiple", False)}
+    paths = {param.name for param in command.params if _is_path(param)}
     values: dict[str, Any] = {}
     for name, value in settings:
         if value is None:
             continue
         if name in repeatable and not isinstance(value, list):
             value = [value]  # noqa: PLW2901 - one value given for a repeatable option
-        if name == "mix":
+        if name in paths:
+            # Relative to the file, not to the folder leakbench was started in.
+            values[name] = str(source.parent / Path(value).expanduser())
+        elif name == "app_spec":
+            values[name] = [_app_from(source.parent, spec) for spec in value]
+        elif name == "mix":
             values[name] = [_mix_text(entry) for entry in value]
         elif isinstance(value, dict):  # login-body given as a table
             values[name] = json.dumps(value)
         else:
             values[name] = value
+    if "app_dir" in paths and "app_dir" not in values:
+        # A module app ('app.main:app') is imported from the project's folder.
+        values["app_dir"] = str(source.parent)
     return values
+
+
+def _app_from(folder: Path, spec: str) -> str:
+    """A file-path app (``src/main.py:app``) made absolute from ``folder``; a module as is."""
+    module, sep, attribute = spec.rpartition(":")
+    if sep and (module.endswith(".py") or "/" in module):
+        return f"{folder / Path(module).expanduser()}:{attribute}"
+    return spec
 
 
 def _mix_text(entry: str | MixRoute) -> str:

@@ -96,26 +96,39 @@ def load_project_config(ctx: typer.Context) -> None:
         return
     command = ctx.command.get_command(ctx, "run")  # type: ignore[attr-defined]
     try:
-        found = project_config.find(Path.cwd())
+        found = project_config.discover(Path.cwd())
         if found is None or command is None:
             return
         source, section = found
         ctx.default_map = {"run": project_config.default_map(command, source, section)}
-        ctx.meta[_SETTINGS_SOURCE] = source.name
+        ctx.meta[_SETTINGS_SOURCE] = source
     except LeakbenchError as exc:
         # Reported when `run` starts, so `leakbench run --help` still shows the help.
         ctx.meta[_SETTINGS_ERROR] = exc
 
 
-def announce_project_config(ctx: typer.Context) -> None:
+def announce_project_config(ctx: typer.Context) -> Path | None:
+    """Name the settings file the run's defaults come from (first line); return it."""
     error = ctx.meta.get(_SETTINGS_ERROR)
     if isinstance(error, LeakbenchError):
         error_line(str(error))
         raise typer.Exit(error.exit_code)
-    if ctx.meta.get(_SETTINGS_SOURCE):
-        make_console(stderr=True).print(
-            f"Settings from {ctx.meta[_SETTINGS_SOURCE]}; options given here override them.",
-            style="dim",
-            highlight=False,
-            markup=False,
-        )
+    source = ctx.meta.get(_SETTINGS_SOURCE)
+    if not isinstance(source, Path):
+        return None
+    make_console(stderr=True).print(
+        f"Settings from {_shown(source)}; options given here override them.",
+        style="dim",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
+    return source
+
+
+def _shown(source: Path) -> str:
+    """The file as the user would write it: relative to the current folder when inside it."""
+    try:
+        return str(source.relative_to(Path.cwd()))
+    except ValueError:
+        return str(source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from typer._click.core import ParameterSource
 
 from leakbench.cli import options, run_options
 from leakbench.cli.base import announce_project_config, exit_on_error
@@ -16,6 +17,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     ctx: typer.Context,
     pattern: run_options.Pattern = None,
     app_spec: run_options.AppSpec = None,
+    app_dir: run_options.AppDir = None,
     workers: run_options.Workers = _DEFAULTS.workers,
     startup_timeout: run_options.StartupTimeout = _DEFAULTS.startup_timeout,
     url: run_options.Url = None,
@@ -25,7 +27,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     setup_sql: run_options.SetupSql = None,
     setup_cmd: run_options.SetupCmd = None,
     app_env: run_options.AppEnv = None,
-    concurrency: run_options.Concurrency = _DEFAULTS.concurrency,
+    concurrency: run_options.Concurrency = None,
     duration: run_options.Duration = None,
     requests: run_options.Requests = None,
     rate: run_options.Rate = None,
@@ -46,6 +48,11 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     login_form: run_options.LoginForm = None,
     login_body: run_options.LoginBody = None,
     login_token_field: run_options.LoginTokenField = _DEFAULTS.login_token_field,
+    all_routes: run_options.AllRoutesFlag = False,
+    route_include: run_options.RouteInclude = None,
+    route_exclude: run_options.RouteExclude = None,
+    destructive: run_options.Destructive = False,
+    isolate: run_options.Isolate = False,
     pool_size: run_options.PoolSize = _DEFAULTS.pool_size,
     max_overflow: run_options.MaxOverflow = _DEFAULTS.max_overflow,
     pool_timeout: run_options.PoolTimeout = _DEFAULTS.pool_timeout,
@@ -62,6 +69,13 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     prometheus_port: options.PrometheusPort = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
-    announce_project_config(ctx)
-    parsed = RunOptions(**ctx.params)
+    settings_file = announce_project_config(ctx)
+    params = dict(ctx.params)
+    if all_routes:
+        # The project's own rows (its mix, its endpoints) give way to every route; given
+        # on the command line with --all-routes they are a usage error.
+        for name in ("mix", "endpoint"):
+            if ctx.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
+                params[name] = None
+    parsed = RunOptions(**params, settings_file=settings_file)
     exit_on_error(lambda: run_and_report(parsed))

@@ -24,7 +24,12 @@ from leakbench.cli.options import (
     finite_number,
 )
 from leakbench.config import PLACEHOLDER_HELP
-from leakbench.options import DEFAULT_DURATION
+from leakbench.options import (
+    ALL_ROUTES_CONCURRENCY,
+    ALL_ROUTES_DURATION,
+    DEFAULT_CONCURRENCY,
+    DEFAULT_DURATION,
+)
 
 
 def _complete_pattern(incomplete: str) -> list[tuple[str, str]]:
@@ -55,6 +60,17 @@ AppSpec = Annotated[
         "--app",
         metavar="APP",
         help="Your app: 'path/to/main.py:app' or 'pkg.module:app'. Repeatable.",
+        rich_help_panel=TARGETS,
+        show_default=False,
+    ),
+]
+AppDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--app-dir",
+        metavar="DIR",
+        help="Folder a module app is imported from and --setup-cmd runs in "
+        "(default: the settings file's folder, else the current folder).",
         rich_help_panel=TARGETS,
         show_default=False,
     ),
@@ -119,9 +135,15 @@ AppEnv = Annotated[
     ),
 ]
 Concurrency = Annotated[
-    int,
+    int | None,
     typer.Option(
-        "--concurrency", "-c", metavar="N", help="Concurrent connections.", rich_help_panel=LOAD
+        "--concurrency",
+        "-c",
+        metavar="N",
+        help=f"Concurrent connections ({DEFAULT_CONCURRENCY}; "
+        f"{ALL_ROUTES_CONCURRENCY} with --all-routes).",
+        rich_help_panel=LOAD,
+        show_default=False,
     ),
 ]
 Duration = Annotated[
@@ -130,7 +152,8 @@ Duration = Annotated[
         "--duration",
         "-d",
         metavar="SECONDS",
-        help=f"Seconds of load per row ({DEFAULT_DURATION:g} unless --requests is given).",
+        help=f"Seconds of load per row ({DEFAULT_DURATION:g}, {ALL_ROUTES_DURATION:g} with "
+        "--all-routes, unless --requests is given).",
         rich_help_panel=LOAD,
         show_default=False,
         parser=finite_number,
@@ -340,5 +363,56 @@ MaxP95Ms = Annotated[
         rich_help_panel=THRESHOLDS,
         show_default=False,
         parser=finite_number,
+    ),
+]
+
+ALL_ROUTES = "Every route (--all-routes)"
+AllRoutesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--all-routes",
+        metavar="",
+        help="Load every operation of the app's OpenAPI schema, each judged in its own row "
+        "(short rows on one shared target; docs/all-routes.md).",
+        rich_help_panel=ALL_ROUTES,
+    ),
+]
+RouteInclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route-include",
+        metavar="GLOB",
+        help="Only the routes matching: a glob on 'METHOD /path' or on a tag. Repeatable.",
+        rich_help_panel=ALL_ROUTES,
+        show_default=False,
+    ),
+]
+RouteExclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--route-exclude",
+        metavar="GLOB",
+        help="Leave out the routes matching: a glob on 'METHOD /path' or on a tag. Repeatable.",
+        rich_help_panel=ALL_ROUTES,
+        show_default=False,
+    ),
+]
+Destructive = Annotated[
+    bool,
+    typer.Option(
+        "--destructive",
+        metavar="",
+        help="Load the routes that destroy data (DELETE) too, after all the others.",
+        rich_help_panel=ALL_ROUTES,
+    ),
+]
+Isolate = Annotated[
+    bool,
+    typer.Option(
+        "--isolate",
+        metavar="",
+        help="Give each route a target process of its own (slower); by default the routes "
+        "share one, and a route that leaked hands the next a fresh one.",
+        rich_help_panel=ALL_ROUTES,
     ),
 ]

@@ -172,6 +172,20 @@ class VerdictSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AllRoutes:
+    """--all-routes: every operation of the app's OpenAPI schema, each judged in its own row."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    # DELETE routes run only when asked, and last.
+    destructive: bool = False
+    # Each route on a target process of its own (default: one shared, fresh after a leak).
+    isolate: bool = False
+    # Where the running target serves its schema.
+    openapi_path: str = "/openapi.json"
+
+
+@dataclass(frozen=True, slots=True)
 class RunConfig:
     """Everything one ``leakbench run`` needs."""
 
@@ -201,8 +215,12 @@ class RunConfig:
     # Load from a command instead of the driver; with ``watch``, the only load there is.
     load_command: LoadCommand | None = None
     watch: WatchTarget | None = None
+    # --all-routes: the rows come from each target's OpenAPI schema.
+    all_routes: AllRoutes | None = None
 
     def __post_init__(self) -> None:
+        if self.all_routes is not None:
+            self._check_all_routes()
         if self.load_command is not None and self.endpoints:
             raise UsageError(
                 "--load-command chooses its own routes, so --endpoint has no effect with it; "
@@ -244,6 +262,21 @@ class RunConfig:
         for command in self.setup_commands:
             _check_command(command)
         self.requests.check_environment()
+
+    def _check_all_routes(self) -> None:
+        given = [
+            ("--endpoint", bool(self.endpoints)),
+            ("--mix", bool(self.requests.mix)),
+            ("--load-command", self.load_command is not None),
+            ("--url", self.attach is not None),
+        ]
+        for option, present in given:
+            if present:
+                raise UsageError(
+                    f"--all-routes loads every route of the app's schema, so {option} "
+                    "cannot be combined with it; drop one of them "
+                    "(--route-include 'GET /orders*' narrows the routes)."
+                )
 
     def _check_attach(self) -> None:
         if self.targets:
@@ -300,6 +333,8 @@ class RunConfig:
 
     def workloads_for(self, target: Target | None) -> tuple[Workload, ...]:
         """The rows of ``target`` (None: the attached app): each endpoint, then the mix, if any."""
+        if self.all_routes is not None:
+            return ()  # the rows come from the running target's schema
         mix = self.requests.mix
         if target is not None and target.default_mix and not mix and not self.endpoints:
             count = len(target.default_mix)

@@ -191,12 +191,14 @@ def build_request(plan: LoadPlan) -> httpx2.Request:
     return request
 
 
-async def _worker(
+async def _worker(  # noqa: PLR0912 - the per-request loop stays inline: a call per request costs
     client: httpx2.AsyncClient,
     source: RequestSource,
     budget: _Budget,
     histogram: LatencyHistogram,
     progress: LoadProgress,
+    *,
+    route_histograms: list[LatencyHistogram],
 ) -> None:
     send, clock, record = client.send, time.perf_counter, histogram.record
     fixed, per_route = source.fixed, progress.route_counts or None
@@ -229,6 +231,8 @@ async def _worker(
             if per_route is not None:
                 per_route[index][0] += 1
             record(clock() - started)
+            if per_route is not None:
+                route_histograms[index].record(clock() - started)
             progress.completed += 1
             await asyncio.sleep(_ERROR_BACKOFF_SECONDS)
             continue
@@ -244,7 +248,10 @@ async def _worker(
             progress.answered += 1
             if status >= 500:
                 progress.server_errors += 1
-        record(clock() - started)
+        elapsed = clock() - started
+        record(elapsed)
+        if per_route is not None:
+            route_histograms[index].record(elapsed)
         progress.completed += 1
 
 
@@ -273,25 +280,33 @@ async def drive(
     plan: LoadPlan,
     progress: LoadProgress | None = None,
     histogram: LatencyHistogram | None = None,
+    route_histograms: list[LatencyHistogram] | None = None,
 ) -> LoadStats:
     """Run the plan to its end and return what happened.
 
-    ``histogram`` receives every latency, for a caller that merges several
+    ``histogram`` receives every latency, and ``route_histograms`` (one per route
+    of a mix, filled in here) each route's, for a caller that merges several
     drivers' (:mod:`leakbench.load.processes`).
     """
     progress = progress if progress is not None else LoadProgress()
     histogram = histogram if histogram is not None else LatencyHistogram()
+    route_histograms = route_histograms if route_histograms is not None else []
     source = request_source(plan)
     routes = plan.all_routes
     if len(routes) > 1:
         progress.route_counts = [Counter() for _ in routes]
+        route_histograms[:] = [LatencyHistogram() for _ in routes]
     async with LoadClient(plan.request_timeout) as client:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
         progress.started_at = time.monotonic()
         started = time.perf_counter()
         budget = _Budget(started, plan)
         workers = [
-            asyncio.ensure_future(_worker(client, source, budget, histogram, progress))
+            asyncio.ensure_future(
+                _worker(
+                    client, source, budget, histogram, progress, route_histograms=route_histograms
+                )
+            )
             for _ in range(plan.concurrency)
         ]
         watcher = asyncio.ensure_future(_cancel_on_stop(workers))
@@ -312,11 +327,13 @@ async def drive(
         driver_cpu_seconds=round(cpu, 3),
         disconnects=progress.disconnects,
         driver_cpu_wait_seconds=round(cpu_wait, 3),
-        routes=_route_stats(routes, progress),
+        routes=_route_stats(routes, progress, route_histograms),
     )
 
 
-def _route_stats(routes: tuple[Route, ...], progress: LoadProgress) -> tuple[RouteStats, ...]:
+def _route_stats(
+    routes: tuple[Route, ...], progress: LoadProgress, histograms: list[LatencyHistogram]
+) -> tuple[RouteStats, ...]:
     if not progress.route_counts:
         return ()
     return tuple(
@@ -325,8 +342,9 @@ def _route_stats(routes: tuple[Route, ...], progress: LoadProgress) -> tuple[Rou
             weight=route.weight,
             status_counts=tuple(sorted((s, c) for s, c in counts.items() if s)),
             failures=counts[0],
+            latency=histogram.summary(),
         )
-        for route, counts in zip(routes, progress.route_counts, strict=True)
+        for route, counts, histogram in zip(routes, progress.route_counts, histograms, strict=True)
     )
 
 
@@ -334,19 +352,23 @@ def run_load(
     plan: LoadPlan,
     progress: LoadProgress | None = None,
     histogram: LatencyHistogram | None = None,
+    route_histograms: list[LatencyHistogram] | None = None,
 ) -> LoadStats:
     """Run :func:`drive` on a fresh event loop (uvloop when it is installed)."""
     ensure_open_files(plan.concurrency)
     with shutdown.deferred_interrupts():
-        return _run_loop(plan, progress, histogram)
+        return _run_loop(plan, progress, histogram, route_histograms)
 
 
 def _run_loop(
-    plan: LoadPlan, progress: LoadProgress | None, histogram: LatencyHistogram | None
+    plan: LoadPlan,
+    progress: LoadProgress | None,
+    histogram: LatencyHistogram | None,
+    route_histograms: list[LatencyHistogram] | None,
 ) -> LoadStats:
     try:
         import uvloop  # noqa: PLC0415 - optional speed-up, imported only when driving
     except ImportError:
-        return asyncio.run(drive(plan, progress, histogram))
+        return asyncio.run(drive(plan, progress, histogram, route_histograms))
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(drive(plan, progress, histogram))
+        return runner.run(drive(plan, progress, histogram, route_histograms))

@@ -127,7 +127,11 @@ def run_load_processes(plan: LoadPlan, progress: LoadProgress, processes: int) -
         go.set()
         results = _collect(plan, pipes, counters, progress, stop)
     del children
-    return merge(results, len(plans))
+    return merge(
+        [(stats, histogram) for stats, histogram, _ in results],
+        len(plans),
+        [routes for _, _, routes in results],
+    )
 
 
 @contextlib.contextmanager
@@ -163,16 +167,20 @@ def _children(
                 child.join(timeout=5.0)
 
 
+# What a driver process sends back: its figures, its histogram and its routes' histograms.
+_ChildResult = tuple[LoadStats, LatencyHistogram, list[LatencyHistogram]]
+
+
 def _collect(
     plan: LoadPlan,
     pipes: list[Connection],
     counters: SynchronizedArray[int],
     progress: LoadProgress,
     stop: Any,
-) -> list[tuple[LoadStats, LatencyHistogram]]:
+) -> list[_ChildResult]:
     """Wait for every child's result, summing their counters into ``progress`` meanwhile."""
     deadline = time.monotonic() + plan.duration + plan.request_timeout + _RESULT_GRACE
-    results: dict[int, tuple[LoadStats, LatencyHistogram]] = {}
+    results: dict[int, _ChildResult] = {}
     while len(results) < len(pipes):
         if shutdown.stop_requested():
             stop.set()
@@ -198,8 +206,15 @@ def _publish_sum(counters: SynchronizedArray[int], children: int, progress: Load
         setattr(progress, name, sum(counters[i * width + offset] for i in range(children)))
 
 
-def merge(results: list[tuple[LoadStats, LatencyHistogram]], processes: int) -> LoadStats:
-    """One row's figures from every process's: counts added, histograms merged bucket by bucket."""
+def merge(
+    results: list[tuple[LoadStats, LatencyHistogram]],
+    processes: int,
+    route_histograms: list[list[LatencyHistogram]] | None = None,
+) -> LoadStats:
+    """One row's figures from every process's: counts added, histograms merged bucket by bucket.
+
+    ``route_histograms`` holds each process's histograms of a mix's routes.
+    """
     histogram = LatencyHistogram()
     statuses: Counter[int] = Counter()
     for stats, child_histogram in results:
@@ -218,12 +233,19 @@ def merge(results: list[tuple[LoadStats, LatencyHistogram]], processes: int) -> 
         disconnects=sum(s.disconnects for s in every),
         driver_cpu_wait_seconds=round(sum(s.driver_cpu_wait_seconds for s in every), 3),
         driver_processes=processes,
-        routes=merge_routes([s.routes for s in every]),
+        routes=merge_routes([s.routes for s in every], route_histograms),
     )
 
 
-def merge_routes(per_process: list[tuple[RouteStats, ...]]) -> tuple[RouteStats, ...]:
-    """A mix's per-route figures summed over the processes (each drove every route)."""
+def merge_routes(
+    per_process: list[tuple[RouteStats, ...]],
+    route_histograms: list[list[LatencyHistogram]] | None = None,
+) -> tuple[RouteStats, ...]:
+    """A mix's per-route figures summed over the processes (each drove every route).
+
+    With every process's route histograms, each route's percentiles are those of
+    all its requests; without them, the figures of the first process are kept.
+    """
     first = next((routes for routes in per_process if routes), ())
     merged = []
     for index, route in enumerate(first):
@@ -233,9 +255,19 @@ def merge_routes(per_process: list[tuple[RouteStats, ...]]) -> tuple[RouteStats,
             if routes:
                 statuses.update(dict(routes[index].status_counts))
                 failures += routes[index].failures
+        latency = route.latency
+        if route_histograms:
+            histogram = LatencyHistogram()
+            for histograms in route_histograms:
+                if index < len(histograms):
+                    histogram.merge(histograms[index])
+            latency = histogram.summary()
         merged.append(
             dataclasses.replace(
-                route, status_counts=tuple(sorted(statuses.items())), failures=failures
+                route,
+                status_counts=tuple(sorted(statuses.items())),
+                failures=failures,
+                latency=latency,
             )
         )
     return tuple(merged)
@@ -255,6 +287,7 @@ def _child_main(plan: LoadPlan, index: int, shared: _Shared, pipe: Connection) -
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     progress = LoadProgress()
     histogram = LatencyHistogram()
+    route_histograms: list[LatencyHistogram] = []
     pipe.send("ready")
     go.wait()
     if stop.is_set():  # stopped before it started: the load ends at once, with its figures
@@ -265,11 +298,11 @@ def _child_main(plan: LoadPlan, index: int, shared: _Shared, pipe: Connection) -
     )
     watcher.start()
     try:
-        stats = driver.run_load(plan, progress, histogram=histogram)
+        stats = driver.run_load(plan, progress, histogram, route_histograms)
     finally:
         done.set()
         watcher.join()
-    pipe.send((stats, histogram))
+    pipe.send((stats, histogram, route_histograms))
 
 
 def _watch(

@@ -155,6 +155,8 @@ def capacity_lines(result: RunResult) -> list[str]:
 def row_notes(row: RowResult) -> list[str]:
     """What a row's verdict rests on, and caveats on its figures (shared by every format)."""
     notes: list[str] = []
+    if row.note:
+        notes.append(row.note)
     if row.error:
         notes.append(row.error)
     if row.findings is not None:
@@ -194,7 +196,7 @@ def needs_notes(row: RowResult) -> bool:
     reasons where the user looks first; a CLEAN row with nothing unusual keeps
     its notes in the reports, so the rows that matter do not drown.
     """
-    if row.verdict is not Verdict.CLEAN or row.error or _route_trouble(row):
+    if row.verdict is not Verdict.CLEAN or row.error or row.note or _route_trouble(row):
         return True
     capacity = row.findings.capacity if row.findings is not None else None
     return capacity is not None and bool(

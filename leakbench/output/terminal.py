@@ -32,6 +32,7 @@ from leakbench.output.summary import versions_line
 from leakbench.output.table import SPARKLINE_WIDTH, TERMINAL_COLUMNS, Column
 from leakbench.results import RowResult, RunResult
 from leakbench.verdict.outcome import Outcome
+from leakbench.verdict.routes import route_summary
 from leakbench.verdict.thresholds import ThresholdName
 
 # A folded target name keeps at least this many characters a line.
@@ -153,6 +154,8 @@ def render_run(console: Console, result: RunResult, outcome: Outcome) -> None:
     for row in result.rows:
         if needs_notes(row):
             console.print(notes_block(row), highlight=False)
+    if result.settings.all_routes:
+        console.print(route_summary(result.rows), highlight=False)
     for line in capacity_lines(result):
         console.print(line, highlight=False, style=FOOTER_STYLE)
     for warning in result.warnings:

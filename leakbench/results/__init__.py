@@ -276,6 +276,9 @@ class RowResult:
     external: ExternalLoad | None = None
     # The target's exit code when it died during the row (killed, crashed); None if it lived.
     target_exit_code: int | None = None
+    # What the reader must know of how the row ran (--all-routes: a fresh target after a
+    # leak, or why a route was not exercised).
+    note: str | None = None
     # The drivers and pool classes the app's engines used, as its probe read them.
     drivers: tuple[str, ...] = ()
 

@@ -25,6 +25,8 @@ class RouteStats:
     status_counts: tuple[tuple[int, int], ...]
     # Transport errors, timeouts and requests the server closed the connection on.
     failures: int = 0
+    # This route's own latency percentiles (None in reports older than this field).
+    latency: LatencySummary | None = None
 
     @property
     def completed(self) -> int:
@@ -44,9 +46,10 @@ class RouteStats:
     def describe(self) -> str:
         """``GET /items/ (weight 3): 1,203 (2xx 1,200, 5xx 3)``, for notes and reports."""
         classes = ", ".join(f"{key} {count:,}" for key, count in self.status_classes.items())
+        p95 = f", p95 {self.latency.p95:,.1f} ms" if self.latency is not None else ""
         return (
             f"{self.label} (weight {self.weight}): {self.completed:,} "
-            f"({classes or 'none completed'})"
+            f"({classes or 'none completed'}{p95})"
         )
 
 

@@ -72,3 +72,5 @@ class RunSettings:
     watched: bool = False
     # Driver processes that shared each row's load (--driver-processes, or chosen).
     driver_processes: int = 1
+    # --all-routes: each row is one route of the app's schema.
+    all_routes: bool = False

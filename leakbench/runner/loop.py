@@ -115,6 +115,9 @@ def _measure_rows(
         not_started: dict[int, RowResult] = {}
         with contextlib.closing(targets.rows(server, observer)) as planned:
             for plan in planned:
+                if isinstance(plan, RowResult):  # measured by the kind itself
+                    progress.finish(observer, plan)
+                    continue
                 failed = not_started.get(plan.target_index)
                 if failed is not None:
                     progress.rows.append(

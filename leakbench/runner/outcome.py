@@ -62,6 +62,7 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         attach_url=redact(config.attach.url) if config.attach else None,
         watched=config.watch is not None,
         driver_processes=chosen_processes(config.load.driver_processes, config.workers),
+        all_routes=config.all_routes is not None,
     )
 
 

@@ -14,6 +14,7 @@ from leakbench.load.limits import ensure_open_files
 from leakbench.postgres.poller import POLLER_APPLICATION_NAME
 from leakbench.progress.events import RunObserver
 from leakbench.results import RunResult
+from leakbench.runner.all_routes import RouteTargets
 from leakbench.runner.loop import run_rows
 from leakbench.targets.attached import AttachedTargets
 from leakbench.targets.handle import Targets
@@ -37,4 +38,6 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     observer = observer or RunObserver()
     # Before any target starts: targets inherit the raised open-file limit.
     ensure_open_files(config.load.concurrency)
+    if config.all_routes is not None:
+        return run_rows(config, RouteTargets(config, observer), observer)
     return run_rows(config, targets_for(config), observer)

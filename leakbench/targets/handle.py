@@ -21,7 +21,7 @@ from typing import Protocol
 from leakbench.config import LoadCommand, Workload
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.postgres.server import Server
-from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims
+from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims, RowResult
 from leakbench.targets import autoload
 from leakbench.targets.probes import ProbeClient
 
@@ -138,8 +138,12 @@ class Targets(Protocol):
         """What about the opened server could hide a leak (shown and kept)."""
         ...
 
-    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
-        """The rows, in order; each is measured before the next is asked for."""
+    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow | RowResult]:
+        """The rows, in order; each is measured before the next is asked for.
+
+        A kind that measures its rows itself (``--all-routes``: routes sharing one
+        target) yields them finished, as :class:`RowResult`.
+        """
         ...
 
     def hidden_reason(self, server: Server) -> str | None:

@@ -167,10 +167,11 @@ class TargetProcess(StartedInWith):
         # Redacted here too, before rich may wrap a secret across two lines.
         return redact(" | ".join(tail)) if tail else "(empty log)"
 
-    def stop(self) -> None:
+    def stop(self, grace: float = 5.0) -> None:
+        """Stop the target: SIGTERM, and SIGKILL what is left after ``grace`` seconds."""
         booted, self._booted = self._booted, None
         if booted is not None:
-            booted.stop()
+            booted.stop(grace)
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)

@@ -49,8 +49,8 @@ class BootedProcess:
         with contextlib.suppress(BrokenPipeError):
             self.process.stdin.close()
 
-    def stop(self) -> None:
-        stop_process_group(self.process, grace=5.0)
+    def stop(self, grace: float = 5.0) -> None:
+        stop_process_group(self.process, grace=grace)
 
 
 def boot(

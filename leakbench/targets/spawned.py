@@ -86,39 +86,45 @@ class SpawnedTargets:
         del server
         return None  # leakbench's own role owns the database and sees every session
 
-    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
+    def prepared(self, server: Server, notices: Notices) -> Generator[tuple[int, Target, str]]:
+        """Each target with its fresh database, set up; the database is dropped after it.
+
+        The run holds its ownership of these databases for as long as they exist, so a
+        concurrent run's stale-database clean-up leaves them alone.
+        """
         run_id = admin.new_run_id()
         with admin.hold_ownership(server.admin_dsn, run_id, embedded=server.embedded):
-            yield from self._rows(server, notices, run_id)
+            for index, target in enumerate(self.config.targets):
+                database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
+                with _owned_database(server, database, run_id):
+                    notices.database_created(database)
+                    self._set_up(server, database, target)
+                    yield index, target, database
 
-    def _rows(self, server: Server, notices: Notices, run_id: str) -> Generator[PlannedRow]:
+    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
         config = self.config
         command = config.load_command
-        for index, target in enumerate(config.targets):
-            database = f"{admin.DATABASE_PREFIX}{run_id}_{index}"
-            with _owned_database(server, database, run_id):
-                notices.database_created(database)
-                self._set_up(server, database, target)
-                for workload in config.workloads_for(target):
-                    yield PlannedRow(
-                        spec=RowSpec(
-                            name=target.name,
-                            workload=workload,
-                            workers=config.workers,
-                            # leakbench sets a scenario's pool; an app's own is read by the probe.
-                            per_worker_capacity=(
-                                config.pool.capacity if target.kind == "scenario" else None
-                            ),
-                            max_connections=server.info.max_connections,
-                            per_worker_idle=(
-                                config.pool.pool_size if target.kind == "scenario" else None
-                            ),
+        for index, target, database in self.prepared(server, notices):
+            for workload in config.workloads_for(target):
+                yield PlannedRow(
+                    spec=RowSpec(
+                        name=target.name,
+                        workload=workload,
+                        workers=config.workers,
+                        # leakbench sets a scenario's pool; an app's own is read by the probe.
+                        per_worker_capacity=(
+                            config.pool.capacity if target.kind == "scenario" else None
                         ),
-                        label=workload.label if command is None else row_label(command),
-                        duration=config.load.duration if command is None else None,
-                        target_index=index,
-                        open=functools.partial(self.open_row, server, database, target),
-                    )
+                        max_connections=server.info.max_connections,
+                        per_worker_idle=(
+                            config.pool.pool_size if target.kind == "scenario" else None
+                        ),
+                    ),
+                    label=workload.label if command is None else row_label(command),
+                    duration=config.load.duration if command is None else None,
+                    target_index=index,
+                    open=functools.partial(self.open_row, server, database, target),
+                )
 
     @contextlib.contextmanager
     def open_row(

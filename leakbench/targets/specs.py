@@ -42,8 +42,11 @@ def resolve_patterns(names: list[str]) -> list[Target]:
     return targets
 
 
-def parse_app(spec: str) -> Target:
-    """``path/to/main.py:app`` (its folder made importable) or ``package.module:app``."""
+def parse_app(spec: str, app_dir: Path | None = None) -> Target:
+    """``path/to/main.py:app`` (its folder made importable) or ``package.module:app``.
+
+    A module is imported from ``app_dir`` (the current folder when None).
+    """
     module, sep, attribute = spec.rpartition(":")
     if not sep or not module or not attribute.isidentifier():
         raise UsageError(
@@ -65,4 +68,6 @@ def parse_app(spec: str) -> Target:
         raise UsageError(
             f"--app {spec!r} is malformed; the module part must be a dotted Python name."
         )
-    return Target(name=spec, app=spec, kind="app", app_dir=Path.cwd())
+    if app_dir is not None and not app_dir.is_dir():
+        raise UsageError(f"--app-dir {app_dir}: no such folder; check the path.")
+    return Target(name=spec, app=spec, kind="app", app_dir=(app_dir or Path.cwd()).resolve())

@@ -7,6 +7,7 @@ a real run on the shared embedded server.
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from collections import Counter
 from pathlib import Path
@@ -83,8 +84,11 @@ def test_headers_forms_variations_and_a_mix_reach_the_app(
     assert result.exit_code == 0, output
     assert "mix (2 routes)" in output
     flat = " ".join((tmp_path / "reports" / "report.md").read_text().split())
-    assert "Routes: GET /record/list?page={n} (weight 2): 40 (2xx 40)" in flat
-    assert "POST /record/create (weight 1): 20 (2xx 20)" in flat
+    # Each route's count, answers by class and its own p95.
+    assert re.search(
+        r"Routes: GET /record/list\?page=\{n\} \(weight 2\): 40 \(2xx 40, p95 [\d.,]+ ms\)", flat
+    )
+    assert re.search(r"POST /record/create \(weight 1\): 20 \(2xx 20, p95 [\d.,]+ ms\)", flat)
 
     seen = [json.loads(line) for line in seen_file.read_text().splitlines()]
     assert len(seen) == 120

@@ -57,7 +57,9 @@ def test_a_run_with_a_password_dsn_never_shows_the_password(
 
 
 def test_a_wrong_password_is_a_one_line_error_without_it(secured: EmbeddedPostgres) -> None:
-    result = runner.invoke(app, ["run", "--dsn", url(secured, password="Wr0ng-guess-xyz")])
+    result = runner.invoke(
+        app, ["run", "-p", "both", "--dsn", url(secured, password="Wr0ng-guess-xyz")]
+    )
     assert result.exit_code == 3
     assert "password authentication failed" in result.output
     assert "check the user and password in --dsn" in result.output

@@ -110,7 +110,7 @@ def busy_port() -> Iterator[int]:
 
 
 def test_a_port_in_use_is_a_one_line_usage_error(busy_port: int) -> None:
-    result = CliRunner().invoke(app, ["run", "--prometheus-port", str(busy_port)])
+    result = CliRunner().invoke(app, ["run", "-p", "both", "--prometheus-port", str(busy_port)])
     assert result.exit_code == 2, result.output
     assert f"--prometheus-port {busy_port} is already in use on 127.0.0.1" in result.output
     assert "Traceback" not in result.output
@@ -118,6 +118,6 @@ def test_a_port_in_use_is_a_one_line_usage_error(busy_port: int) -> None:
 
 
 def test_a_port_out_of_range_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["run", "--prometheus-port", "70000"])
+    result = CliRunner().invoke(app, ["run", "-p", "both", "--prometheus-port", "70000"])
     assert result.exit_code == 2, result.output
     assert "--prometheus-port 70000 is out of range" in result.output

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from leakbench.config import Endpoint
 from leakbench.load.driver import LoadPlan, request_source
+from leakbench.load.histogram import LatencyHistogram
 from leakbench.load.processes import merge_routes, plans_for
 from leakbench.request_spec import Route
 from leakbench.results import RouteStats
@@ -39,3 +40,23 @@ def test_the_routes_of_every_process_are_summed_in_order() -> None:
     assert merge_routes([(), ()]) == ()
     mix = replace(PLAN, routes=(Route("GET", "/a", b"", weight=2), Route("POST", "/b")))
     assert {p.routes for p in plans_for(mix, 2)} == {mix.routes}
+
+
+def test_each_routes_latency_is_merged_from_every_process_histogram() -> None:
+    """A route's p95 is that of all its requests, not one process's or an average."""
+    fast, slow = LatencyHistogram(), LatencyHistogram()
+    for _ in range(90):
+        fast.record(0.010)
+    for _ in range(10):
+        slow.record(0.500)
+    other = LatencyHistogram()
+    other.record(0.002)
+    routes = (RouteStats("GET /a", 1, ((200, 90),)), RouteStats("GET /b", 1, ((200, 1),)))
+    later = (RouteStats("GET /a", 1, ((200, 10),)), RouteStats("GET /b", 1, ()))
+    merged = merge_routes([routes, later], [[fast, other], [slow, LatencyHistogram()]])
+    a, b = merged
+    assert a.latency is not None and b.latency is not None
+    assert 0.0095 * 1000 <= a.latency.p50 <= 0.0105 * 1000
+    assert a.latency.p95 >= 495  # the slow process's tail, which one process alone hides
+    assert b.latency.p95 <= 2.1
+    assert "p95 " in a.describe() and a.describe().startswith("GET /a (weight 1): 100 (2xx 100")

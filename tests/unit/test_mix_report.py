@@ -12,7 +12,14 @@ from leakbench.verdict.outcome import judge
 from tests.factories import run_result
 
 ROUTES = (
-    RouteStats("GET /items/?limit=5", 3, ((200, 1200), (503, 3)), failures=0),
+    RouteStats(
+        "GET /items/?limit=5",
+        3,
+        ((200, 1200), (503, 3)),
+        failures=0,
+        latency=LatencySummary(p50=4.0, p95=12.5, p99=30.0, max=41.0, mean=5.2),
+    ),
+    # A route read from a report older than per-route latency: no p95 to show.
     RouteStats("POST /items/", 1, ((200, 398), (422, 2)), failures=1),
 )
 
@@ -34,7 +41,7 @@ def _mix_row() -> RowResult:
 def test_the_notes_give_each_route_its_count_and_status_classes() -> None:
     notes = row_notes(_mix_row())
     assert (
-        "Routes: GET /items/?limit=5 (weight 3): 1,203 (2xx 1,200, 5xx 3); "
+        "Routes: GET /items/?limit=5 (weight 3): 1,203 (2xx 1,200, 5xx 3, p95 12.5 ms); "
         "POST /items/ (weight 1): 401 (2xx 398, 4xx 2, failed 1)." in notes
     )
 
@@ -55,7 +62,10 @@ def test_the_json_report_keeps_the_routes_and_reads_them_back() -> None:
         "status_counts": {"200": 398, "422": 2},
         "status_classes": {"2xx": 398, "4xx": 2, "failed": 1},
         "failures": 1,
+        "latency_ms": None,
     }
+    assert routes[0]["latency_ms"] == {"p50": 4.0, "p95": 12.5, "p99": 30.0, "max": 41.0,
+                                       "mean": 5.2}  # fmt: skip
     assert report_json.from_dict(data) == result
 
 

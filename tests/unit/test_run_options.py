@@ -11,17 +11,29 @@ from leakbench.errors import UsageError
 from leakbench.options import DEFAULT_DURATION, RunOptions
 
 
-def test_no_target_means_the_pull_requests_two_scenarios_for_eight_seconds() -> None:
-    config = RunOptions().config()
+def test_no_target_is_a_usage_error_naming_what_to_give() -> None:
+    """Never a default target: a CI step in the wrong folder must not run scenarios and pass."""
+    with pytest.raises(UsageError) as caught:
+        RunOptions().config()
+    message = str(caught.value)
+    assert message.startswith("Nothing to run: no leakbench.toml or pyproject.toml")
+    assert "--app module:app" in message and "--pattern both" in message
+    assert "[tool.leakbench]" in message
+    with pytest.raises(UsageError, match=r"^Nothing to run: /x/pyproject.toml names no target"):
+        RunOptions(settings_file=Path("/x/pyproject.toml")).config()
+
+
+def test_the_pull_requests_pair_runs_eight_seconds_by_default() -> None:
+    config = RunOptions(pattern=("both",)).config()
     assert [target.name for target in config.targets] == ["with-session", "try-finally"]
     assert config.load.duration == DEFAULT_DURATION
     assert config.load.requests is None
 
 
 def test_a_request_budget_replaces_the_default_duration() -> None:
-    config = RunOptions(requests=500).config()
+    config = RunOptions(pattern=("both",), requests=500).config()
     assert (config.load.duration, config.load.requests) == (None, 500)
-    both = RunOptions(requests=500, duration=2.0).config()
+    both = RunOptions(pattern=("both",), requests=500, duration=2.0).config()
     assert (both.load.duration, both.load.requests) == (2.0, 500)
 
 
@@ -68,4 +80,5 @@ def test_every_option_of_the_run_command_has_a_field() -> None:
     group = get_command(app)
     run = group.commands["run"]  # type: ignore[attr-defined]
     names = {param.name for param in run.params}
-    assert names == {field.name for field in dataclasses.fields(RunOptions)}
+    # settings_file is not an option: the command sets it from the settings it found.
+    assert names | {"settings_file"} == {field.name for field in dataclasses.fields(RunOptions)}

@@ -67,6 +67,7 @@ def _route(route: RouteStats) -> dict[str, Any]:
         "status_counts": {str(k): v for k, v in route.status_counts},
         "status_classes": route.status_classes,
         "failures": route.failures,
+        "latency_ms": dataclasses.asdict(route.latency) if route.latency else None,
     }
 
 
@@ -76,6 +77,7 @@ def _route_from(data: dict[str, Any]) -> RouteStats:
         weight=data["weight"],
         status_counts=tuple(sorted((int(k), v) for k, v in data["status_counts"].items())),
         failures=data["failures"],
+        latency=LatencySummary(**data["latency_ms"]) if data.get("latency_ms") else None,
     )
 
 
@@ -86,6 +88,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "endpoint": row.endpoint,
         "verdict": row.verdict.value,
         "error": row.error,
+        "note": row.note,
         "start_failed": row.start_failed,
         "target_exit_code": row.target_exit_code,
         "requests": load.responses if load else 0,
@@ -310,6 +313,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         target_exit_code=data.get("target_exit_code"),
         pool_after_gc=gc_pool,
         external=external,
+        note=data.get("note"),
         drivers=tuple(data.get("drivers", ())),
     )
 

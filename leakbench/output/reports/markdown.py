@@ -19,6 +19,7 @@ from leakbench.output.summary import (
 from leakbench.output.table import report_cells
 from leakbench.results import RunResult
 from leakbench.verdict.outcome import Outcome
+from leakbench.verdict.routes import route_summary
 from leakbench.verdict.thresholds import ThresholdName
 
 # Characters that would start Markdown or HTML markup, or end a table cell.
@@ -57,6 +58,8 @@ def render(result: RunResult, outcome: Outcome) -> str:
         cells[-1] = f"{VERDICT_MARKS[row.verdict]} {cells[-1]}"
         rows.append(tuple(cells))
     out += [_table(COLUMNS, rows, NUMERIC_COLUMNS), ""]
+    if result.settings.all_routes:
+        out += [f"**{escape(route_summary(result.rows))}**", ""]
 
     notes = [(row, " ".join(row_notes(row))) for row in result.rows if row_notes(row)]
     if notes:
