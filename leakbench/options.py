@@ -13,6 +13,7 @@ timeout) stay here for :mod:`leakbench.command`. Every field is named as the
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from leakbench.config import (
     PoolSettings,
     RunConfig,
     Target,
+    TargetInterpreter,
     VerdictSettings,
     WatchTarget,
 )
@@ -35,6 +37,7 @@ from leakbench.matrix.axes import parse_axes, parse_extra_requirement
 from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
+from leakbench.target.interpreter import Choice, choose, target_interpreter
 from leakbench.target.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
@@ -85,6 +88,9 @@ class RunOptions:
     pool_timeout: float = 30.0
     workers: int = 1
     startup_timeout: float = 30.0
+    # The app's interpreter (leakbench.target.interpreter), and the settings file read, if any.
+    python: Path | None = None
+    settings_file: Path | None = None
     # Verdict.
     settle: float = 5.0
     max_idle_in_transaction: int = 0
@@ -149,6 +155,7 @@ class RunOptions:
             requests=requests,
             setup_commands=tuple(self.setup_cmd or ()),
             attach=attach,
+            interpreter=self._interpreter(attach),
             thresholds=Thresholds(
                 fail_on_leak=self.fail_on_leak,
                 max_total_connections=self.max_total_connections,
@@ -188,6 +195,16 @@ class RunOptions:
                 f"--load-command {self.load_command!r} cannot be split into words ({exc})."
             ) from None
         return LoadCommand(argv, self.load_timeout, self.judge_failed_load)
+
+    def interpreter_choice(self) -> Choice | None:
+        """The Python spawned targets run on; None when no target is spawned (--url)."""
+        if self.url is not None:
+            return None
+        return choose(self.python, self.settings_file, os.environ)
+
+    def _interpreter(self, attach: AttachTarget | None) -> TargetInterpreter | None:
+        choice = self.interpreter_choice() if attach is None else None
+        return target_interpreter(choice) if choice is not None else None
 
     def _attach(self) -> AttachTarget | None:
         if self.url is not None:

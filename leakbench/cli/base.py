@@ -16,6 +16,7 @@ import typer.core
 
 from leakbench import project_config
 from leakbench.errors import EXIT_RUN_FAILED, Interrupted, LeakbenchError
+from leakbench.options import RunOptions
 from leakbench.output.style import WARNING_STYLE, error_text, make_console
 from leakbench.postgres.dsn import redact
 
@@ -86,6 +87,7 @@ def exit_on_error(code_of: Callable[[], int]) -> NoReturn:
 # Shared by the contexts of one invocation (click's ctx.meta).
 _SETTINGS_SOURCE = "leakbench.settings_source"
 _SETTINGS_ERROR = "leakbench.settings_error"
+_SETTINGS_PATH = "leakbench.settings_path"
 
 
 def load_project_config(ctx: typer.Context) -> None:
@@ -101,6 +103,7 @@ def load_project_config(ctx: typer.Context) -> None:
         source, section = found
         ctx.default_map = {"run": project_config.default_map(command, source, section)}
         ctx.meta[_SETTINGS_SOURCE] = source.name
+        ctx.meta[_SETTINGS_PATH] = source
     except LeakbenchError as exc:
         # Reported when `run` starts, so `leakbench run --help` still shows the help.
         ctx.meta[_SETTINGS_ERROR] = exc
@@ -114,6 +117,24 @@ def announce_project_config(ctx: typer.Context) -> None:
     if ctx.meta.get(_SETTINGS_SOURCE):
         make_console(stderr=True).print(
             f"Settings from {ctx.meta[_SETTINGS_SOURCE]}; options given here override them.",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )
+
+
+def settings_file(ctx: typer.Context) -> Path | None:
+    """The project settings file `run` took its defaults from, if any."""
+    path = ctx.meta.get(_SETTINGS_PATH)
+    return path if isinstance(path, Path) else None
+
+
+def announce_interpreter(options: RunOptions) -> None:
+    """Say which Python runs the app when it is not leakbench's own (a UsageError if none)."""
+    choice = options.interpreter_choice()
+    if choice is not None and not choice.is_own:
+        make_console(stderr=True).print(
+            f"The app runs on {choice.executable} ({choice.reason}).",
             style="dim",
             highlight=False,
             markup=False,

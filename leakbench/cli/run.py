@@ -5,7 +5,12 @@ from __future__ import annotations
 import typer
 
 from leakbench.cli import options, run_options
-from leakbench.cli.base import announce_project_config, exit_on_error
+from leakbench.cli.base import (
+    announce_interpreter,
+    announce_project_config,
+    exit_on_error,
+    settings_file,
+)
 from leakbench.command import run_and_report
 from leakbench.options import RunOptions
 
@@ -18,6 +23,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     app_spec: run_options.AppSpec = None,
     workers: run_options.Workers = _DEFAULTS.workers,
     startup_timeout: run_options.StartupTimeout = _DEFAULTS.startup_timeout,
+    python: run_options.Python = None,
     url: run_options.Url = None,
     application_name: options.ApplicationName = None,
     allow_remote: options.AllowRemote = False,
@@ -63,5 +69,10 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
     announce_project_config(ctx)
-    parsed = RunOptions(**ctx.params)
-    exit_on_error(lambda: run_and_report(parsed))
+    parsed = RunOptions(**ctx.params, settings_file=settings_file(ctx))
+
+    def announced_run() -> int:
+        announce_interpreter(parsed)
+        return run_and_report(parsed)
+
+    exit_on_error(announced_run)

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from leakbench.config import RunConfig, Target, Workload
+from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
 from leakbench.errors import LeakbenchError, TargetStartError
 from leakbench.load.command import CommandDriver, resolve
 from leakbench.load.driver import LoadProgress
@@ -26,7 +26,7 @@ from leakbench.postgres import admin
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.server import Server, open_server
 from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunResult, Verdict, Versions
+from leakbench.results import RowResult, RunResult, Verdict
 from leakbench.runner import attach, watch
 from leakbench.runner.outcome import interrupted_row, now, server_warnings, settings_for, warn
 from leakbench.runner.row import (
@@ -36,11 +36,12 @@ from leakbench.runner.row import (
     activity_poller,
     observe_row,
 )
-from leakbench.runner.versions import collect, collect_from, interpreter_packages
+from leakbench.runner.versions import collect_from
 from leakbench.system import shutdown
 from leakbench.system.processes import make_owned_folder, orphaned_folders
 from leakbench.target.commands import SetupCommandError, run_setup_commands
 from leakbench.target.env import database_environment
+from leakbench.target.interpreter import check
 from leakbench.target.login import LoginError
 from leakbench.target.process import TargetProcess
 from leakbench.target.setup import run_setup_sql
@@ -63,6 +64,10 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
     warnings = _command_warnings(config, observer)
     if config.dsn is not None:
         dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
+    # The app's interpreter can serve it (uvicorn), before a server or target starts.
+    app_versions = _AppVersions(
+        dict(check(config.interpreter or TargetInterpreter.current()).packages)
+    )
     started_at = now()
     rows: list[RowResult] = []
     interrupted = False
@@ -102,6 +107,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                             work=work,
                             observer=observer,
                             spare=spare,
+                            app_versions=app_versions,
                         )
                         current = None
                         rows.append(row)
@@ -116,7 +122,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
-            versions=_versions(config, server),
+            versions=collect_from(app_versions.packages, server.info.version),
             settings=settings_for(config, server),
             started_at=started_at,
             finished_at=now(),
@@ -126,11 +132,18 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         )
 
 
-def _versions(config: RunConfig, server: Server) -> Versions:
-    """The versions the targets ran on: leakbench's own, or their interpreter's."""
-    if config.interpreter is None or config.interpreter.is_current:
-        return collect(server.info.version)
-    return collect_from(interpreter_packages(config.interpreter), server.info.version)
+class _AppVersions:
+    """The app's versions: its interpreter's, then as the first target to answer read them."""
+
+    def __init__(self, packages: dict[str, str]) -> None:
+        self.packages = packages
+        self._from_target = False
+
+    def read_from(self, process: TargetProcess) -> None:
+        if not self._from_target:
+            answered = process.package_versions()
+            if answered is not None:
+                self.packages, self._from_target = answered, True
 
 
 def _command_warnings(config: RunConfig, observer: RunObserver) -> list[str]:
@@ -153,6 +166,7 @@ def _set_up(config: RunConfig, server: Server, database: str, target: Target) ->
             config.setup_commands,
             target.app_dir or Path.cwd(),
             target_environment(config, server, database),
+            python=config.interpreter.executable if config.interpreter else None,
         )
 
 
@@ -224,6 +238,7 @@ def _measure_row(
     work: Path,
     observer: RunObserver,
     spare: Spare,
+    app_versions: _AppVersions,
 ) -> RowResult:
     env = target_environment(config, server, database)
     # Not named after the target: an --app path would escape the work folder, and
@@ -243,6 +258,7 @@ def _measure_row(
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):
+            app_versions.read_from(process)
             if config.load_command is None:
                 observer.row_started(target.name, workload.label, config.load.duration)
             else:

@@ -6,9 +6,11 @@ app's own code took each connection still checked out
 (:mod:`leakbench.target.sites`), and answers commands on a Unix socket:
 ``stats`` (the counters), ``mark`` (checkouts from now on are the row's),
 ``outstanding`` (which of the row's checkouts are not returned yet),
-``sites`` (where the row's connections still checked out were taken) and
-``gc`` (a forced full garbage collection). It runs in a daemon thread and
-imports nothing heavy.
+``sites`` (where the row's connections still checked out were taken),
+``gc`` (a forced full garbage collection) and ``versions`` (Python's and the
+app's packages' versions, as this process sees them: the report's). It runs
+in a daemon thread and imports the standard library only, as it is loaded
+into the app's own interpreter, where leakbench's dependencies are not.
 
 SQLAlchemy has no event for a checkout that times out waiting for a full
 pool, so the probe wraps ``QueuePool._do_get`` to count those. It also
@@ -23,10 +25,12 @@ import contextlib
 import gc
 import json
 import os
+import platform
 import socket
 import threading
 import weakref
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,18 @@ CHECKOUT_SITES_ENV = "LEAKBENCH_CHECKOUT_SITES"
 # A detached connection leaves the pool for good without a checkin.
 _EVENTS = ("connect", "checkout", "checkin", "detach", "invalidate", "close")
 _TIMEOUT = "timeout"
+# The distributions a report records, read in the target process.
+RECORDED_PACKAGES = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "sqlmodel",
+    "psycopg",
+    "psycopg2-binary",
+    "asyncpg",
+    "uvicorn",
+    "httpx2",
+)
 
 
 class PoolCounters:
@@ -178,18 +194,30 @@ def _watch_queue_pools() -> None:
     QueuePool.__new__ = __new__  # type: ignore[method-assign]  # see the docstring
 
 
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> dict[str, str]:
+    """Python's and the recorded packages' versions in this process."""
+    return {"python": platform.python_version(), **{n: _version(n) for n in RECORDED_PACKAGES}}
+
+
 def _answer(command: str) -> dict[str, Any]:
+    answers: dict[str, Any] = {
+        "mark": lambda: {"mark": COUNTERS.mark()},
+        "outstanding": lambda: {"checkouts": COUNTERS.outstanding()},
+        "sites": lambda: {"sites": COUNTERS.sites()},
+        "gc": lambda: {"collected": gc.collect()},
+        "versions": lambda: {"versions": versions()},
+    }
     if command == "stats":
         return COUNTERS.as_dict()
-    if command == "mark":
-        return {"pid": os.getpid(), "mark": COUNTERS.mark()}
-    if command == "outstanding":
-        return {"pid": os.getpid(), "checkouts": COUNTERS.outstanding()}
-    if command == "sites":
-        return {"pid": os.getpid(), "sites": COUNTERS.sites()}
-    if command == "gc":
-        collected = gc.collect()
-        return {"pid": os.getpid(), "collected": collected}
+    if command in answers:
+        return {"pid": os.getpid(), **answers[command]()}
     return {"error": f"unknown command {command!r}"}
 
 

@@ -173,6 +173,14 @@ class TargetProcess(StartedInWith):
             for (file, line, function), count in ordered
         )
 
+    def package_versions(self) -> dict[str, str] | None:
+        """Python's and the app's packages' versions, as the target process sees them."""
+        for answer in self._ask_all("versions"):
+            versions = answer.get("versions")
+            if isinstance(versions, dict):
+                return {str(name): str(version) for name, version in versions.items()}
+        return None
+
     def force_gc(self) -> bool:
         """Run a full garbage collection in every worker; True if all answered."""
         return len(self._ask_all("gc")) >= self.workers

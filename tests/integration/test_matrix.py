@@ -22,7 +22,7 @@ from leakbench.cli import app
 from leakbench.config import TargetInterpreter
 from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
 from leakbench.matrix.environments import EnvironmentCache
-from leakbench.runner.versions import interpreter_packages
+from leakbench.target.interpreter import check
 from tests.integration import wheelhouse
 
 runner = CliRunner()
@@ -120,7 +120,7 @@ def test_a_second_prepare_of_the_same_combination_reuses_its_environment(
     assert again.key == first.key
     assert first.version("fastapi") == "0.118.0"
     assert [p.name for p in (tmp_path / "envs").iterdir()] == [first.key]  # no build left over
-    seen = interpreter_packages(TargetInterpreter(str(first.python)))
+    seen = check(TargetInterpreter(str(first.python))).packages
     assert seen["fastapi"] == "0.118.0"
     assert seen["sqlalchemy"] == "2.0.14"
     assert seen["httpx2"] == "not installed"  # leakbench's own dependencies stay out
@@ -186,7 +186,7 @@ def test_the_driver_axis_switches_the_scenarios_sync_engine_only(tmp_path: Path)
         [
             interpreter.executable,
             "-c",
-            "import scenarios.with_session, scenarios._app as a;"
+            "import leakbench.scenarios.with_session, leakbench.scenarios._app as a;"
             "print(a.engine.dialect.driver, a.async_engine.dialect.driver)",
         ],
         env=interpreter.environment(os.environ),
