@@ -10,6 +10,7 @@ as one line.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,6 +34,9 @@ from leakbench.runner.run import run
 from leakbench.system.signals import StopSignals
 from leakbench.verdict.outcome import judge, judge_matrix
 
+# The report folder's subfolder with each spawned target's output.
+LOGS_FOLDER = "logs"
+
 
 def run_and_report(options: RunOptions | WatchOptions, console: Console | None = None) -> int:
     """Run, write the reports, print the table; return the exit code.
@@ -44,6 +48,8 @@ def run_and_report(options: RunOptions | WatchOptions, console: Console | None =
     config = options.config()
     # Checked before the run, so a bad folder costs no load.
     directory = reports.prepare_dir(options.report_dir or reports.default_dir())
+    # Every spawned target's output is kept beside the reports.
+    config = dataclasses.replace(config, target_logs=directory / LOGS_FOLDER)
     console = console or make_console()
     try:
         with (

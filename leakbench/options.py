@@ -106,6 +106,7 @@ class RunOptions:
     timeout: float = 3600.0
     live: bool = True
     prometheus_port: int | None = None
+    verbose: bool = False
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
@@ -165,6 +166,7 @@ class RunOptions:
                 max_p95_ms=self.max_p95_ms,
             ),
             load_command=self._load_command(),
+            stream_target_output=self.verbose,
         )
 
     def _load_command(self) -> LoadCommand | None:

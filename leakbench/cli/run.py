@@ -65,6 +65,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     report_dir: options.ReportDir = None,
     json_path: options.JsonPath = None,
     live: options.Live = _DEFAULTS.live,
+    verbose: options.Verbose = False,
     prometheus_port: options.PrometheusPort = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""

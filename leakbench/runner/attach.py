@@ -93,7 +93,7 @@ class UnprobedApp:
 
     def log_tail(self, lines: int = 8) -> str:
         del lines
-        return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
+        return f"leakbench has no log of an app it did not start ({self._MODE} mode)."
 
     def pool_stats(self) -> PoolStats | None:
         return None

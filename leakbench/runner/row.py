@@ -241,7 +241,7 @@ def observe_row(
             None,
             poller.samples(),
             error=f"The target exited with code {target.exit_code()} during the row; "
-            f"its log ends: {target.log_tail()}",
+            f"{target.log_tail()}",
             external=external,
         )
     observer.phase_changed(Phase.FINAL, None)

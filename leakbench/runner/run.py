@@ -10,10 +10,13 @@ the rows run against the user's app instead, with no process or database of leak
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
+import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from leakbench.config import RunConfig, Target, TargetInterpreter, Workload
@@ -77,7 +80,7 @@ def run(config: RunConfig, observer: RunObserver | None = None) -> RunResult:
         # Started first: its imports overlap the embedded server's start. A user's
         # --app-env is left out: libraries may read it while they are imported.
         spare_for_first_target(
-            work, enabled=not config.app_env, interpreter=config.interpreter
+            work, enabled=not config.app_env, interpreter=config.interpreter, echo=_echo(config)
         ) as spare,
         open_server(config.dsn, config.startup_timeout) as server,
     ):
@@ -240,22 +243,57 @@ def _measure_row(
     spare: Spare,
     app_versions: _AppVersions,
 ) -> RowResult:
-    env = target_environment(config, server, database)
+    """One row on a fresh target; its output is kept in the report folder, named when it fails."""
     # Not named after the target: an --app path would escape the work folder, and
     # the probe's Unix socket path must stay short (about 100 bytes at most).
     row_dir = Path(tempfile.mkdtemp(prefix="row-", dir=work))
+    process = TargetProcess(
+        target,
+        target_environment(config, server, database),
+        row_dir,
+        workers=config.workers,
+        startup_timeout=config.startup_timeout,
+        spare=spare,
+        interpreter=config.interpreter,
+        echo=_echo(config),
+    )
+    kept: Path | None = None
+    try:
+        row = _measure_spawned(
+            config=config,
+            server=server,
+            database=database,
+            process=process,
+            workload=workload,
+            observer=observer,
+            app_versions=app_versions,
+        )
+    finally:
+        if config.target_logs is not None:  # the process has stopped: its output is complete
+            kept = process.output.save(config.target_logs / output_file_name(target, workload))
+    if row.verdict is Verdict.FAILED and row.error and kept is not None:
+        # On the first line: the lines after it are the app's own (a traceback).
+        first, newline, printed = row.error.partition("\n")
+        error = f"{first} The target's whole output: {kept}{newline}{printed}"
+        row = dataclasses.replace(row, error=error)
+    return row
+
+
+def _measure_spawned(
+    *,
+    config: RunConfig,
+    server: Server,
+    database: str,
+    process: TargetProcess,
+    workload: Workload,
+    observer: RunObserver,
+    app_versions: _AppVersions,
+) -> RowResult:
+    target = process.target
     progress = LoadProgress()
     try:
         with (
-            TargetProcess(
-                target,
-                env,
-                row_dir,
-                workers=config.workers,
-                startup_timeout=config.startup_timeout,
-                spare=spare,
-                interpreter=config.interpreter,
-            ) as process,
+            process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):
             app_versions.read_from(process)
@@ -291,11 +329,34 @@ def _measure_row(
                 return row
             return watch.finish_command_row(row, command, watch.row_label(command))
     except TargetStartError as exc:
-        failed = str(exc)
         return RowResult(
-            target.name, workload.label, Verdict.FAILED, None, None, error=failed, start_failed=True
+            target.name,
+            workload.label,
+            Verdict.FAILED,
+            None,
+            None,
+            error=str(exc),
+            start_failed=True,
         )
     except (LoginError, SetupCommandError):
         raise  # the whole run stops: no row of this app could be judged
     except LeakbenchError as exc:
         return RowResult(target.name, workload.label, Verdict.FAILED, None, None, error=str(exc))
+
+
+def output_file_name(target: Target, workload: Workload) -> str:
+    """``<target>-<endpoint>.log``: readable, one folder level, unique per row of a run."""
+    text = f"{target.name}-{workload.label}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] + ".log"
+
+
+def _echo(config: RunConfig) -> Callable[[str], None] | None:
+    """With -v, each line the target prints goes to stderr as it comes (above a live view)."""
+    if not config.stream_target_output:
+        return None
+
+    def echo(line: str) -> None:
+        # sys.stderr is looked up on each line: a live view replaces it to print above itself.
+        print(f"target| {line}", file=sys.stderr, flush=True)
+
+    return echo

@@ -10,7 +10,7 @@ which also keeps a spare interpreter for the first target).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx2
@@ -21,6 +21,7 @@ from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
 from leakbench.target.boot import APP_DIR_ENV, APP_ENV
+from leakbench.target.output import TargetOutput
 from leakbench.target.probe import CONTROL_DIR_ENV, ask
 from leakbench.target.spawn import BootedProcess, Spare, boot
 
@@ -38,6 +39,7 @@ class TargetProcess(StartedInWith):
         startup_timeout: float = 30.0,
         spare: Spare | None = None,
         interpreter: TargetInterpreter | None = None,
+        echo: Callable[[str], None] | None = None,
     ) -> None:
         self.target = target
         self.interpreter = interpreter or TargetInterpreter.current()
@@ -46,9 +48,10 @@ class TargetProcess(StartedInWith):
         self.workers = workers
         self.startup_timeout = startup_timeout
         self.control_dir = work_dir / "control"
-        self.log_path = work_dir / "target.log"
+        self.output = TargetOutput(work_dir / "target.log")
         self.port = 0
         self._spare = spare
+        self._echo = echo
         self._booted: BootedProcess | None = None
 
     @property
@@ -66,8 +69,8 @@ class TargetProcess(StartedInWith):
         cwd = self.target.app_dir or Path.cwd()
         booted = self._spare.claim() if self._spare is not None else None
         if booted is None:
-            booted = boot(self.log_path, cwd, interpreter=self.interpreter)
-        self._booted, self.port, self.log_path = booted, booted.port, booted.log_path
+            booted = boot(self.output.path, cwd, interpreter=self.interpreter, echo=self._echo)
+        self._booted, self.port, self.output = booted, booted.port, booted.output
         env = {**self.env, APP_ENV: self.target.app, CONTROL_DIR_ENV: str(self.control_dir)}
         if self.target.app_dir is not None:
             env[APP_DIR_ENV] = str(self.target.app_dir)
@@ -83,9 +86,10 @@ class TargetProcess(StartedInWith):
                 shutdown.check()
                 code = process.poll()
                 if code is not None:
+                    self.output.wait()  # its last words are in the log before they are read
                     raise TargetStartError(
                         f"The target {self.target.name!r} exited with code {code} before it "
-                        f"answered HTTP; its log ends: {self.log_tail()}"
+                        f"answered HTTP; {self.last_words()}"
                     )
                 try:
                     client.get("/__leakbench_ready__")
@@ -97,7 +101,7 @@ class TargetProcess(StartedInWith):
         raise TargetStartError(
             f"The target {self.target.name!r} did not answer HTTP within "
             f"{self.startup_timeout:g} s (raise --startup-timeout if it is slow to start); "
-            f"its log ends: {self.log_tail()}"
+            f"{self.last_words()}"
         )
 
     def _probes_ready(self, deadline: float) -> bool:
@@ -186,12 +190,18 @@ class TargetProcess(StartedInWith):
         return len(self._ask_all("gc")) >= self.workers
 
     def log_tail(self, lines: int = 8) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
-        return " | ".join(tail) if tail else "(empty log)"
+        """The output's last lines, as printed (one per line)."""
+        tail = self.output.tail(lines)
+        return (
+            "the end of its output is below.\n" + "\n".join(tail) if tail else "it printed nothing."
+        )
+
+    def last_words(self) -> str:
+        """The app's last traceback as it printed it, else the end of its output."""
+        traceback = self.output.last_traceback()
+        if traceback:
+            return "its last traceback is below.\n" + "\n".join(traceback)
+        return self.log_tail()
 
     def stop(self) -> None:
         booted, self._booted = self._booted, None

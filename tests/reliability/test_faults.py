@@ -53,14 +53,16 @@ def test_an_app_that_fails_to_import_is_reported_with_its_own_log(
 ) -> None:
     broken = tmp_path / "broken.py"
     broken.write_text("raise RuntimeError('boom at import time')\napp = None\n")
+    reports = tmp_path / "reports"
     result = runner.invoke(
         app,
         [
-            *words("run --app"),
+            *words("run --no-live --app"),
             f"{broken}:app",
             *words("-e /x -e /y --dsn"),
             embedded_dsn,
-            *words("-c 5 -d 1 --startup-timeout 20"),
+            *words("-c 5 -d 1 --startup-timeout 20 --report-dir"),
+            str(reports),
         ],
     )
     assert result.exit_code == 3, result.output
@@ -71,7 +73,16 @@ def test_an_app_that_fails_to_import_is_reported_with_its_own_log(
     assert len(table_rows) == 2
     assert all("FAILED" in line for line in table_rows)  # the second endpoint is not retried
     assert result.output.count("exited with code") == 1
-    assert "Traceback (most recent call last)" not in result.output.split("its log ends")[0]
+    # The app's traceback as it printed it: its own lines, in order, not one paragraph.
+    lines = [line.strip() for line in result.output.splitlines()]
+    start = lines.index("Traceback (most recent call last):")
+    assert lines.index("RuntimeError: boom at import time") > start
+    assert f'File "{broken}", line 1, in <module>' in lines[start:]
+    # Its whole output is kept beside the reports, and the failed row names the file.
+    (saved,) = (reports / "logs").iterdir()
+    assert "RuntimeError: boom at import time" in saved.read_text()
+    # (A long path folds at the terminal's width: compared without the whitespace.)
+    assert f"Thetarget'swholeoutput:{saved}" in "".join(result.output.split())
 
 
 def test_an_app_that_never_answers_times_out_quickly(tmp_path: Path, embedded_dsn: str) -> None:
