@@ -92,6 +92,7 @@ Verbose = Annotated[
     typer.Option(
         "--verbose",
         "-v",
+        metavar="",
         help="Stream each target's output live to stderr (it is always saved in the "
         "report folder's logs/).",
         rich_help_panel=OUTPUT,

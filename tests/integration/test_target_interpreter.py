@@ -86,3 +86,31 @@ def test_the_target_side_imports_without_leakbenchs_dependencies(tmp_path: Path)
     answer = json.loads(done.stdout)
     assert answer["file"] == str(code / "leakbench" / "__init__.py")
     assert answer["versions"]["uvicorn"] != "not installed"
+
+
+def test_run_on_an_app_env_without_uvicorn_stops_before_anything_starts(
+    bare_venv: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - the command line only here
+
+    from leakbench.cli import app  # noqa: PLC0415
+
+    (tmp_path / "main.py").write_text("app = None\n")
+    reports = tmp_path / "reports"
+    result = CliRunner().invoke(
+        app,
+        [
+            *("run", "--python", str(bare_venv), "--app", f"{tmp_path / 'main.py'}:app"),
+            *("-e", "/x", "--no-live", "--report-dir", str(reports)),
+        ],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 3, result.output
+    python = bare_venv / "bin" / "python"
+    assert result.output.splitlines() == [
+        f"The app runs on {python} (--python).",
+        f"error: The app's interpreter {python} has no uvicorn, which leakbench starts the app "
+        f"with; install it there ({python} -m pip install uvicorn) or choose another with "
+        "--python PATH.",
+    ]
+    assert list(reports.iterdir()) == []  # nothing ran, so nothing was written

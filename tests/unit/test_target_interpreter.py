@@ -63,3 +63,18 @@ def test_leakbench_own_interpreter_reports_its_versions() -> None:
     report = check(TargetInterpreter.current())
     assert report.packages["python"] == report.python
     assert report.packages["uvicorn"] != "not installed"
+
+
+def test_the_command_line_refuses_a_python_that_is_not_there(tmp_path: Path) -> None:
+    from typer.testing import CliRunner  # noqa: PLC0415 - the command line only here
+
+    from leakbench.cli import app  # noqa: PLC0415
+
+    result = CliRunner().invoke(
+        app, ["run", "--python", str(tmp_path / "nope"), "--app", "main.py:app", "-e", "/x"]
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"error: --python {tmp_path / 'nope'}: no Python interpreter there; give the path of "
+        "the project's Python (e.g. .venv/bin/python) or of its virtual environment."
+    ]
