@@ -45,7 +45,7 @@ from leakbench.target.probe import RECORDED_PACKAGES
 from leakbench.target.probe import versions as probe_versions
 
 # The modules a target imports from leakbench: the standard library and uvicorn only
-# (tests/unit/test_target_interpreter.py proves it in an interpreter without the rest).
+# (tests/integration/test_target_interpreter.py proves it where the rest cannot be imported).
 TARGET_SIDE = (
     "__init__.py",
     "target/__init__.py",
@@ -115,7 +115,7 @@ def choose(python: Path | None, settings_file: Path | None, environ: Mapping[str
                 f"VIRTUAL_ENV={active} has no bin/python; activate an existing environment, "
                 "deactivate it, or give --python PATH."
             )
-        return Choice(executable, "the active virtual environment (VIRTUAL_ENV)")
+        return Choice(executable, "the active VIRTUAL_ENV")
     if settings_file is not None:
         beside = settings_file.parent / ".venv"
         executable = _executable(beside)

@@ -41,7 +41,7 @@ def test_then_the_active_venv_then_a_venv_beside_the_settings_then_leakbench_own
 ) -> None:
     settings = bare_venv.parent / "leakbench.toml"
     active = choose(None, settings, {"VIRTUAL_ENV": str(bare_venv)})
-    assert active.reason == "the active virtual environment (VIRTUAL_ENV)"
+    assert active.reason == "the active VIRTUAL_ENV"
     beside = choose(None, settings, {})
     assert beside.executable == bare_venv / "bin" / "python"
     assert "beside leakbench.toml" in beside.reason
