@@ -37,8 +37,8 @@ from leakbench.matrix.axes import parse_axes, parse_extra_requirement
 from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
-from leakbench.target.interpreter import Choice, choose, target_interpreter
-from leakbench.target.specs import parse_app, resolve_patterns
+from leakbench.targets.interpreter import Choice, choose, target_interpreter
+from leakbench.targets.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
 # Seconds of load per row when neither --duration nor --requests bounds it.
@@ -88,7 +88,7 @@ class RunOptions:
     pool_timeout: float = 30.0
     workers: int = 1
     startup_timeout: float = 30.0
-    # The app's interpreter (leakbench.target.interpreter), and the settings file read, if any.
+    # The app's interpreter (leakbench.targets.interpreter), and the settings file read, if any.
     python: Path | None = None
     settings_file: Path | None = None
     # Verdict.

@@ -24,7 +24,7 @@ from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.outcome import now
 from leakbench.runner.run import run
 from leakbench.scenarios import DRIVER_ENV
-from leakbench.target.interpreter import target_code_dir
+from leakbench.targets.interpreter import target_code_dir
 
 
 @dataclass(frozen=True, slots=True)

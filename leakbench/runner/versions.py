@@ -2,9 +2,11 @@
 
 A spawned target's are the app's: read in the target process by the probe
 (``versions``), or, when no target answered, by the interpreter check made
-before the run (:func:`leakbench.target.interpreter.check`). Only leakbench's
-own version and the load driver's client (httpx2, in leakbench's process)
-are leakbench's.
+before the run (:func:`leakbench.targets.interpreter.check`); a kind of target
+hands them over as :attr:`~leakbench.targets.handle.Targets.app_versions`.
+Only leakbench's own version and the load driver's client (httpx2, in
+leakbench's process) are leakbench's. An app leakbench did not start (attach,
+watch) is recorded with leakbench's own stack, the only one it can read.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import platform
 from collections.abc import Mapping
 from importlib import metadata
 
+from leakbench.postgres.server import Server
 from leakbench.results import Versions
 
 
@@ -24,7 +27,7 @@ def _version(package: str) -> str:
 
 
 def collect(postgresql: str = "unknown") -> Versions:
-    """Versions of leakbench's own interpreter and stack (attach and watch: the app's unknown)."""
+    """Versions of leakbench's own interpreter and the stack installed beside it."""
     return Versions(
         python=platform.python_version(),
         fastapi=_version("fastapi"),
@@ -58,3 +61,10 @@ def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Ve
         leakbench=_version("leakbench"),
         postgresql=postgresql,
     )
+
+
+def versions_for(app_versions: Mapping[str, str] | None, server: Server) -> Versions:
+    """The versions the targets ran on: the app's when known, else leakbench's own."""
+    if app_versions is None:
+        return collect(server.info.version)
+    return collect_from(app_versions, server.info.version)

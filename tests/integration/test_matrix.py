@@ -22,7 +22,7 @@ from leakbench.cli import app
 from leakbench.config import TargetInterpreter
 from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
 from leakbench.matrix.environments import EnvironmentCache
-from leakbench.target.interpreter import check
+from leakbench.targets.interpreter import check
 from tests.integration import wheelhouse
 
 runner = CliRunner()

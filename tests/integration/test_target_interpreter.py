@@ -1,5 +1,5 @@
 """The app's interpreter, asked for real: a venv without uvicorn, and the target side
-loaded where leakbench's dependencies are not (leakbench.target.interpreter)."""
+loaded where leakbench's dependencies are not (leakbench.targets.interpreter)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from leakbench.errors import RunError
-from leakbench.target.interpreter import check, choose, target_code_dir, target_interpreter
+from leakbench.targets.interpreter import check, choose, target_code_dir, target_interpreter
 
 pytestmark = pytest.mark.quick
 
@@ -39,7 +39,7 @@ class Blocked(importlib.abc.MetaPathFinder):
             raise ImportError(f"{{name}} is not in the app's environment")
         return None
 sys.meta_path.insert(0, Blocked())
-import leakbench.target.boot, leakbench.target.probe as probe
+import leakbench.targets.boot, leakbench.targets.probe as probe
 print(json.dumps({{"file": leakbench.__file__, "versions": probe.versions()}}))
 """
 

@@ -1,4 +1,4 @@
-"""Which Python runs the app (leakbench.target.interpreter): the order of the choice, on
+"""Which Python runs the app (leakbench.targets.interpreter): the order of the choice, on
 real virtual environments (the integration test asks them)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from leakbench.config import TargetInterpreter
 from leakbench.errors import UsageError
-from leakbench.target.interpreter import check, choose, target_interpreter
+from leakbench.targets.interpreter import check, choose, target_interpreter
 
 
 @pytest.fixture(scope="module")

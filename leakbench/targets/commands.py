@@ -4,7 +4,7 @@ Each command runs in the app's folder with the environment the target gets
 (DATABASE_URL, PG*, the ``--app-env`` variables), against the fresh
 database, one after the other. It is split into words like a shell would
 (``shlex``) but run without a shell; write ``sh -c '...'`` for pipes or
-``&&``. The folder of the app's interpreter (:mod:`leakbench.target.interpreter`)
+``&&``. The folder of the app's interpreter (:mod:`leakbench.targets.interpreter`)
 comes first on PATH, so tools installed next to the app (``alembic``,
 ``python``) are found even in a virtualenv that is not activated.
 """

@@ -41,17 +41,17 @@ from typing import Any
 
 from leakbench.config import TargetInterpreter
 from leakbench.errors import RunError, UsageError
-from leakbench.target.probe import RECORDED_PACKAGES
-from leakbench.target.probe import versions as probe_versions
+from leakbench.targets.probe import RECORDED_PACKAGES
+from leakbench.targets.probe import versions as probe_versions
 
 # The modules a target imports from leakbench: the standard library and uvicorn only
 # (tests/integration/test_target_interpreter.py proves it where the rest cannot be imported).
 TARGET_SIDE = (
     "__init__.py",
-    "target/__init__.py",
-    "target/boot.py",
-    "target/probe.py",
-    "target/sites.py",
+    "targets/__init__.py",
+    "targets/boot.py",
+    "targets/probe.py",
+    "targets/sites.py",
 )
 SCENARIOS = "scenarios"
 # The oldest Python the target side runs on (dataclass slots).

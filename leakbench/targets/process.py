@@ -3,7 +3,7 @@
 The target runs as a child process in its own session (process group), so
 stopping it stops uvicorn's workers too. leakbench binds the listening
 socket itself on a free loopback port and hands it over, which avoids the
-race of picking a port and hoping it is still free (see leakbench.target.spawn,
+race of picking a port and hoping it is still free (see leakbench.targets.spawn,
 which also keeps a spare interpreter for the first target).
 """
 
@@ -20,10 +20,10 @@ from leakbench.errors import TargetStartError
 from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
-from leakbench.target.boot import APP_DIR_ENV, APP_ENV
-from leakbench.target.output import TargetOutput
-from leakbench.target.probe import CONTROL_DIR_ENV, ask
-from leakbench.target.spawn import BootedProcess, Spare, boot
+from leakbench.targets.boot import APP_DIR_ENV, APP_ENV
+from leakbench.targets.output import TargetOutput
+from leakbench.targets.probe import CONTROL_DIR_ENV, ask
+from leakbench.targets.spawn import BootedProcess, Spare, boot
 
 
 class TargetProcess(StartedInWith):
@@ -40,7 +40,10 @@ class TargetProcess(StartedInWith):
         spare: Spare | None = None,
         interpreter: TargetInterpreter | None = None,
         echo: Callable[[str], None] | None = None,
+        output_copy: Path | None = None,
     ) -> None:
+        """``echo`` gets each line the target prints (``-v``); its whole output is copied to
+        ``output_copy`` when it stops, and the messages of a failure name that file."""
         self.target = target
         self.interpreter = interpreter or TargetInterpreter.current()
         self.env = dict(env)
@@ -52,6 +55,7 @@ class TargetProcess(StartedInWith):
         self.port = 0
         self._spare = spare
         self._echo = echo
+        self._output_copy = output_copy
         self._booted: BootedProcess | None = None
 
     @property
@@ -190,23 +194,29 @@ class TargetProcess(StartedInWith):
         return len(self._ask_all("gc")) >= self.workers
 
     def log_tail(self, lines: int = 8) -> str:
-        """The output's last lines, as printed (one per line)."""
+        """The output's last lines, as printed (one per line), and where all of it is kept."""
         tail = self.output.tail(lines)
-        return (
-            "the end of its output is below.\n" + "\n".join(tail) if tail else "it printed nothing."
-        )
+        if not tail:
+            return f"it printed nothing.{self._kept()}"
+        return f"the end of its output is below.{self._kept()}\n" + "\n".join(tail)
 
     def last_words(self) -> str:
         """The app's last traceback as it printed it, else the end of its output."""
         traceback = self.output.last_traceback()
         if traceback:
-            return "its last traceback is below.\n" + "\n".join(traceback)
+            return f"its last traceback is below.{self._kept()}\n" + "\n".join(traceback)
         return self.log_tail()
+
+    def _kept(self) -> str:
+        # On the message's first line: the lines after it are the app's own.
+        return f" Its whole output: {self._output_copy}" if self._output_copy else ""
 
     def stop(self) -> None:
         booted, self._booted = self._booted, None
         if booted is not None:
-            booted.stop()
+            booted.stop()  # its output is complete once it has stopped
+            if self._output_copy is not None:
+                self.output.save(self._output_copy)
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)
