@@ -82,7 +82,7 @@ def test_an_app_that_fails_to_import_is_reported_with_its_own_log(
     (saved,) = (reports / "logs").iterdir()
     assert "RuntimeError: boom at import time" in saved.read_text()
     # (A long path folds at the terminal's width: compared without the whitespace.)
-    assert f"Thetarget'swholeoutput:{saved}" in "".join(result.output.split())
+    assert f"Itswholeoutput:{saved}" in "".join(result.output.split())
 
 
 def test_an_app_that_never_answers_times_out_quickly(tmp_path: Path, embedded_dsn: str) -> None:
