@@ -86,6 +86,10 @@ def matrix_and_report(options: MatrixOptions, console: Console | None = None) ->
     run_options.check_command()
     config = options.config()
     directory = reports.prepare_dir(run_options.report_dir or reports.default_dir())
+    # Every target's output is kept beside the reports, one folder per combination.
+    config = dataclasses.replace(
+        config, run=dataclasses.replace(config.run, target_logs=directory / LOGS_FOLDER)
+    )
     console = console or make_console()
     try:
         with (

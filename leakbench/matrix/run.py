@@ -121,6 +121,11 @@ def _run_column(
                 ((DRIVER_ENV, driver),) if driver else (),
             ),
             combination=environment.combination.pins,
+            target_logs=(
+                config.run.target_logs / environment.combination.slug
+                if config.run.target_logs is not None
+                else None
+            ),
         )
         result = run(run_config, observer)
     return MatrixColumn(

@@ -66,6 +66,10 @@ def test_background_request_session_leaks_only_between_fastapi_0_106_and_0_118(
     assert result.exit_code == 1, result.output  # a leak in one column fails the command
     reports = tmp_path / "r"
     matrix = json.loads((reports / "matrix.json").read_text())
+    # Every target's output is kept, in one folder per combination.
+    kept = sorted((reports / "logs").iterdir())
+    assert len(kept) == 3
+    assert all(any(folder.glob("*.log")) for folder in kept)
     assert json.loads((tmp_path / "matrix-copy.json").read_text()) == matrix  # run's --json
     columns = {c["combination"]["fastapi"]: c for c in matrix["columns"]}
     assert list(columns) == ["0.95.2", "0.117.1", "0.118.0"]
