@@ -190,3 +190,26 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
     row = json.loads(report.read_text())["rows"][0]
     assert row["verdict"] == "INCONCLUSIVE", child.output
     assert "PostgreSQL restarted during the row" in " ".join(row["reasons"])
+
+
+def test_verbose_streams_the_targets_output_live(tmp_path: Path, embedded_dsn: str) -> None:
+    broken = tmp_path / "loud.py"
+    broken.write_text("print('loud app: importing')\nraise RuntimeError('loud failure')\n")
+    result = runner.invoke(
+        app,
+        [
+            *words("run -v --no-live --app"),
+            f"{broken}:app",
+            *words("-e /x --dsn"),
+            embedded_dsn,
+            *words("-d 1 --startup-timeout 20 --report-dir"),
+            str(tmp_path / "reports"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert "target| loud app: importing" in lines  # as the target printed it, before the verdict
+    assert "target| RuntimeError: loud failure" in lines
+    assert lines.index("target| loud app: importing") < next(
+        i for i, line in enumerate(lines) if "FAILED" in line
+    )
