@@ -59,23 +59,43 @@ class TargetOutput:
             self._thread.join(_JOIN_SECONDS)
 
     def _copy(self, stream: IO[bytes]) -> None:
-        log = self.path.open("ab")
+        # The pipe is read to its end whatever happens to the log: a target whose output
+        # nobody reads would block, or die of a broken pipe, and fail its row for nothing.
+        log: IO[bytes] | None = self._open()
         try:
             for line in iter(stream.readline, b""):
-                log.write(line)
-                log.flush()
                 if self._echo is not None:
                     self._echo(line.decode("utf-8", "replace").rstrip("\n"))
-                if log.tell() > self._cap:
-                    log.close()
-                    self.path.replace(self.rotated)
-                    log = self.path.open("ab")
-        except (OSError, ValueError):  # the log's folder was removed, or the pipe closed under us
+                if log is not None:
+                    log = self._write(log, line)
+        except (OSError, ValueError):  # the pipe itself failed: nothing more to read
             pass
         finally:
-            log.close()
+            if log is not None:
+                log.close()
             with contextlib.suppress(OSError):
                 stream.close()
+
+    def _open(self) -> IO[bytes] | None:
+        try:
+            return self.path.open("ab")
+        except OSError:
+            return None
+
+    def _write(self, log: IO[bytes], line: bytes) -> IO[bytes] | None:
+        """Write a line; rotate past the cap. None once the log cannot be written."""
+        try:
+            log.write(line)
+            log.flush()
+            if log.tell() > self._cap:
+                log.close()
+                self.path.replace(self.rotated)
+                return self._open()
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                log.close()
+            return None
+        return log
 
     def text(self) -> str:
         """Everything kept: the rotated file, then the current one."""

@@ -70,3 +70,15 @@ def test_each_line_is_echoed_as_it_comes(tmp_path: Path) -> None:
     seen: list[str] = []
     _followed(b"one\ntwo\n", tmp_path / "t.log", echo=seen.append)
     assert seen == ["one", "two"]
+
+
+def test_an_unwritable_log_still_drains_the_pipe(tmp_path: Path) -> None:
+    """The target must never block or die of a broken pipe because its log cannot be written."""
+    stream = io.BytesIO(b"one\ntwo\n")
+    seen: list[str] = []
+    output = TargetOutput(tmp_path / "gone" / "t.log", echo=seen.append)
+    output.follow(stream)
+    output.wait()
+    assert seen == ["one", "two"]  # read to its end
+    assert output.tail() == []
+    assert stream.closed
