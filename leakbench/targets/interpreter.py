@@ -50,6 +50,7 @@ TARGET_SIDE = (
     "__init__.py",
     "targets/__init__.py",
     "targets/boot.py",
+    "targets/pool_counters.py",
     "targets/probe.py",
     "targets/sites.py",
 )
