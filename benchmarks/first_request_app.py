@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from scenarios.with_session import app as scenario_app
+from leakbench.scenarios.with_session import app as scenario_app
 
 STAMP_ENV = "LEAKBENCH_BENCH_STAMP"
 _stamp = Path(os.environ[STAMP_ENV]) if STAMP_ENV in os.environ else None

@@ -10,6 +10,7 @@ as one line.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,6 +37,9 @@ from leakbench.system import shutdown
 from leakbench.system.signals import StopSignals
 from leakbench.verdict.outcome import judge, judge_matrix
 
+# The report folder's subfolder with each spawned target's output.
+LOGS_FOLDER = "logs"
+
 
 def run_and_report(options: RunOptions | WatchOptions, console: Console | None = None) -> int:
     """Run, write the reports, print the table; return the exit code.
@@ -49,6 +53,8 @@ def run_and_report(options: RunOptions | WatchOptions, console: Console | None =
     config = options.config()
     # Checked (and the default folder claimed) before the run, so a bad folder costs no load.
     directory = reports.claim_dir(options.report_dir)
+    # Every spawned target's output is kept beside the reports.
+    config = dataclasses.replace(config, target_logs=directory / LOGS_FOLDER)
     console = console or make_console()
     result: RunResult | None = None
     failure: BaseException | None = None
@@ -93,6 +99,10 @@ def matrix_and_report(options: MatrixOptions, console: Console | None = None) ->
     run_options.check_command()
     config = options.config()
     directory = reports.claim_dir(run_options.report_dir)
+    # Every target's output is kept beside the reports, one folder per combination.
+    config = dataclasses.replace(
+        config, run=dataclasses.replace(config.run, target_logs=directory / LOGS_FOLDER)
+    )
     console = console or make_console()
     try:
         with (

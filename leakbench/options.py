@@ -13,6 +13,7 @@ timeout) stay here for :mod:`leakbench.command`. Every field is named as the
 
 from __future__ import annotations
 
+import os
 import shlex
 import tempfile
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from leakbench.config import (
     PoolSettings,
     RunConfig,
     Target,
+    TargetInterpreter,
     VerdictSettings,
     WatchTarget,
 )
@@ -38,6 +40,7 @@ from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
+from leakbench.targets.interpreter import Choice, choose, target_interpreter
 from leakbench.targets.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
@@ -101,6 +104,9 @@ class RunOptions:
     pool_timeout: float = 30.0
     workers: int = 1
     startup_timeout: float = 30.0
+    # The app's interpreter (leakbench.targets.interpreter), and the settings file read, if any.
+    python: Path | None = None
+    settings_file: Path | None = None
     # Verdict.
     settle: float = 5.0
     max_idle_in_transaction: int = 0
@@ -116,8 +122,7 @@ class RunOptions:
     timeout: float = 3600.0
     live: bool = True
     prometheus_port: int | None = None
-    # The project's settings file the defaults came from, if any (named in errors).
-    settings_file: Path | None = None
+    verbose: bool = False
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
@@ -172,6 +177,7 @@ class RunOptions:
             requests=requests,
             setup_commands=tuple(self.setup_cmd or ()),
             attach=attach,
+            interpreter=self._interpreter(attach),
             thresholds=Thresholds(
                 fail_on_leak=self.fail_on_leak,
                 max_total_connections=self.max_total_connections,
@@ -181,6 +187,7 @@ class RunOptions:
                 max_p95_ms=self.max_p95_ms,
             ),
             load_command=self._load_command(),
+            stream_target_output=self.verbose,
             all_routes=self._all_routes(),
             # Last: a bad value of another option is named before "nothing to run".
             targets=self._targets(attach),
@@ -233,6 +240,16 @@ class RunOptions:
                 f"--load-command {self.load_command!r} cannot be split into words ({exc})."
             ) from None
         return LoadCommand(argv, self.load_timeout, self.judge_failed_load)
+
+    def interpreter_choice(self) -> Choice | None:
+        """The Python spawned targets run on; None when no target is spawned (--url)."""
+        if self.url is not None:
+            return None
+        return choose(self.python, self.settings_file, os.environ)
+
+    def _interpreter(self, attach: AttachTarget | None) -> TargetInterpreter | None:
+        choice = self.interpreter_choice() if attach is None else None
+        return target_interpreter(choice) if choice is not None else None
 
     def _attach(self) -> AttachTarget | None:
         if self.url is not None:

@@ -52,7 +52,7 @@ class Scenario:
     @property
     def app(self) -> str:
         """The uvicorn import string of the scenario's ASGI app."""
-        return f"scenarios.{self.module}:app"
+        return f"leakbench.scenarios.{self.module}:app"
 
 
 SCENARIOS: tuple[Scenario, ...] = (

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel import Field, Session, SQLModel, create_engine
 
-from scenarios import DRIVER_ENV
+from . import DRIVER_ENV
 
 # A dependency may take FastAPI parameters of its own (the Request, say).
 GetDb = Callable[..., Iterator[Session]]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from fastapi import Request
 from sqlmodel import Session
 
-from scenarios._app import build_app, engine
+from ._app import build_app, engine
 
 
 def get_db(request: Request) -> Iterator[Session]:

@@ -10,7 +10,7 @@ Fixed twin of: ``async-session-unclosed`` and ``endless-task-session``.
 
 from __future__ import annotations
 
-from scenarios._app import build_async_app, get_async_db
+from ._app import build_async_app, get_async_db
 
 # get_async_db is: async with AsyncSessionLocal() as session: yield session
 app = build_async_app(get_async_db, title="async-session", read_after_commit=True)

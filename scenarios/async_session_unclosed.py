@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios._app import AsyncSessionLocal, build_async_app
+from ._app import AsyncSessionLocal, build_async_app
 
 
 async def get_db() -> AsyncIterator[AsyncSession]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios._app import AsyncSessionLocal, build_async_app, get_async_db, read_total
+from ._app import AsyncSessionLocal, build_async_app, get_async_db, read_total
 
 
 async def read_total_in_own_session(_request_session: AsyncSession) -> None:

@@ -15,7 +15,7 @@ Fixed twin: ``background-fresh-session``.
 
 from __future__ import annotations
 
-from scenarios._app import build_async_app, get_async_db, read_total
+from ._app import build_async_app, get_async_db, read_total
 
 app = build_async_app(
     get_async_db, title="background-function-scope", scope="function", background=read_total

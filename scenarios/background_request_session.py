@@ -17,7 +17,7 @@ Fixed twin: ``background-fresh-session``.
 
 from __future__ import annotations
 
-from scenarios._app import build_async_app, get_async_db, read_total
+from ._app import build_async_app, get_async_db, read_total
 
 # read_total(session) reads through the request's session and does not commit.
 app = build_async_app(get_async_db, title="background-request-session", background=read_total)

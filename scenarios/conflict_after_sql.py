@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session
 
-from scenarios._app import build_app, engine
+from ._app import build_app, engine
 
 
 def get_db() -> Iterator[Session]:

@@ -12,7 +12,7 @@ Twin: ``conflict-after-sql``, the same route on the sync stack.
 
 from __future__ import annotations
 
-from scenarios._app import build_async_app, get_async_db
+from ._app import build_async_app, get_async_db
 
 # get_async_db is: async with AsyncSessionLocal() as session: yield session
 app = build_async_app(get_async_db, title="conflict-after-sql-async")

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios._app import COUNT_COMPANIES, AsyncSessionLocal, build_async_app
+from ._app import COUNT_COMPANIES, AsyncSessionLocal, build_async_app
 
 POLL_SECONDS = 1.0
 # Strong references, as the asyncio documentation recommends for fire-and-forget tasks.

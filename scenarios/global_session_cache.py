@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session
 
-from scenarios._app import build_app, engine
+from ._app import build_app, engine
 
 # The leak: a module-level reference that outlives every request.
 RECENT_SESSIONS: list[Session] = []

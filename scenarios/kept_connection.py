@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from sqlalchemy import Connection
 from sqlmodel import Session
 
-from scenarios._app import build_app, engine
+from ._app import build_app, engine
 
 # The leak: connections kept after the request, for a reuse that never comes.
 KEPT_CONNECTIONS: list[Connection] = []

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session
 
-from scenarios._app import SLOW_TRANSACTION_SECONDS, build_app, engine_from_environment
+from ._app import SLOW_TRANSACTION_SECONDS, build_app, engine_from_environment
 
 POOL_TIMEOUT_SECONDS = 0.5
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import psycopg
 from sqlmodel import Session
 
-from scenarios._app import INSERT_AUDIT_ROW, build_app, database_url, engine
+from ._app import INSERT_AUDIT_ROW, build_app, database_url, engine
 
 # The leak: a module-level cache that outlives every request.
 CONNECTIONS: dict[int, psycopg.Connection[tuple[object, ...]]] = {}

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import psycopg
 from sqlmodel import Session
 
-from scenarios._app import INSERT_AUDIT_ROW, build_app, database_url, engine
+from ._app import INSERT_AUDIT_ROW, build_app, database_url, engine
 
 
 def write_audit() -> None:

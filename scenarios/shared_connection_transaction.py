@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from sqlalchemy import text
 from sqlmodel import Session
 
-from scenarios._app import INSERT_AUDIT_ROW, build_app, engine
+from ._app import INSERT_AUDIT_ROW, build_app, engine
 
 AUDIT_INSERT = text(INSERT_AUDIT_ROW)
 

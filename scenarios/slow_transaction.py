@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from sqlmodel import Session
 
-from scenarios._app import SLOW_TRANSACTION_SECONDS, build_app, engine
+from ._app import SLOW_TRANSACTION_SECONDS, build_app, engine
 
 
 def get_db() -> Iterator[Session]:

@@ -28,8 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# The matrix tests install FastAPI versions from a local wheelhouse, never from the index
-# during the test run: downloaded here once (10 to 30 s, 26 MB), reused afterwards.
+# The matrix and packaging tests install from a local wheelhouse, never from the index
+# during the test run: downloaded here once (about 55 MB), reused afterwards.
 python -m tests.integration.wheelhouse
 
 ruff check leakbench scenarios tests benchmarks examples

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import scenarios
+from leakbench import scenarios
 from leakbench.config import Target
 from leakbench.postgres import dsn as dsn_tools
 from leakbench.targets.process import TargetProcess

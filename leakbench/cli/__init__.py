@@ -15,8 +15,7 @@ from typing import Annotated
 
 import typer
 
-import scenarios
-from leakbench import __version__
+from leakbench import __version__, scenarios
 from leakbench.cli.base import (
     EXIT_CODES_HELP,
     OneLineErrors,

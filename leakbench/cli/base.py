@@ -16,6 +16,7 @@ import typer.core
 
 from leakbench import project_config, redaction
 from leakbench.errors import EXIT_RUN_FAILED, Interrupted, LeakbenchError
+from leakbench.options import RunOptions
 from leakbench.output.style import WARNING_STYLE, error_text, make_console
 from leakbench.postgres.dsn import redact
 
@@ -132,3 +133,15 @@ def _shown(source: Path) -> str:
         return str(source.relative_to(Path.cwd()))
     except ValueError:
         return str(source)
+
+
+def announce_interpreter(options: RunOptions) -> None:
+    """Say which Python runs the app when it is not leakbench's own (a UsageError if none)."""
+    choice = options.interpreter_choice()
+    if choice is not None and not choice.is_own:
+        make_console(stderr=True).print(
+            f"The app runs on {choice.executable} ({choice.reason}).",
+            style="dim",
+            highlight=False,
+            markup=False,
+        )

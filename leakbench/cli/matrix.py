@@ -22,7 +22,10 @@ from leakbench.options import MatrixOptions, RunOptions
 # run's options that matrix does not take: attach mode loads an app the user started, on
 # versions no environment of the matrix can change, and the metrics label rows without
 # the combination they ran on.
-_NOT_MATRIX_OPTIONS = frozenset({"url", "application_name", "allow_remote", "prometheus_port"})
+# --python: the matrix runs targets on its own environments, never on the project's Python.
+_NOT_MATRIX_OPTIONS = frozenset(
+    {"url", "application_name", "allow_remote", "prometheus_port", "python"}
+)
 _P = ParamSpec("_P")
 
 

@@ -112,6 +112,19 @@ def _live(help_text: str) -> Any:
     return typer.Option("--live/--no-live", metavar="", help=help_text, rich_help_panel=OUTPUT)
 
 
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        metavar="",
+        help="Stream each target's output live to stderr (it is always saved in the "
+        "report folder's logs/).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+
+
 # run's wording (matrix takes run's options).
 Dsn = Annotated[
     str | None,

@@ -6,7 +6,11 @@ import typer
 from typer._click.core import ParameterSource
 
 from leakbench.cli import options, run_options
-from leakbench.cli.base import announce_project_config, exit_on_error
+from leakbench.cli.base import (
+    announce_interpreter,
+    announce_project_config,
+    exit_on_error,
+)
 from leakbench.command import run_and_report
 from leakbench.options import RunOptions
 
@@ -20,6 +24,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     app_dir: run_options.AppDir = None,
     workers: run_options.Workers = _DEFAULTS.workers,
     startup_timeout: run_options.StartupTimeout = _DEFAULTS.startup_timeout,
+    python: run_options.Python = None,
     url: run_options.Url = None,
     application_name: options.ApplicationName = None,
     allow_remote: options.AllowRemote = False,
@@ -66,6 +71,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     report_dir: options.ReportDir = None,
     json_path: options.JsonPath = None,
     live: options.Live = _DEFAULTS.live,
+    verbose: options.Verbose = False,
     prometheus_port: options.PrometheusPort = None,
 ) -> None:
     """Start each target, load it, watch its connections, and judge whether it leaks."""
@@ -78,4 +84,9 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
             if ctx.get_parameter_source(name) is ParameterSource.DEFAULT_MAP:
                 params[name] = None
     parsed = RunOptions(**params, settings_file=settings_file)
-    exit_on_error(lambda: run_and_report(parsed))
+
+    def announced_run() -> int:
+        announce_interpreter(parsed)
+        return run_and_report(parsed)
+
+    exit_on_error(announced_run)

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-import scenarios
+from leakbench import scenarios
 from leakbench.cli.options import (
     ATTACH,
     DATABASE,
@@ -78,6 +78,18 @@ AppDir = Annotated[
 Workers = Annotated[
     int,
     typer.Option(metavar="N", help="uvicorn workers per target.", rich_help_panel=TARGETS),
+]
+Python = Annotated[
+    Path | None,
+    typer.Option(
+        "--python",
+        metavar="PATH",
+        help="The app's Python (or its virtual environment's folder) to run targets and "
+        "--setup-cmd with. Default: the active VIRTUAL_ENV, else a .venv beside the "
+        "settings file, else leakbench's own.",
+        rich_help_panel=TARGETS,
+        show_default=False,
+    ),
 ]
 StartupTimeout = Annotated[
     float,

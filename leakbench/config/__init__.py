@@ -212,6 +212,10 @@ class RunConfig:
     # ``leakbench matrix``, the (package, version asked) pairs its environment was built for.
     interpreter: TargetInterpreter | None = None
     combination: tuple[tuple[str, str], ...] = ()
+    # Where each spawned target's output is kept after the run (the report folder's logs/),
+    # and whether it is also streamed live to stderr (-v).
+    target_logs: Path | None = None
+    stream_target_output: bool = False
     # Load from a command instead of the driver; with ``watch``, the only load there is.
     load_command: LoadCommand | None = None
     watch: WatchTarget | None = None

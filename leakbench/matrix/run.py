@@ -11,14 +11,10 @@ versions the column does not meet is not run there: its cells are "n/a".
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import scenarios
 from leakbench.config import RunConfig, Target, TargetInterpreter
 from leakbench.errors import PartialRun, UsageError
 from leakbench.matrix.axes import Axis, combinations, requirements, unmet_requirement
@@ -27,11 +23,8 @@ from leakbench.progress.events import MatrixProgress, RunObserver
 from leakbench.results import MatrixColumn, MatrixResult, RunResult
 from leakbench.runner.outcome import now
 from leakbench.runner.run import run
-from leakbench.system.processes import make_owned_folder, orphaned_folders, release_owned_folder
-from scenarios import DRIVER_ENV
-
-_CODE_DIR_PREFIX = "leakbench-code-"
-_CODE_SUFFIXES = (".py", ".typed")
+from leakbench.scenarios import DRIVER_ENV
+from leakbench.targets.interpreter import target_code_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,17 +74,18 @@ def run_matrix(
         environments.append(environment)
     columns: list[MatrixColumn] = []
     interrupted = False
-    with _target_code() as code:
-        try:
-            for index, environment in enumerate(environments):
-                progress.column_started(index, len(environments), environment.combination.label)
-                column = _run_column(config, environment, code, observer)
-                columns.append(column)
-                if column.result is not None and column.result.interrupted:
-                    interrupted = True
-                    break
-        except KeyboardInterrupt:  # between rows (a server starting): the columns done are kept
-            interrupted = True
+    # The environments hold the app's stack, not leakbench: its target side goes on their path.
+    code = target_code_dir()
+    try:
+        for index, environment in enumerate(environments):
+            progress.column_started(index, len(environments), environment.combination.label)
+            column = _run_column(config, environment, code, observer)
+            columns.append(column)
+            if column.result is not None and column.result.interrupted:
+                interrupted = True
+                break
+    except KeyboardInterrupt:  # between rows (a server starting): the columns done are kept
+        interrupted = True
     return MatrixResult(
         rows=table_rows(config.run),
         columns=tuple(columns),
@@ -127,6 +121,11 @@ def _run_column(
                 ((DRIVER_ENV, driver),) if driver else (),
             ),
             combination=environment.combination.pins,
+            target_logs=(
+                config.run.target_logs / environment.combination.slug
+                if config.run.target_logs is not None
+                else None
+            ),
         )
         try:
             result = run(run_config, observer)
@@ -141,31 +140,3 @@ def _run_column(
         not_applicable=tuple(not_applicable),
         report_folder=environment.combination.slug,
     )
-
-
-@contextlib.contextmanager
-def _target_code() -> Iterator[Path]:
-    """A folder holding a copy of the ``leakbench`` and ``scenarios`` packages' sources.
-
-    Copied rather than pointing at where leakbench is installed: that folder
-    (site-packages) would also hold leakbench's own FastAPI and SQLAlchemy.
-    """
-    for orphan in orphaned_folders(_CODE_DIR_PREFIX):  # left by a run killed with SIGKILL
-        shutil.rmtree(orphan, ignore_errors=True)
-    folder = make_owned_folder(_CODE_DIR_PREFIX)
-    try:
-        for package in (Path(__file__).resolve().parents[1], Path(scenarios.__file__).parent):
-            shutil.copytree(package, folder / package.name, ignore=_not_source)
-        yield folder
-    finally:
-        release_owned_folder(folder)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _not_source(directory: str, names: list[str]) -> set[str]:
-    """Compiled files and anything else that is not a module or a package folder."""
-    ignored = {"__pycache__"} & set(names)
-    for name in names:
-        if not name.endswith(_CODE_SUFFIXES) and not (Path(directory) / name).is_dir():
-            ignored.add(name)
-    return ignored

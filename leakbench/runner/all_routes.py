@@ -24,7 +24,7 @@ import dataclasses
 import json
 import threading
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
@@ -87,9 +87,12 @@ class RouteTargets:
         self._spawned = SpawnedTargets(config)
         self.command_url = self._spawned.command_url
         self.kept_warnings = self._spawned.kept_warnings
+        self.app_versions: Mapping[str, str] | None = None
 
     def check(self) -> list[str]:
-        return self._spawned.check()
+        warnings = self._spawned.check()
+        self.app_versions = self._spawned.app_versions  # read by that check
+        return warnings
 
     def opened(self, notices: Notices) -> AbstractContextManager[Server]:
         return self._spawned.opened(notices)
@@ -190,7 +193,10 @@ def route_rows(config: RunConfig, serving: Serving, observer: RunObserver) -> It
 
 def _start(stack: contextlib.ExitStack, serving: Serving) -> tuple[TargetHandle, ActivityPoller]:
     """A target process for the routes, and the poller of its database."""
-    opened = serving.spawned.open_row(serving.server, serving.database, serving.target)
+    # One process serves several routes: its output file is named after the whole run.
+    opened = serving.spawned.open_row(
+        serving.server, serving.database, serving.target, "all-routes"
+    )
     return stack.enter_context(opened)
 
 

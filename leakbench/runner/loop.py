@@ -42,7 +42,7 @@ def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunR
     """
     if config.load_command is not None:
         resolve(config.load_command, targets.command_url)  # its program, before anything starts
-    progress = _Progress(config)
+    progress = _Progress(config, targets)
     warn(observer, progress.warnings, targets.check())
     progress.warnings.extend(targets.kept_warnings)
     try:
@@ -74,8 +74,9 @@ def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunR
 class _Progress:
     """What a run has so far, kept outside its ``with`` blocks so no ending loses it."""
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, targets: Targets) -> None:
         self.config = config
+        self.targets = targets
         self.warnings: list[str] = []
         self.started_at = now()
         self.rows: list[RowResult] = []
@@ -93,7 +94,7 @@ class _Progress:
         assert server is not None, "a result needs the server the rows ran on"
         return RunResult(
             rows=tuple(self.rows),
-            versions=versions_for(self.config, server).with_drivers(
+            versions=versions_for(self.targets.app_versions, server).with_drivers(
                 row.drivers for row in self.rows
             ),
             settings=settings_for(self.config, server),

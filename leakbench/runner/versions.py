@@ -1,42 +1,22 @@
-"""The versions leak behaviour depends on, recorded in every report."""
+"""The versions leak behaviour depends on, recorded in every report.
+
+A spawned target's are the app's: read in the target process by the probe
+(``versions``), or, when no target answered, by the interpreter check made
+before the run (:func:`leakbench.targets.interpreter.check`); a kind of target
+hands them over as :attr:`~leakbench.targets.handle.Targets.app_versions`.
+Only leakbench's own version and the load driver's client (httpx2, in
+leakbench's process) are leakbench's. An app leakbench did not start (attach,
+watch) is recorded with leakbench's own stack, the only one it can read.
+"""
 
 from __future__ import annotations
 
-import json
-import os
 import platform
-import subprocess
 from collections.abc import Mapping
 from importlib import metadata
 
-from leakbench.config import RunConfig, TargetInterpreter
-from leakbench.errors import TargetStartError
 from leakbench.postgres.server import Server
 from leakbench.results import Versions
-
-# The distributions a report records, read inside another interpreter.
-RECORDED_PACKAGES = (
-    "fastapi",
-    "starlette",
-    "sqlalchemy",
-    "sqlmodel",
-    "psycopg",
-    "psycopg2-binary",
-    "uvicorn",
-    "httpx2",
-)
-
-_VERSIONS_SCRIPT = """
-import json, platform, sys
-from importlib import metadata
-def version(name):
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-names = json.loads(sys.argv[1])
-print(json.dumps({"python": platform.python_version(), **{n: version(n) for n in names}}))
-"""
 
 
 def _version(package: str) -> str:
@@ -47,7 +27,7 @@ def _version(package: str) -> str:
 
 
 def collect(postgresql: str = "unknown") -> Versions:
-    """Versions of this interpreter and the installed stack (the targets share it)."""
+    """Versions of leakbench's own interpreter and the stack installed beside it."""
     return Versions(
         python=platform.python_version(),
         fastapi=_version("fastapi"),
@@ -63,7 +43,7 @@ def collect(postgresql: str = "unknown") -> Versions:
 
 
 def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Versions:
-    """Versions another interpreter reported (a matrix environment's); leakbench's own."""
+    """Versions the target's interpreter reported; leakbench's own and its load client's."""
 
     def get(name: str) -> str:
         return packages.get(name, "not installed")
@@ -83,28 +63,8 @@ def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Ve
     )
 
 
-def interpreter_packages(interpreter: TargetInterpreter) -> dict[str, str]:
-    """Python's and the recorded packages' versions as ``interpreter`` sees them."""
-    try:
-        completed = subprocess.run(
-            [interpreter.executable, "-c", _VERSIONS_SCRIPT, json.dumps(RECORDED_PACKAGES)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-            env=interpreter.environment(os.environ),
-        )
-        answer = json.loads(completed.stdout)
-    except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        raise TargetStartError(
-            f"The target interpreter {interpreter.executable} could not report its package "
-            f"versions ({exc}); rebuild its environment."
-        ) from None
-    return {str(key): str(value) for key, value in answer.items()}
-
-
-def versions_for(config: RunConfig, server: Server) -> Versions:
-    """The versions the targets ran on: leakbench's own, or their interpreter's."""
-    if config.interpreter is None or config.interpreter.is_current:
+def versions_for(app_versions: Mapping[str, str] | None, server: Server) -> Versions:
+    """The versions the targets ran on: the app's when known, else leakbench's own."""
+    if app_versions is None:
         return collect(server.info.version)
-    return collect_from(interpreter_packages(config.interpreter), server.info.version)
+    return collect_from(app_versions, server.info.version)

@@ -4,9 +4,9 @@ Each command runs in the app's folder with the environment the target gets
 (DATABASE_URL, PG*, the ``--app-env`` variables), against the fresh
 database, one after the other. It is split into words like a shell would
 (``shlex``) but run without a shell; write ``sh -c '...'`` for pipes or
-``&&``. The folder of the running Python comes first on PATH, so tools
-installed next to leakbench (``alembic``, ``python``) are found even in a
-virtualenv that is not activated.
+``&&``. The folder of the app's interpreter (:mod:`leakbench.targets.interpreter`)
+comes first on PATH, so tools installed next to the app (``alembic``,
+``python``) are found even in a virtualenv that is not activated.
 """
 
 from __future__ import annotations
@@ -32,12 +32,19 @@ class SetupCommandError(RunError):
 
 
 def run_setup_commands(
-    commands: tuple[str, ...], cwd: Path, env: Mapping[str, str], timeout: float | None = None
+    commands: tuple[str, ...],
+    cwd: Path,
+    env: Mapping[str, str],
+    timeout: float | None = None,
+    python: str | None = None,
 ) -> None:
-    """Run each command in ``cwd``; stop at the first failure with the tail of its output."""
+    """Run each command in ``cwd``; stop at the first failure with the tail of its output.
+
+    ``python`` is the app's interpreter (default: leakbench's own); its folder comes first on PATH.
+    """
     limit = timeout or SETUP_TIMEOUT_SECONDS
     full_env = dict(env)
-    python_bin = str(Path(sys.executable).parent)
+    python_bin = str(Path(python or sys.executable).parent)
     full_env["PATH"] = os.pathsep.join([python_bin, full_env.get("PATH", os.defpath)])
     for command in commands:
         _run_one(command, cwd, full_env, limit)

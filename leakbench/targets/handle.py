@@ -12,7 +12,7 @@ new kind is one module here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -125,6 +125,9 @@ class Targets(Protocol):
     command_url: str | None
     # Warnings kept with the result but not shown when the run starts.
     kept_warnings: tuple[str, ...]
+    # Python's and the app's packages' versions as the app sees them; None: unknown (an app
+    # leakbench did not start), so the report records leakbench's own.
+    app_versions: Mapping[str, str] | None
 
     def check(self) -> list[str]:
         """Refuse bad input before anything starts; return the warnings to show."""
@@ -173,7 +176,7 @@ class UnprobedApp:
 
     def log_tail(self, lines: int = 8) -> str:
         del lines
-        return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
+        return f"leakbench has no log of an app it did not start ({self._MODE} mode)."
 
     def pool_stats(self) -> PoolStats | None:
         return self.probes.pool_stats() if self.probes else None

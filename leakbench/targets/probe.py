@@ -10,8 +10,9 @@ app's own code took each connection still checked out
 ``fates`` (how those ended since: still out, collected, or returned by a
 request that was still in flight), ``reclaims`` (the row's checkouts the
 collector ended), ``pools`` (pools made during the row, with the connections
-they hold), ``drivers`` (the DBAPI drivers and pool classes in use) and
-``gc`` (a forced full garbage collection). The book itself is
+they hold), ``drivers`` (the DBAPI drivers and pool classes in use), ``versions``
+(Python's and the app's packages' versions as this process sees them: the
+report's) and ``gc`` (a forced full garbage collection). The book itself is
 :mod:`leakbench.targets.pool_counters`. It runs in a daemon thread and
 imports nothing heavy. ``leakbench probe`` loads it into processes
 leakbench did not start (:mod:`leakbench.targets.autoload`).
@@ -40,8 +41,10 @@ import contextlib
 import gc
 import json
 import os
+import platform
 import socket
 import threading
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,18 @@ CHECKOUT_SITES_ENV = "LEAKBENCH_CHECKOUT_SITES"
 # the collector ended (the benchmark compares both; leakbench never turns it off).
 CHECKOUT_HOLDERS_ENV = "LEAKBENCH_CHECKOUT_HOLDERS"
 COUNTERS = PoolCounters()
+# The distributions a report records, read in the target process.
+RECORDED_PACKAGES = (
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "sqlmodel",
+    "psycopg",
+    "psycopg2-binary",
+    "asyncpg",
+    "uvicorn",
+    "httpx2",
+)
 
 
 def _listen_to_pools() -> None:
@@ -102,6 +117,18 @@ def _watch_queue_pools() -> None:
     Pool.__new__ = __new__  # type: ignore[method-assign]  # see the docstring
 
 
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions() -> dict[str, str]:
+    """Python's and the recorded packages' versions in this process."""
+    return {"python": platform.python_version(), **{n: _version(n) for n in RECORDED_PACKAGES}}
+
+
 _COMMANDS: dict[str, Any] = {
     "stats": COUNTERS.as_dict,
     "mark": lambda: {"mark": COUNTERS.mark()},
@@ -111,6 +138,7 @@ _COMMANDS: dict[str, Any] = {
     "reclaims": COUNTERS.reclaims,
     "pools": COUNTERS.made_pools,
     "drivers": lambda: {"drivers": COUNTERS.drivers()},
+    "versions": lambda: {"versions": versions()},
     "gc": lambda: {"collected": gc.collect()},
 }
 

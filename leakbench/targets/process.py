@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import sysconfig
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx2
@@ -24,6 +24,7 @@ from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
 from leakbench.targets.boot import APP_DIR_ENV, APP_ENV
+from leakbench.targets.output import TargetOutput
 from leakbench.targets.probe import CONTROL_DIR_ENV
 from leakbench.targets.probes import ProbeClient
 from leakbench.targets.spawn import BootedProcess, Spare, boot
@@ -42,7 +43,11 @@ class TargetProcess(StartedInWith):
         startup_timeout: float = 30.0,
         spare: Spare | None = None,
         interpreter: TargetInterpreter | None = None,
+        echo: Callable[[str], None] | None = None,
+        output_copy: Path | None = None,
     ) -> None:
+        """``echo`` gets each line the target prints (``-v``); its whole output is copied to
+        ``output_copy`` when it stops, and the messages of a failure name that file."""
         self.target = target
         self.interpreter = interpreter or TargetInterpreter.current()
         self.env = dict(env)
@@ -51,9 +56,11 @@ class TargetProcess(StartedInWith):
         self.startup_timeout = startup_timeout
         self.control_dir = work_dir / "control"
         self.probes = ProbeClient(self.control_dir)
-        self.log_path = work_dir / "target.log"
+        self.output = TargetOutput(work_dir / "target.log")
         self.port = 0
         self._spare = spare
+        self._echo = echo
+        self._output_copy = output_copy
         self._booted: BootedProcess | None = None
 
     @property
@@ -71,8 +78,8 @@ class TargetProcess(StartedInWith):
         cwd = self.target.app_dir or Path.cwd()
         booted = self._spare.claim() if self._spare is not None else None
         if booted is None:
-            booted = boot(self.log_path, cwd, interpreter=self.interpreter)
-        self._booted, self.port, self.log_path = booted, booted.port, booted.log_path
+            booted = boot(self.output.path, cwd, interpreter=self.interpreter, echo=self._echo)
+        self._booted, self.port, self.output = booted, booted.port, booted.output
         env = {**self.env, APP_ENV: self.target.app, CONTROL_DIR_ENV: str(self.control_dir)}
         if self.target.app_dir is not None:
             env[APP_DIR_ENV] = str(self.target.app_dir)
@@ -88,9 +95,10 @@ class TargetProcess(StartedInWith):
                 shutdown.check()
                 code = process.poll()
                 if code is not None:
+                    self.output.wait()  # its last words are in the log before they are read
                     raise TargetStartError(
                         f"The target {self.target.name!r} exited with code {code} before it "
-                        f"answered HTTP; its log ends: {self.log_tail()}"
+                        f"answered HTTP; {self.last_words()}"
                     )
                 try:
                     client.get("/__leakbench_ready__")
@@ -102,7 +110,7 @@ class TargetProcess(StartedInWith):
         raise TargetStartError(
             f"The target {self.target.name!r} did not answer HTTP within "
             f"{self.startup_timeout:g} s (raise --startup-timeout if it is slow to start); "
-            f"its log ends: {self.log_tail()}"
+            f"{self.last_words()}"
         )
 
     def _probes_ready(self, deadline: float) -> bool:
@@ -151,27 +159,46 @@ class TargetProcess(StartedInWith):
         """The DBAPI drivers (with versions) and pool classes the app's engines use."""
         return self.probes.drivers()
 
+    def package_versions(self) -> dict[str, str] | None:
+        """Python's and the app's packages' versions, as the target process sees them."""
+        for answer in self.probes.ask_all("versions"):
+            versions = answer.get("versions")
+            if isinstance(versions, dict):
+                return {str(name): str(version) for name, version in versions.items()}
+        return None
+
     def force_gc(self) -> bool:
         """Run a full garbage collection in every worker; True if all answered."""
         return self.probes.force_gc(self.workers)
 
     def log_tail(self, lines: int = 8) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        own = app_traceback(text)
-        if own:
-            return redact("\n" + "\n".join(own))
-        tail = [line for line in text.strip().splitlines() if line.strip()][-lines:]
+        """The output's last lines, as printed (one per line), and where all of it is kept."""
+        tail = self.output.tail(lines)
+        if not tail:
+            return f"it printed nothing.{self._kept()}"
         # Redacted here too, before rich may wrap a secret across two lines.
-        return redact(" | ".join(tail)) if tail else "(empty log)"
+        return redact(f"the end of its output is below.{self._kept()}\n" + "\n".join(tail))
+
+    def last_words(self) -> str:
+        """The app's last traceback as it printed it, else the end of its output."""
+        # The app's own frames when it has some: the importer's say nothing about the app.
+        own = app_traceback(self.output.text())
+        traceback = [_TRACEBACK, *own] if own else self.output.last_traceback()
+        if traceback:
+            return redact(f"its last traceback is below.{self._kept()}\n" + "\n".join(traceback))
+        return self.log_tail()
+
+    def _kept(self) -> str:
+        # On the message's first line: the lines after it are the app's own.
+        return f" Its whole output: {self._output_copy}" if self._output_copy else ""
 
     def stop(self, grace: float = 5.0) -> None:
         """Stop the target: SIGTERM, and SIGKILL what is left after ``grace`` seconds."""
         booted, self._booted = self._booted, None
         if booted is not None:
-            booted.stop(grace)
+            booted.stop(grace)  # its output is complete once it has stopped
+            if self._output_copy is not None:
+                self.output.save(self._output_copy)
         if self.control_dir.is_dir():
             for path in self.control_dir.glob("ctl-*.sock"):
                 path.unlink(missing_ok=True)

@@ -17,12 +17,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+_LEAKBENCH_DIR = Path(__file__).resolve().parent.parent
 # Checkouts from these folders are not the app's code: walk past them.
 _LIBRARY_DIRS = tuple(
     sorted(
         {sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")}
-        | {str(Path(__file__).resolve().parent.parent)}
+        | {str(_LEAKBENCH_DIR), str(Path(__file__).parent.parent)}
     )
+)
+# ...except the shipped scenarios (leakbench.scenarios, inside the package once installed):
+# they are the app under test when they run. Both spellings: the package folder is a link.
+_SCENARIO_DIRS = tuple(
+    {
+        str(_LEAKBENCH_DIR / "scenarios") + os.sep,
+        str(Path(__file__).parent.parent / "scenarios") + os.sep,
+    }
 )
 # co_filename -> how the app's file is shown, or None for a library's (or for
 # generated code such as "<string>"): decided once per file.
@@ -50,7 +59,7 @@ def _shown(filename: str) -> str | None:
     if filename in _SHOWN:
         return _SHOWN[filename]
     shown: str | None = None
-    if not filename.startswith(("<", *_LIBRARY_DIRS)):
+    if filename.startswith(_SCENARIO_DIRS) or not filename.startswith(("<", *_LIBRARY_DIRS)):
         cwd = str(Path.cwd())
         inside = filename.startswith(cwd + os.sep)
         shown = filename[len(cwd) + 1 :] if inside else filename

@@ -18,13 +18,14 @@ import json
 import os
 import socket
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from leakbench.config import TargetInterpreter
 from leakbench.system.processes import stop_process_group
 from leakbench.targets.boot import PARENT_PID_ENV
+from leakbench.targets.output import TargetOutput
 
 _LISTEN_BACKLOG = 4096
 
@@ -35,7 +36,7 @@ class BootedProcess:
 
     process: subprocess.Popen[bytes]
     port: int
-    log_path: Path
+    output: TargetOutput
 
     def launch(self, env: Mapping[str, str], cwd: Path, workers: int) -> None:
         """Send the order; the process then imports the app and serves it."""
@@ -51,6 +52,7 @@ class BootedProcess:
 
     def stop(self, grace: float = 5.0) -> None:
         stop_process_group(self.process, grace=grace)
+        self.output.wait()
 
 
 def boot(
@@ -59,8 +61,12 @@ def boot(
     *,
     preload: bool = False,
     interpreter: TargetInterpreter | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> BootedProcess:
-    """Bind a free loopback port and start a target interpreter that owns it."""
+    """Bind a free loopback port and start a target interpreter that owns it.
+
+    Its output goes to ``log_path`` (capped, rotated) and, with ``echo``, line by line to it.
+    """
     interpreter = interpreter or TargetInterpreter.current()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
@@ -76,18 +82,20 @@ def boot(
         env = interpreter.environment(
             {**os.environ, "PYTHONUNBUFFERED": "1", PARENT_PID_ENV: str(os.getpid())}
         )
-        with log_path.open("ab") as log:
-            process = subprocess.Popen(
-                args,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.PIPE,
-                env=env,
-                pass_fds=(listener.fileno(),),
-                start_new_session=True,  # its own process group: stopping it stops its workers
-                cwd=str(cwd),
-            )
-        return BootedProcess(process, int(listener.getsockname()[1]), log_path)
+        process = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.PIPE,
+            env=env,
+            pass_fds=(listener.fileno(),),
+            start_new_session=True,  # its own process group: stopping it stops its workers
+            cwd=str(cwd),
+        )
+        output = TargetOutput(log_path, echo=echo)
+        assert process.stdout is not None
+        output.follow(process.stdout)
+        return BootedProcess(process, int(listener.getsockname()[1]), output)
     finally:
         listener.close()
 
@@ -113,11 +121,15 @@ class Spare:
 
 @contextlib.contextmanager
 def spare_for_first_target(
-    work: Path, *, enabled: bool, interpreter: TargetInterpreter | None = None
+    work: Path,
+    *,
+    enabled: bool,
+    interpreter: TargetInterpreter | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> Iterator[Spare]:
     """A spare, started now and stopped at the end unless a target claimed it."""
     spare = Spare(
-        boot(work / "spare.log", Path.cwd(), preload=True, interpreter=interpreter)
+        boot(work / "spare.log", Path.cwd(), preload=True, interpreter=interpreter, echo=echo)
         if enabled
         else None
     )

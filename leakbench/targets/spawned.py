@@ -4,7 +4,9 @@ For every target and endpoint (a row): the target is started on a fresh
 process (so a leak in one row cannot starve the next) on a fresh database
 (after its --setup-sql and --setup-cmd). The process runs on leakbench's own
 interpreter, or on another one (a project's, or a matrix environment's:
-:attr:`RunConfig.interpreter`).
+:attr:`RunConfig.interpreter`, chosen by :mod:`leakbench.targets.interpreter`),
+checked before anything starts. Each process's output is kept in the report
+folder (:attr:`RunConfig.target_logs`) and, with ``-v``, streamed live.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import shutil
+import sys
 import tempfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 
 from leakbench.config import RunConfig, Target, TargetInterpreter
@@ -27,6 +31,7 @@ from leakbench.targets.commands import run_setup_commands
 from leakbench.targets.env import database_environment
 from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle, row_label
 from leakbench.targets.importable import check_importable
+from leakbench.targets.interpreter import check as check_interpreter
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.setup import run_setup_sql
@@ -45,6 +50,9 @@ class SpawnedTargets:
 
     def __init__(self, config: RunConfig) -> None:
         self.config = config
+        self.interpreter = config.interpreter or TargetInterpreter.current()
+        self.app_versions: Mapping[str, str] | None = None
+        self._versions_from_target = False
         self._work: Path | None = None
         self._spare: Spare | None = None
 
@@ -53,9 +61,10 @@ class SpawnedTargets:
         warnings = [] if config.load_command is None else check_command_urls(config.load_command)
         if config.dsn is not None:
             dsn_tools.validate(config.dsn)  # a malformed --dsn is refused before a target starts
-        interpreter = config.interpreter or TargetInterpreter.current()
+        # The app's interpreter can serve it (uvicorn): refused before a server or target starts.
+        self.app_versions = check_interpreter(self.interpreter).packages
         for target in config.targets:  # a misspelt --app costs no server start
-            check_importable(target, interpreter, dict(os.environ))
+            check_importable(target, self.interpreter, dict(os.environ))
         return warnings
 
     @contextlib.contextmanager
@@ -67,7 +76,10 @@ class SpawnedTargets:
             # Started first: its imports overlap the embedded server's start. A user's
             # --app-env is left out: libraries may read it while they are imported.
             spare_for_first_target(
-                work, enabled=not config.app_env, interpreter=config.interpreter
+                work,
+                enabled=not config.app_env,
+                interpreter=self.interpreter,
+                echo=_echo(config),
             ) as spare,
             open_server(config.dsn, config.startup_timeout) as server,
         ):
@@ -123,14 +135,17 @@ class SpawnedTargets:
                     label=workload.label if command is None else row_label(command),
                     duration=config.load.duration if command is None else None,
                     target_index=index,
-                    open=functools.partial(self.open_row, server, database, target),
+                    open=functools.partial(self.open_row, server, database, target, workload.label),
                 )
 
     @contextlib.contextmanager
     def open_row(
-        self, server: Server, database: str, target: Target
+        self, server: Server, database: str, target: Target, label: str
     ) -> Iterator[tuple[TargetHandle, ActivityPoller]]:
-        """The row's own target process, and the poller of its database."""
+        """The row's own target process, and the poller of its database.
+
+        The process's output is kept as ``<target>-<label>.log`` in the run's logs folder.
+        """
         config = self.config
         assert self._work is not None and self._spare is not None
         env = target_environment(config, server, database)
@@ -145,10 +160,20 @@ class SpawnedTargets:
                 workers=config.workers,
                 startup_timeout=config.startup_timeout,
                 spare=self._spare,
-                interpreter=config.interpreter,
+                interpreter=self.interpreter,
+                echo=_echo(config),
+                output_copy=(
+                    config.target_logs / output_file_name(target.name, label)
+                    if config.target_logs is not None
+                    else None
+                ),
             ) as process,
             activity_poller(server.admin_dsn, database, config.poll_interval) as poller,
         ):
+            if not self._versions_from_target:  # the first target to answer: read in the app
+                answered = process.package_versions()
+                if answered is not None:
+                    self.app_versions, self._versions_from_target = answered, True
             yield process, poller
 
     def _set_up(self, server: Server, database: str, target: Target) -> None:
@@ -161,7 +186,26 @@ class SpawnedTargets:
                 config.setup_commands,
                 target.app_dir or Path.cwd(),
                 target_environment(config, server, database),
+                python=self.interpreter.executable,
             )
+
+
+def output_file_name(target: str, label: str) -> str:
+    """``<target>-<endpoint>.log``: readable, one folder level, unique per row of a run."""
+    text = f"{target}-{label}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:120] + ".log"
+
+
+def _echo(config: RunConfig) -> Callable[[str], None] | None:
+    """With -v, each line the target prints goes to stderr as it comes (above a live view)."""
+    if not config.stream_target_output:
+        return None
+
+    def echo(line: str) -> None:
+        # sys.stderr is looked up on each line: a live view replaces it to print above itself.
+        print(f"target| {line}", file=sys.stderr, flush=True)
+
+    return echo
 
 
 @contextlib.contextmanager

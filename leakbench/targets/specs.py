@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import scenarios
+from leakbench import scenarios
 from leakbench.config import Endpoint, Target
 from leakbench.errors import UsageError
 from leakbench.request_spec import Route

@@ -8,7 +8,7 @@ clean, whether sessions hidden from the role remain
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 from leakbench.config import RunConfig
@@ -31,6 +31,7 @@ class UsersApp:
 
     command_url: str | None = None
     kept_warnings: tuple[str, ...] = ()
+    app_versions: Mapping[str, str] | None = None  # not readable: leakbench did not start it
 
     def __init__(self, config: RunConfig, application_name: str | None) -> None:
         self.config = config

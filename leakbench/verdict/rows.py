@@ -71,7 +71,7 @@ def target_exited(measured: Unjudged, exit_code: int | None, log_tail: str) -> R
         measured.load,
         None,
         measured.samples,
-        error=f"The target exited with code {exit_code} during the row; its log ends: {log_tail}",
+        error=f"The target exited with code {exit_code} during the row; {log_tail}",
         external=measured.external,
         target_exit_code=exit_code,
     )

@@ -22,7 +22,7 @@ from leakbench.cli import app
 from leakbench.config import TargetInterpreter
 from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
 from leakbench.matrix.environments import EnvironmentCache
-from leakbench.runner.versions import interpreter_packages
+from leakbench.targets.interpreter import check
 from tests.integration import wheelhouse
 
 runner = CliRunner()
@@ -66,6 +66,10 @@ def test_background_request_session_leaks_only_between_fastapi_0_106_and_0_118(
     assert result.exit_code == 1, result.output  # a leak in one column fails the command
     reports = tmp_path / "r"
     matrix = json.loads((reports / "matrix.json").read_text())
+    # Every target's output is kept, in one folder per combination.
+    kept = sorted((reports / "logs").iterdir())
+    assert len(kept) == 3
+    assert all(any(folder.glob("*.log")) for folder in kept)
     assert json.loads((tmp_path / "matrix-copy.json").read_text()) == matrix  # run's --json
     columns = {c["combination"]["fastapi"]: c for c in matrix["columns"]}
     assert list(columns) == ["0.95.2", "0.117.1", "0.118.0"]
@@ -120,7 +124,7 @@ def test_a_second_prepare_of_the_same_combination_reuses_its_environment(
     assert again.key == first.key
     assert first.version("fastapi") == "0.118.0"
     assert [p.name for p in (tmp_path / "envs").iterdir()] == [first.key]  # no build left over
-    seen = interpreter_packages(TargetInterpreter(str(first.python)))
+    seen = check(TargetInterpreter(str(first.python))).packages
     assert seen["fastapi"] == "0.118.0"
     assert seen["sqlalchemy"] == "2.0.14"
     assert seen["httpx2"] == "not installed"  # leakbench's own dependencies stay out
@@ -186,7 +190,7 @@ def test_the_driver_axis_switches_the_scenarios_sync_engine_only(tmp_path: Path)
         [
             interpreter.executable,
             "-c",
-            "import scenarios.with_session, scenarios._app as a;"
+            "import leakbench.scenarios.with_session, leakbench.scenarios._app as a;"
             "print(a.engine.dialect.driver, a.async_engine.dialect.driver)",
         ],
         env=interpreter.environment(os.environ),

@@ -13,8 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import scenarios
-from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run
+from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run, scenarios
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.targets.specs import scenario_target
 from tests.consistency import contradictions

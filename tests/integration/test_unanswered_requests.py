@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import scenarios
-from leakbench import LoadSettings, RunConfig, VerdictSettings, run
+from leakbench import LoadSettings, RunConfig, VerdictSettings, run, scenarios
 from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, run_load
 from leakbench.targets.process import TargetProcess

@@ -1,10 +1,15 @@
-"""The local wheelhouse the matrix tests install from, so they never wait on the package index.
+"""The local wheelhouse the matrix and packaging tests install from, never the package index.
 
 ``python -m tests.integration.wheelhouse`` (run by scripts/test.sh) downloads,
 once, every wheel the test matrix's environments need into
 ``.cache/wheelhouse``; the tests then point uv at it with no index at all
 (``UV_NO_INDEX``, ``UV_FIND_LINKS``) and keep uv's cache and the built
 environments under ``.cache/`` too, so a second test run reuses them.
+
+The packaging test (tests/integration/test_wheel.py) builds leakbench's wheel
+and installs it, with its own dependencies and the scenarios' extra, into a
+fresh environment, and next to an app pinned to older versions
+(:data:`APP_PINS`): those wheels, and the build backend's, are here too.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from leakbench.matrix.axes import combinations, parse_axes, requirements
@@ -28,14 +34,30 @@ TEST_VERSIONS = ("fastapi=0.95.2,0.117.1,0.118.0", "sqlalchemy=2.0.14")
 DRIVER_VERSIONS = ("fastapi=0.118.0", "sqlalchemy=2.0.14", "driver=psycopg2")
 # The probe on SQLAlchemy 1.4, under an app of the user's (the scenarios need 2.0.14).
 PROBE_VERSIONS = ("fastapi=0.95.2", "sqlalchemy=1.4.54", "driver=psycopg2")
+# An app's own environment, pinned to versions older than leakbench's scenarios need.
+APP_PINS = ("fastapi==0.110.0", "sqlalchemy==2.0.25", "uvicorn==0.29.0", "psycopg[binary]")
 _READY = WHEELHOUSE / "READY"
+
+
+def leakbench_requirements() -> tuple[str, ...]:
+    """What installing leakbench[scenarios] needs, and its build backend (pyproject.toml)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return (
+        *project["build-system"]["requires"],
+        *project["project"]["dependencies"],
+        *project["project"]["optional-dependencies"]["scenarios"],
+    )
 
 
 def _wanted() -> list[tuple[str, ...]]:
     return [
-        requirements(c)
-        for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS)
-        for c in combinations(parse_axes(list(axes)))
+        *(
+            requirements(c)
+            for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS)
+            for c in combinations(parse_axes(list(axes)))
+        ),
+        leakbench_requirements(),
+        (*APP_PINS, "pip"),  # pip: the test installs the wheel into the app's venv with it
     ]
 
 

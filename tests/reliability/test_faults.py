@@ -58,14 +58,16 @@ def test_an_app_that_fails_to_import_is_reported_with_its_own_log(
 ) -> None:
     broken = tmp_path / "broken.py"
     broken.write_text("raise RuntimeError('boom at import time')\napp = None\n")
+    reports = tmp_path / "reports"
     result = runner.invoke(
         app,
         [
-            *words("run --app"),
+            *words("run --no-live --app"),
             f"{broken}:app",
             *words("-e /x -e /y --dsn"),
             embedded_dsn,
-            *words("-c 5 -d 1 --startup-timeout 20"),
+            *words("-c 5 -d 1 --startup-timeout 20 --report-dir"),
+            str(reports),
         ],
     )
     assert result.exit_code == 3, result.output
@@ -76,12 +78,17 @@ def test_an_app_that_fails_to_import_is_reported_with_its_own_log(
     assert len(table_rows) == 2
     assert all("FAILED" in line for line in table_rows)  # the second endpoint is not retried
     assert result.output.count("exited with code") == 1
-    assert "Traceback (most recent call last)" not in result.output
-    # The app's own lines, as printed: its frame and the exception, no importer frames.
-    assert f'File "{broken}", line 1, in <module>' in result.output
-    assert "RuntimeError: boom at import time" in result.output
-    assert "<frozen importlib" not in result.output
-    assert " | " not in result.output.split("its log ends")[1].split("\n")[0]
+    # The app's traceback as it printed it: its own lines, in order, not one paragraph.
+    lines = [line.strip() for line in result.output.splitlines()]
+    start = lines.index("Traceback (most recent call last):")
+    assert lines.index("RuntimeError: boom at import time") > start
+    assert f'File "{broken}", line 1, in <module>' in lines[start:]
+    # Its whole output is kept beside the reports, and the failed row names the file.
+    (saved,) = (reports / "logs").iterdir()
+    assert "RuntimeError: boom at import time" in saved.read_text()
+    # (A long path folds at the terminal's width: compared without the whitespace.)
+    assert f"Itswholeoutput:{saved}" in "".join(result.output.split())
+    assert "<frozen importlib" not in result.output  # no importer frames
 
 
 def test_an_app_that_never_answers_times_out_quickly(tmp_path: Path, embedded_dsn: str) -> None:
@@ -182,3 +189,26 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
     pool = row["pool_after_settle"]
     assert pool["checkouts"] - pool["checkins"] - pool["detaches"] >= 0, pool
     assert "still has -" not in child.output
+
+
+def test_verbose_streams_the_targets_output_live(tmp_path: Path, embedded_dsn: str) -> None:
+    broken = tmp_path / "loud.py"
+    broken.write_text("print('loud app: importing')\nraise RuntimeError('loud failure')\n")
+    result = runner.invoke(
+        app,
+        [
+            *words("run -v --no-live --app"),
+            f"{broken}:app",
+            *words("-e /x --dsn"),
+            embedded_dsn,
+            *words("-d 1 --startup-timeout 20 --report-dir"),
+            str(tmp_path / "reports"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    lines = result.output.splitlines()
+    assert "target| loud app: importing" in lines  # as the target printed it, before the verdict
+    assert "target| RuntimeError: loud failure" in lines
+    assert lines.index("target| loud app: importing") < next(
+        i for i, line in enumerate(lines) if "FAILED" in line
+    )

@@ -160,6 +160,7 @@ class FakeTargets:
     fail_start: frozenset[str] = frozenset()
     command_url: str | None = None
     kept_warnings: tuple[str, ...] = ("kept",)
+    app_versions: dict[str, str] | None = None
     opened_rows: list[str] = field(default_factory=list)
 
     def check(self) -> list[str]:

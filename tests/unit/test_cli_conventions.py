@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-import scenarios
-from leakbench import __version__
+from leakbench import __version__, scenarios
 from leakbench.cli import app
 
 runner = CliRunner()

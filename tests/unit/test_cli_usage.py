@@ -66,7 +66,7 @@ def test_help_documents_the_exit_codes() -> None:
 
 
 def test_scenarios_lists_every_scenario_on_one_line_each() -> None:
-    import scenarios  # noqa: PLC0415
+    from leakbench import scenarios  # noqa: PLC0415
 
     result = runner.invoke(app, ["scenarios"])
     assert result.exit_code == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import scenarios
+from leakbench import scenarios
 from leakbench.errors import UsageError
 from leakbench.matrix.axes import (
     MAX_COMBINATIONS,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-import scenarios
+from leakbench import scenarios
 from leakbench.config import (
     AttachTarget,
     Endpoint,
@@ -130,6 +130,16 @@ def test_the_loop_measures_each_row_on_its_own_target_and_judges_it() -> None:
     assert observer.finished == list(result.rows)
     assert observer.warnings == ["checked"]  # shown; "kept" is kept only
     assert result.warnings == ("checked", "kept")
+
+
+def test_the_result_records_the_apps_versions_when_its_kind_of_target_knows_them() -> None:
+    app = {"python": "3.10.4", "fastapi": "0.110.0", "sqlalchemy": "2.0.25"}
+    known = loop.run_rows(FAST, FakeTargets(rows_of=[("a", "/a", 0)], app_versions=app), _Rows())
+    assert (known.versions.python, known.versions.fastapi) == ("3.10.4", "0.110.0")
+    assert known.versions.sqlalchemy == "2.0.25"
+    assert known.versions.sqlmodel == "not installed"  # what the app's interpreter lacks
+    unknown = loop.run_rows(FAST, FakeTargets(rows_of=[("a", "/a", 0)]), _Rows())
+    assert unknown.versions.leakbench == known.versions.leakbench  # leakbench's own, as ever
 
 
 def test_a_target_that_cannot_start_is_not_started_again_for_its_other_rows() -> None:

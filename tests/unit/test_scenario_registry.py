@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import scenarios
+from leakbench import scenarios
 
 
 def test_every_scenario_is_registered_once_with_a_known_twin() -> None:

@@ -179,8 +179,14 @@ def _facts(row: RowResult) -> str:
     return f'<div class="facts">{items}</div>'
 
 
+def _note(note: str) -> str:
+    """A note; its lines after the first (an app's traceback) as printed."""
+    first, _, rest = note.partition("\n")
+    return escape(first) + (f"<pre>{escape(rest)}</pre>" if rest else "")
+
+
 def _row_card(index: int, row: RowResult, max_total_connections: int | None) -> str:
-    notes = "".join(f"<li>{escape(note)}</li>" for note in row_notes(row))
+    notes = "".join(f"<li>{_note(note)}</li>" for note in row_notes(row))
     return (
         f'<section class="card" id="row-{index}">'
         f"<h3>{escape(row.pattern)} <code>{escape(row.endpoint)}</code> {_pill(row.verdict)}</h3>"

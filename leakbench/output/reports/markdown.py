@@ -61,14 +61,25 @@ def render(result: RunResult, outcome: Outcome) -> str:
     if result.settings.all_routes:
         out += [f"**{escape(route_summary(result.rows))}**", ""]
 
-    notes = [(row, " ".join(row_notes(row))) for row in result.rows if row_notes(row)]
+    notes = [(row, row_notes(row)) for row in result.rows if row_notes(row)]
     if notes:
         out += ["### Why", ""]
-        out += [
-            f"- **{escape(row.pattern)} {escape(row.endpoint)}** ({row.verdict.value}): "
-            f"{escape(text)}"
-            for row, text in notes
-        ]
+        for row, texts in notes:
+            # A note's lines after the first (an app's traceback) follow as printed.
+            firsts = " ".join(text.partition("\n")[0] for text in texts)
+            out.append(
+                f"- **{escape(row.pattern)} {escape(row.endpoint)}** ({row.verdict.value}): "
+                f"{escape(firsts)}"
+            )
+            for text in texts:
+                printed = text.partition("\n")[2]
+                if printed:
+                    out += [
+                        "",
+                        "  ```text",
+                        *(f"  {line}" for line in printed.splitlines()),
+                        "  ```",
+                    ]
         out.append("")
 
     thresholds = threshold_outcomes(result, outcome)
