@@ -24,6 +24,8 @@ from leakbench.cli.base import (
     exit_on_error,
     load_project_config,
 )
+from leakbench.cli.init import EPILOG as INIT_EPILOG
+from leakbench.cli.init import init_command
 from leakbench.cli.matrix import matrix_command
 from leakbench.cli.run import run_command
 from leakbench.cli.watch import EPILOG as WATCH_EPILOG
@@ -71,6 +73,7 @@ def _root(
 app.command("run", epilog=EXIT_CODES_HELP)(run_command)
 app.command("matrix", epilog=EXIT_CODES_HELP)(matrix_command)
 app.command("watch", epilog=WATCH_EPILOG)(watch_command)
+app.command("init", epilog=INIT_EPILOG)(init_command)
 
 
 @app.command("scenarios")
