@@ -64,8 +64,10 @@ def keep_from_a_thread():
 """
 
 EVERY_TESTS = """
+import os
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from conftest import KEPT, engine, keep_from_a_thread
@@ -106,6 +108,11 @@ def test_that_fails_is_reported_once():
 
 def test_leaves_one_from_a_thread():
     keep_from_a_thread()
+
+
+def test_leaves_one_of_an_engine_it_made():
+    own = create_engine(os.environ["LEAKBENCH_SAMPLE_DATABASE_URL"])
+    KEPT.append(own.connect())
 """
 
 MODULE_FIXTURE_TESTS = """
@@ -144,15 +151,17 @@ def sample_suite(
 
 def test_every_test_is_checked_with_no_fixture_written(sample_suite: pytest.Pytester) -> None:
     result = sample_suite.runpytest_subprocess("-p", "no:cacheprovider", "--leakbench")
-    result.assert_outcomes(passed=9, failed=1, errors=3)
+    result.assert_outcomes(passed=10, failed=1, errors=4)
     assert errors_of(result) == [
         "test_every.py::test_leaves_a_session_open",
         "test_every.py::test_leaves_one_from_a_thread",
+        "test_every.py::test_leaves_one_of_an_engine_it_made",
         "test_module_fixture.py::test_last_of_the_module",
     ]
     session_line = line_of(sample_suite, "test_every.py", "SELECT 'left open'")
     thread_line = line_of(sample_suite, "conftest.py", "        connection = engine.connect()")
     fixture_line = line_of(sample_suite, "conftest.py", "# never closed")
+    own_line = line_of(sample_suite, "test_every.py", "KEPT.append(own.connect())")
     result.stdout.fnmatch_lines(
         [
             "*ERROR at teardown of test_leaves_a_session_open*",
@@ -162,6 +171,10 @@ def test_every_test_is_checked_with_no_fixture_written(sample_suite: pytest.Pyte
             "*ERROR at teardown of test_leaves_one_from_a_thread*",
             "leakbench: test_every.py::test_leaves_one_from_a_thread left 1 connection(s) still "
             f"checked out, 1 in an open transaction (taken at conftest.py:{thread_line} in work)*",
+            "*ERROR at teardown of test_leaves_one_of_an_engine_it_made*",
+            "leakbench: test_every.py::test_leaves_one_of_an_engine_it_made left 1 connection(s) "
+            f"still checked out (taken at test_every.py:{own_line} in "
+            "test_leaves_one_of_an_engine_it_made) after its teardown.",
             "*ERROR at teardown of test_last_of_the_module*",
             "leakbench: fixture 'forgotten_connection' (module scope, *) left 1 connection(s) "
             f"still checked out, 1 in an open transaction (taken at conftest.py:{fixture_line} "
@@ -183,8 +196,9 @@ def test_the_ini_value_turns_it_on_and_a_fixture_may_be_allowed(
         "[pytest]\nleakbench = true\nleakbench_allow_fixtures = forgotten_connection\n"
     )
     result = sample_suite.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=9, failed=1, errors=2)
+    result.assert_outcomes(passed=10, failed=1, errors=3)
     assert errors_of(result) == [
         "test_every.py::test_leaves_a_session_open",
         "test_every.py::test_leaves_one_from_a_thread",
+        "test_every.py::test_leaves_one_of_an_engine_it_made",
     ]
