@@ -77,14 +77,16 @@ def init_command(
     ] = None,
     print_only: Annotated[
         bool,
-        typer.Option("--print", help="Print the section instead of writing pyproject.toml."),
+        typer.Option(
+            "--print", metavar="", help="Print the section instead of writing pyproject.toml."
+        ),
     ] = False,
     force: Annotated[
         bool,
-        typer.Option("--force", help="Replace an existing [tool.leakbench] section."),
+        typer.Option("--force", metavar="", help="Replace an existing \\[tool.leakbench] section."),
     ] = False,
 ) -> None:
-    """Write a commented [tool.leakbench] section for the app in this folder."""
+    """Write a commented \\[tool.leakbench] section for the app in this folder."""
 
     def init() -> int:
         folder = Path.cwd()

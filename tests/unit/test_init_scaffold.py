@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import tomlkit
+from typer.testing import CliRunner
 
 from leakbench import project_config
 from leakbench.cli import app as cli_app
@@ -234,3 +235,16 @@ def test_a_project_without_pyproject_gets_one(tmp_path: Path) -> None:
     section = build(_plan(tmp_path / "p"))
     path = write(tmp_path, section, force=False)
     assert tomlkit.parse(path.read_text())["tool"]["leakbench"]["app"] == "app.main:app"  # type: ignore[index]
+
+
+def test_init_in_a_folder_without_an_app_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli_app, ["init"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"error: no FastAPI app found under {tmp_path} (a module-level 'app = FastAPI(...)'); "
+        "pass --app pkg.module:app."
+    ]
+    assert not (tmp_path / "pyproject.toml").exists()
