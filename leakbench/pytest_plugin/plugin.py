@@ -100,7 +100,13 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     config.stash[_SETTLE] = settle
     if config.getoption("leakbench", False) or config.getini(EVERY_TEST_INI):
-        from leakbench.pytest_plugin.every_test import EveryTest  # noqa: PLC0415 - only when on
+        try:
+            from leakbench.pytest_plugin.every_test import EveryTest  # noqa: PLC0415 - only when on
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"--leakbench watches SQLAlchemy's pools, but {exc.name} cannot be imported here; "
+                "install it in the environment that runs the tests."
+            ) from None
 
         allowed = [str(name) for name in config.getini(ALLOW_FIXTURES_INI)]
         config.pluginmanager.register(EveryTest(settle, allowed), "leakbench-every-test")

@@ -20,6 +20,8 @@ import tomlkit
 from typer.testing import CliRunner
 
 from leakbench.cli import app
+from leakbench.scaffold.plan import make_plan
+from leakbench.scaffold.section import build, render
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,3 +117,19 @@ def test_an_existing_section_is_kept_unless_forced(example: Path) -> None:
     # The rest of the file, comments and all, is as it was.
     assert after.startswith(before.split("[tool.pytest.ini_options]")[0])
     assert '[tool.ruff]\nextend = "../../pyproject.toml"' in after
+
+
+def test_an_app_that_cannot_be_imported_still_gets_a_section(tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text(
+        "import os\nfrom fastapi import FastAPI\n"
+        "KEY = os.environ['PAYMENTS_API_KEY']\napp = FastAPI()\n"
+    )
+    plan = make_plan(tmp_path, None, lambda candidates: candidates[0])
+    assert plan.app == "main:app" and plan.api is None
+    assert (
+        plan.schema_error
+        == "could not import main:app for its OpenAPI schema: KeyError: 'PAYMENTS_API_KEY'"
+    )
+    text = render(build(plan))
+    assert 'app = "main:app"' in text
+    assert "# No routes: could not import main:app for its OpenAPI schema: KeyError" in text
