@@ -11,8 +11,11 @@ tells it who is running:
   that took each connection;
 * the set-up of a fixture of wider scope (class, module, package, session): its
   connections are that fixture's, not the test's that happened to need it
-  first, and are judged once the fixture itself is torn down. A fixture meant
-  to hold one for good is named in the ``leakbench_allow_fixtures`` ini value.
+  first, and are judged once the fixture itself is torn down. So are the
+  connections a test took through such a fixture's ``Session`` or
+  ``Connection`` that it still holds (the template's session-scoped ``db``,
+  queried without a commit). A fixture meant to hold one for good is named in
+  the ``leakbench_allow_fixtures`` ini value.
 
 A test marked ``@pytest.mark.leakbench_allow`` may leave connections out (it
 uses a session a wider fixture keeps open, say). A test that failed is not
@@ -28,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from leakbench.pytest_plugin.ledger import CheckoutLedger, describe
+from leakbench.pytest_plugin.ledger import CheckoutLedger, describe, records_held_by
 from leakbench.pytest_plugin.names import ALLOW_FIXTURES_INI, ALLOW_MARKER
 
 _TEST_HINT = (
@@ -113,11 +116,22 @@ class EveryTest:
             or "leak_check" in getattr(item, "fixturenames", ())
         )
         self._failed.discard(owner)
+        self._give_back_to_wider_fixtures(owner)
         held = [] if exempt else self.ledger.settled(owner, self.settle)
         self.ledger.forget(owner)
         if not held:
             return []
         return [f"leakbench: {owner} left {describe(held)} after its teardown.", _TEST_HINT]
+
+    def _give_back_to_wider_fixtures(self, test: str) -> None:
+        """A connection the test took through a wider fixture's Session or Connection (a
+        session-scoped ``db`` it queried without a commit) is that fixture's to return."""
+        for owner, fixturedef in self._fixtures.items():
+            cached = fixturedef.cached_result
+            if cached is not None and cached[0] is not None:
+                held = records_held_by(cached[0])
+                if held:
+                    self.ledger.transfer(held, test, owner)
 
     def _judge_fixtures(self) -> list[str]:
         """The wider fixtures torn down by now (pytest does it in the teardown of the last test

@@ -21,7 +21,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
 from leakbench.target.sites import Site, caller_site
@@ -59,6 +60,31 @@ def in_transaction(dbapi_connection: object) -> bool | None:
         return bool(probe())
     flag = getattr(raw, "in_transaction", None)  # sqlite3
     return flag if isinstance(flag, bool) else None
+
+
+def records_held_by(value: object) -> set[int]:
+    """The pool records of the connections a fixture's value holds now: a ``Session``, a
+    ``Connection``, or their async twins; nothing for any other value.
+
+    Read without making a connection: a Session's current transaction's connections
+    (SQLAlchemy keeps them in ``SessionTransaction._connections``), a Connection's
+    checked-out DBAPI connection (``_dbapi_connection``); both private, read defensively.
+    """
+    value = getattr(value, "sync_session", None) or getattr(value, "sync_connection", None) or value
+    connections: list[object] = []
+    if isinstance(value, Session):
+        transaction = value.get_transaction()
+        entries = getattr(transaction, "_connections", {}) if transaction is not None else {}
+        connections += [entry[0] for entry in entries.values() if entry]
+    elif isinstance(value, Connection):
+        connections.append(value)
+    held = set()
+    for connection in connections:
+        fairy = getattr(connection, "_dbapi_connection", None)
+        record = getattr(fairy, "_connection_record", None)
+        if record is not None:
+            held.add(id(record))
+    return held
 
 
 class CheckoutLedger:
@@ -112,6 +138,13 @@ class CheckoutLedger:
             if not held or time.monotonic() >= deadline:
                 return held
             time.sleep(_POLL_SECONDS)
+
+    def transfer(self, records: set[int], old: Hashable, new: Hashable) -> None:
+        """Give ``new`` the checkouts of ``old`` whose records are in ``records``."""
+        with self._lock:
+            for key, (number, site, owner, conn) in list(self._out.items()):
+                if owner == old and key in records:
+                    self._out[key] = (number, site, new, conn)
 
     def forget(self, owner: Hashable) -> None:
         """Stop answering for ``owner``'s connections (reported, or allowed to stay out)."""
