@@ -55,6 +55,8 @@ class Plan:
                 continue
             if route.method == "DELETE":
                 why = "destroys data"
+            elif route.method in ("PUT", "PATCH"):
+                why = "changes existing data"
             elif route.has_path_parameters:
                 why = "path parameter"
             elif route.required_query:
@@ -62,7 +64,7 @@ class Plan:
             elif route.needs_body:
                 why = "a body to write"
             else:
-                why = route.method
+                why = "not GET or POST"
             notes.append(f"{route.label} ({why})")
         return notes
 

@@ -37,6 +37,7 @@ SCHEMA: dict[str, Any] = {
             "delete": {"parameters": [{"name": "order_id", "in": "path", "required": True}]},
         },
         "/search": {"get": {"parameters": [{"name": "q", "in": "query", "required": True}]}},
+        "/me": {"patch": {}},
         "/bulk": {
             "post": {
                 "requestBody": {
@@ -203,6 +204,7 @@ def test_the_section_is_what_leakbench_run_reads(tmp_path: Path) -> None:
     assert "#   DELETE /orders/{order_id} (destroys data)" in text
     assert "#   GET /search (required query q)" in text
     assert "#   POST /bulk (a body to write)" in text
+    assert "#   PATCH /me (changes existing data)" in text
     assert 'header = ["X-Api-Key: ${API_KEY}"]' in text
 
 
