@@ -25,8 +25,10 @@ that fixture instead, which also reads PostgreSQL's view.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +55,18 @@ class FixtureOwner:
     where: str
 
     def __str__(self) -> str:
-        return f"fixture {self.name!r} ({self.scope} scope, {self.where or 'a plugin'})"
+        return f"fixture {self.name!r} ({self.scope} scope, {self.where})"
+
+
+def _defined_in(fixturedef: Any) -> str:
+    """The file of the fixture's function, relative to the current folder when inside it."""
+    code = getattr(getattr(fixturedef, "func", None), "__code__", None)
+    if code is None:
+        return "a plugin"
+    path = Path(code.co_filename)
+    with contextlib.suppress(ValueError):
+        return path.relative_to(Path.cwd()).as_posix()
+    return str(path)
 
 
 class EveryTest:
@@ -76,7 +89,7 @@ class EveryTest:
     ) -> Generator[None, object, object]:
         if fixturedef.scope == "function":  # the test's own: its connections are the test's
             return (yield)
-        owner = FixtureOwner(fixturedef.argname, fixturedef.scope, fixturedef.baseid)
+        owner = FixtureOwner(fixturedef.argname, fixturedef.scope, _defined_in(fixturedef))
         self._fixtures[owner] = fixturedef
         previous, self.ledger.owner = self.ledger.owner, owner
         try:

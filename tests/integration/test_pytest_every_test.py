@@ -189,9 +189,9 @@ def test_every_test_is_checked_with_no_fixture_written(sample_suite: pytest.Pyte
             f"still checked out (taken at test_every.py:{own_line} in "
             "test_leaves_one_of_an_engine_it_made) after its teardown.",
             "*ERROR at teardown of test_last_of_the_module*",
-            "leakbench: fixture 'forgotten_connection' (module scope, *) left 1 connection(s) "
-            f"still checked out, 1 in an open transaction (taken at conftest.py:{fixture_line} "
-            "in forgotten_connection) after its teardown.",
+            "leakbench: fixture 'forgotten_connection' (module scope, conftest.py) left "
+            "1 connection(s) still checked out, 1 in an open transaction (taken at "
+            f"conftest.py:{fixture_line} in forgotten_connection) after its teardown.",
         ]
     )
     output = result.stdout.str()
