@@ -23,6 +23,8 @@ from leakbench.cli.base import (
     exit_on_error,
     load_project_config,
 )
+from leakbench.cli.init import EPILOG as INIT_EPILOG
+from leakbench.cli.init import init_command
 from leakbench.cli.matrix import matrix_command
 from leakbench.cli.probe import EPILOG as PROBE_EPILOG
 from leakbench.cli.probe import probe_command
@@ -73,6 +75,7 @@ app.command("run", epilog=EXIT_CODES_HELP)(run_command)
 app.command("matrix", epilog=EXIT_CODES_HELP)(matrix_command)
 app.command("watch", epilog=WATCH_EPILOG)(watch_command)
 app.command("probe", epilog=PROBE_EPILOG)(probe_command)
+app.command("init", epilog=INIT_EPILOG)(init_command)
 
 
 @app.command("scenarios")

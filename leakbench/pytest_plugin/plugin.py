@@ -20,8 +20,13 @@ down (so a fixture that closes its session at teardown is not blamed), as
 an error at the test's teardown. ``drive()`` checks what its own requests
 left behind at once and fails the test itself.
 
+``pytest --leakbench`` (or ``leakbench = true`` in the ini file) checks every
+test this way with no fixture written in it: see
+:mod:`leakbench.pytest_plugin.every_test`.
+
 This module imports only pytest and the standard library; SQLAlchemy,
-psycopg and httpx2 are imported when a test first asks for ``leak_check``.
+psycopg and httpx2 are imported when a test first asks for ``leak_check``,
+or when ``--leakbench`` is on.
 """
 
 from __future__ import annotations
@@ -31,10 +36,16 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from leakbench.pytest_plugin.names import (
+    ALLOW_FIXTURES_INI,
+    ALLOW_MARKER,
+    EVERY_TEST_INI,
+    SETTLE_INI,
+)
+
 if TYPE_CHECKING:
     from leakbench.pytest_plugin.leak_check import LeakCheck
 
-SETTLE_INI = "leakbench_settle"
 _CHECK = pytest.StashKey["LeakCheck"]()
 _CALL_FAILED = pytest.StashKey[bool]()
 _SETTLE = pytest.StashKey[float]()
@@ -50,9 +61,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "Seconds leak_check waits for connections to come back before it reports a leak.",
         default="1.0",
     )
+    parser.addini(
+        EVERY_TEST_INI,
+        "Check every test for database connections it leaves checked out (as --leakbench).",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        ALLOW_FIXTURES_INI,
+        "Fixtures of wider scope than a test that may keep connections checked out for good.",
+        type="linelist",
+        default=[],
+    )
+    group = parser.getgroup("leakbench", "leakbench: database connection leaks")
+    group.addoption(
+        "--leakbench",
+        action="store_true",
+        default=False,
+        help="Check every test: a test that leaves a SQLAlchemy connection checked out (or a "
+        "transaction open) after its teardown errors there, naming the line that took it.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{ALLOW_MARKER}: this test may leave database connections checked out "
+        "(not judged by --leakbench).",
+    )
     raw = str(config.getini(SETTLE_INI))
     try:
         settle = float(raw)
@@ -63,6 +99,17 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{SETTLE_INI} = {raw!r} is invalid; give 0 to 60 seconds, such as 1.0."
         )
     config.stash[_SETTLE] = settle
+    if config.getoption("leakbench", False) or config.getini(EVERY_TEST_INI):
+        try:
+            from leakbench.pytest_plugin.every_test import EveryTest  # noqa: PLC0415 - only when on
+        except ImportError as exc:
+            raise pytest.UsageError(
+                f"--leakbench watches SQLAlchemy's pools, but {exc.name} cannot be imported here; "
+                "install it in the environment that runs the tests."
+            ) from None
+
+        allowed = [str(name) for name in config.getini(ALLOW_FIXTURES_INI)]
+        config.pluginmanager.register(EveryTest(settle, allowed), "leakbench-every-test")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 
 _DB = Path(tempfile.mkdtemp(prefix="items-service-")) / "test.db"
 os.environ["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{_DB}"
-os.environ.pop("LEAKY_ITEMS", None)
 
 from fastapi.testclient import TestClient  # noqa: E402 - the settings above must come first
 from sqlmodel import Session, SQLModel  # noqa: E402

@@ -41,3 +41,12 @@ def test_create_read_list_and_delete_an_item(
     assert item_id in [item["id"] for item in listed["data"]]
     assert client.delete(f"{API}/items/{item_id}", headers=token_headers).status_code == 200
     assert client.get(f"{API}/items/{item_id}", headers=token_headers).status_code == 404
+
+
+def test_the_list_is_paged(client: TestClient, token_headers: dict[str, str]) -> None:
+    for title in ("page a", "page b", "page c"):
+        answer = client.post(f"{API}/items/", json={"title": title}, headers=token_headers)
+        assert answer.status_code == 200, answer.text
+    page = client.get(f"{API}/items/?skip=1&limit=1", headers=token_headers).json()
+    assert page["count"] >= 3
+    assert len(page["data"]) == 1
