@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from leakbench.client_spec import PERFECT_CLIENT, ClientBehaviour
 from leakbench.errors import UsageError
 from leakbench.request_spec import (
     BODY_METHODS,
@@ -112,8 +113,11 @@ class LoadSettings:
     rate: float | None = None
     # Driver processes sharing the load; None: chosen from the cores and the target's workers.
     driver_processes: int | None = None
+    # Clients that leave early: --abort, --stream-read, --hold (a mix route may set its own).
+    client: ClientBehaviour = PERFECT_CLIENT
 
     def __post_init__(self) -> None:
+        self.client.check_timeout(self.request_timeout)
         if self.driver_processes is not None and not 1 <= self.driver_processes <= 64:
             raise UsageError(
                 f"--driver-processes {self.driver_processes} is out of range; give 1 to 64."

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakbench.client_spec import ClientBehaviour
 from leakbench.config import (
     AttachTarget,
     Endpoint,
@@ -62,6 +63,10 @@ class RunOptions:
     requests: int | None = None
     request_timeout: float = 10.0
     rate: float | None = None
+    # Clients that leave early (leakbench.client_spec).
+    abort: str | None = None
+    stream_read: str | None = None
+    hold: float | None = None
     # Requests (leakbench.request_spec): None or empty where left out.
     body: str | None = None
     body_file: Path | None = None
@@ -135,6 +140,9 @@ class RunOptions:
                 body=default_body,
                 rate=self.rate,
                 driver_processes=self.driver_processes,
+                client=ClientBehaviour.parse(
+                    abort=self.abort, stream_read=self.stream_read, hold=self.hold
+                ),
             ),
             pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
             verdict=VerdictSettings(
@@ -168,6 +176,9 @@ class RunOptions:
             "--requests": self.requests,
             "--rate": self.rate,
             "--driver-processes": self.driver_processes,
+            "--abort": self.abort,
+            "--stream-read": self.stream_read,
+            "--hold": self.hold,
             "--body": self.body,
             "--body-file": self.body_file,
             "--form": self.form or None,

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlencode
 
+from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit
 from leakbench.errors import UsageError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -174,6 +175,8 @@ class Route:
     body: bytes | None = None
     content_type: str | None = None
     weight: int = 1
+    # Clients of this route that leave early; None: the row's (--abort, --stream-read, --hold).
+    client: ClientBehaviour | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.weight <= 1000:
@@ -216,7 +219,17 @@ class Route:
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> Route:
         """A route from a config table: method, path, weight, body (text or table), form."""
-        known = {"method", "path", "weight", "body", "form", "content-type"}
+        known = {
+            "method",
+            "path",
+            "weight",
+            "body",
+            "form",
+            "content-type",
+            "abort",
+            "stream-read",
+            "hold",
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise UsageError(
@@ -249,7 +262,30 @@ class Route:
             )
         if content_type is not None and not isinstance(content_type, str):
             raise UsageError(f"mix {method} {path}: 'content-type' must be text.")
-        return cls(method, path, _default_body(method, body), content_type, weight)
+        client = _route_client(table, f"mix {method} {path}")
+        return cls(method, path, _default_body(method, body), content_type, weight, client)
+
+
+def _route_client(table: Mapping[str, Any], where: str) -> ClientBehaviour | None:
+    """A mix route's own abort, stream-read and hold, or None when it sets none."""
+    abort, stream_read, hold = table.get("abort"), table.get("stream-read"), table.get("hold")
+    if abort is None and stream_read is None and hold is None:
+        return None
+    if abort is not None and not isinstance(abort, str):
+        raise UsageError(f"{where}: 'abort' must be text such as '20%' or '50%@30ms'.")
+    if stream_read is not None and not isinstance(stream_read, str | int):
+        raise UsageError(f"{where}: 'stream-read' must be bytes (4096, '64KB') or '2s'.")
+    if hold is not None and (not isinstance(hold, int | float) or isinstance(hold, bool)):
+        raise UsageError(f"{where}: 'hold' must be a number of seconds.")
+    return ClientBehaviour(
+        abort=AbortSpec.parse(abort, f"{where}: abort") if abort is not None else None,
+        stream_read=(
+            StreamLimit.parse(str(stream_read), f"{where}: stream-read")
+            if stream_read is not None
+            else None
+        ),
+        hold=float(hold) if hold is not None else None,
+    )
 
 
 def _default_body(method: str, body: bytes | None) -> bytes | None:

@@ -138,6 +138,11 @@ def _lifespan(schema_engine: Engine | AsyncEngine) -> Callable[[FastAPI], Any]:
     return lifespan
 
 
+def bare_app(title: str, *, pool_engine: Engine | AsyncEngine = engine) -> FastAPI:
+    """An app with the table and no route, for a scenario whose routes are its point."""
+    return FastAPI(title=title, lifespan=_lifespan(pool_engine))
+
+
 def build_app(
     get_db: GetDb,
     title: str,

@@ -218,6 +218,7 @@ def observe_row(
         request_timeout=config.load.request_timeout,
         body=config.load.body_for(Endpoint(first.method, first.path)),
         rate=config.load.rate,
+        client=config.load.client,
         # A route without a body of its own gets --body, or the default for its method.
         routes=_with_bodies(config, spec.workload.routes),
         headers=headers,
@@ -228,6 +229,7 @@ def observe_row(
         observer.phase_changed(Phase.LOAD, config.load.duration)
         outcome = drive(plan, progress)
         shutdown.check()  # a Ctrl-C the event loop swallowed still stops the run here
+        still_running = _handlers_still_running(outcome, target, pool_before)
         poller.phase = Phase.SETTLE
         observer.phase_changed(Phase.SETTLE, config.verdict.settle)
         settled, settle_seconds = _settle(config, poller, baseline, target, pool_before)
@@ -331,7 +333,23 @@ def observe_row(
         pool_baseline=pool_before,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
+        handlers_after_load=still_running,
     )
+
+
+def _handlers_still_running(
+    outcome: LoadStats | ExternalLoad, target: TargetHandle, pool_before: PoolStats | None
+) -> int | None:
+    """When clients left early, the connections handlers still held as the load ended.
+
+    A handler goes on after its client left (until Starlette cancels it, if it
+    ever does); the settle waits for them through the pool's view. One read,
+    as the live view's reads during the load: the settle has not begun.
+    """
+    if not isinstance(outcome, LoadStats) or not outcome.left or pool_before is None:
+        return None
+    pool = target.pool_stats()
+    return None if pool is None else max(0, pool.checked_out - pool_before.checked_out)
 
 
 def _with_bodies(config: RunConfig, routes: tuple[Route, ...]) -> tuple[Route, ...]:

@@ -85,6 +85,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "start_failed": row.start_failed,
         "requests": load.responses if load else 0,
         "unanswered": load.disconnects if load else 0,
+        "left": load.left if load else 0,
         "errors": load.errors if load else 0,
         "error_rate": round(load.error_rate, 6) if load else 0.0,
         "rps": round(load.rps, 1) if load else 0.0,
@@ -103,6 +104,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_baseline": _optional(row.pool_baseline),
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
+        "handlers_after_load": row.handlers_after_load,
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -279,6 +281,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         start_failed=bool(data.get("start_failed", False)),
         pool_after_gc=gc_pool,
         external=external,
+        handlers_after_load=data.get("handlers_after_load"),
     )
 
 
