@@ -44,6 +44,10 @@ class Scenario:
     requires: tuple[tuple[str, str], ...] = STACK
     # The drivers the scenario's database URL can follow in a matrix's driver axis.
     drivers: tuple[str, ...] = ("psycopg",)
+    # The verdict (and leak kind) it earns when half its clients leave before the
+    # answer's end (``--abort 50%``); None where that is not measured.
+    when_aborted: Expectation | None = None
+    aborted_leak_kind: LeakKindName | None = None
 
     @property
     def app(self) -> str:
@@ -227,6 +231,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         drivers=SYNC_DRIVERS,
+    ),
+    # Clients that leave (--abort): Starlette stops a stream at a yield or an await.
+    Scenario(
+        name="stream-closed-midway",
+        module="stream_closed_midway",
+        summary="A stream's Session closed after the last chunk, no finally: skipped if the "
+        "client leaves.",
+        expected="CLEAN",
+        endpoints=("GET /stream",),
+        twin="stream-async-with",
+        when_aborted="LEAKED",
+        aborted_leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="stream-async-with",
+        module="stream_async_with",
+        summary="The fix: an async stream reads in `async with AsyncSessionLocal()`: cancelled, "
+        "it closes.",
+        expected="CLEAN",
+        endpoints=("GET /stream",),
+        twin="stream-closed-midway",
+        when_aborted="CLEAN",
     ),
     Scenario(
         name="conflict-after-sql",

@@ -65,8 +65,13 @@ class PoolCounters:
 
     def checked_in(self, record: object, event: str = "checkin") -> None:
         with self._lock:
+            if self._outstanding.pop(id(record), None) is None:
+                # SQLAlchemy also sends "checkin" for a checkout that failed before it
+                # completed (_ConnectionRecord.checkout: a connect refused, or cancelled
+                # when the client left): no "checkout" came first. Counted, it would make
+                # checked_out -1 and hide a real leak of one.
+                return
             self.counts[event] += 1
-            self._outstanding.pop(id(record), None)
 
     def mark(self) -> int:
         """From now on, checkouts are the row's: :meth:`sites` reports only those."""

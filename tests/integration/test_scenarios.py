@@ -9,12 +9,14 @@ tests/unit/test_scenario_registry.py.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import scenarios
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run
+from leakbench.client_spec import AbortSpec, ClientBehaviour
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.target.specs import scenario_target
 from tests.consistency import contradictions
@@ -25,6 +27,10 @@ from tests.consistency import contradictions
 # from lasting the defaults' 10 and 30 s. A leaking row never settles, so it waits
 # the whole settle: 2 s is twice what the clean ones need (the 1 s quiet period).
 LOAD = LoadSettings(concurrency=40, duration=1.0, request_timeout=2.0)
+# The same load with half of the clients leaving before the answer's end.
+ABORTING = dataclasses.replace(LOAD, client=ClientBehaviour(abort=AbortSpec.parse("50%")))
+# A scenario's key in the measured rows when its clients leave.
+_ABORTED = "{} --abort 50%"
 POOL = PoolSettings(pool_size=2, max_overflow=10, pool_timeout=0.5)
 VERDICT = VerdictSettings(settle=2.0)
 
@@ -39,10 +45,10 @@ def scenario_rows(embedded_dsn: str) -> dict[str, tuple[RowResult, ...]]:
     time without changing what a row sees in its own database.
     """
 
-    def measure(scenario: scenarios.Scenario) -> tuple[RowResult, ...]:
+    def measure(scenario: scenarios.Scenario, load: LoadSettings = LOAD) -> tuple[RowResult, ...]:
         config = RunConfig(
             targets=(scenario_target(scenario),),
-            load=LOAD,
+            load=load,
             pool=POOL,
             verdict=VERDICT,
             dsn=embedded_dsn,
@@ -51,6 +57,9 @@ def scenario_rows(embedded_dsn: str) -> dict[str, tuple[RowResult, ...]]:
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scenario") as pool:
         futures = {s.name: pool.submit(measure, s) for s in scenarios.SCENARIOS}
+        for s in scenarios.SCENARIOS:
+            if s.when_aborted is not None:
+                futures[_ABORTED.format(s.name)] = pool.submit(measure, s, ABORTING)
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -84,6 +93,27 @@ def test_scenario_earns_its_expected_verdict(
                 sites = row.findings.leak_sites
                 assert sites and all("scenarios/" in s.file for s in sites), explain(row)
                 assert sum(s.count for s in sites) == row.findings.pool_leaked_connections
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [s for s in scenarios.SCENARIOS if s.when_aborted is not None],
+    ids=lambda s: s.name,
+)
+def test_scenario_earns_its_verdict_when_half_its_clients_leave(
+    scenario: scenarios.Scenario, scenario_rows: dict[str, tuple[RowResult, ...]]
+) -> None:
+    for row in scenario_rows[_ABORTED.format(scenario.name)]:
+        assert row.findings is not None and row.load is not None, explain(row)
+        assert row.verdict == Verdict(scenario.when_aborted), explain(row)
+        assert contradictions(row.findings) == [], explain(row)
+        # Clients did leave, counted apart from the errors.
+        assert row.load.left > 0, explain(row)
+        assert row.findings.pool_checkouts, explain(row)
+        expected_kind = scenario.aborted_leak_kind
+        assert row.findings.leak_kind is (
+            LeakKind(expected_kind) if expected_kind else LeakKind.NONE
+        ), explain(row)
 
 
 def test_the_slow_transaction_trap_is_clean_while_its_load_shows_idle_in_transaction(
