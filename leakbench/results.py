@@ -468,6 +468,8 @@ class RunSettings:
     watched: bool = False
     # Driver processes that shared each row's load (--driver-processes, or chosen).
     driver_processes: int = 1
+    # How the driver's clients behaved: "full reads", or "abort 20%, hold 30s" (client_spec).
+    clients: str = "full reads"
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,6 +63,7 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         duration_seconds=config.load.duration,
         requests_per_row=config.load.requests,
         request_timeout_seconds=config.load.request_timeout,
+        clients=config.load.client.describe(),
         pool_size=config.pool.pool_size,
         max_overflow=config.pool.max_overflow,
         pool_timeout_seconds=config.pool.pool_timeout,
