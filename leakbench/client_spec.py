@@ -221,3 +221,33 @@ class ClientBehaviour:
 
 # The default client: it reads every answer to its end.
 PERFECT_CLIENT = ClientBehaviour()
+
+# Most messages a WebSocket client waits for before it closes or drops.
+MAX_WS_RECEIVE = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketSpec:
+    """A ``WS /path`` route's session: send a message, receive some, close cleanly or drop.
+
+    ``drop`` closes the TCP connection with no close frame, as a client gone
+    out of range does: the app's ``receive`` raises ``WebSocketDisconnect``
+    (code 1006) wherever it waits.
+    """
+
+    message: str = "ping"
+    receive: int = 1
+    drop: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.receive <= MAX_WS_RECEIVE:
+            raise UsageError(
+                f"--ws-receive {self.receive} is out of range; give 0 to {MAX_WS_RECEIVE}."
+            )
+
+    def describe(self) -> str:
+        end = "drop" if self.drop else "close"
+        return f"websocket: send {self.message[:20]!r}, receive {self.receive}, {end}"
+
+
+DEFAULT_WEBSOCKET = WebSocketSpec()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from leakbench.client_spec import PERFECT_CLIENT, ClientBehaviour
+from leakbench.client_spec import DEFAULT_WEBSOCKET, PERFECT_CLIENT, ClientBehaviour, WebSocketSpec
 from leakbench.errors import UsageError
 from leakbench.request_spec import (
     BODY_METHODS,
@@ -115,6 +115,8 @@ class LoadSettings:
     driver_processes: int | None = None
     # Clients that leave early: --abort, --stream-read, --hold (a mix route may set its own).
     client: ClientBehaviour = PERFECT_CLIENT
+    # What a WS route's session sends and receives, and how it ends (--ws-send, ...).
+    websocket: WebSocketSpec = DEFAULT_WEBSOCKET
 
     def __post_init__(self) -> None:
         self.client.check_timeout(self.request_timeout)

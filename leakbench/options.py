@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakbench.client_spec import ClientBehaviour
+from leakbench.client_spec import ClientBehaviour, WebSocketSpec
 from leakbench.config import (
     AttachTarget,
     Endpoint,
@@ -67,6 +67,9 @@ class RunOptions:
     abort: str | None = None
     stream_read: str | None = None
     hold: float | None = None
+    ws_send: str = "ping"
+    ws_receive: int = 1
+    ws_drop: bool = False
     # Requests (leakbench.request_spec): None or empty where left out.
     body: str | None = None
     body_file: Path | None = None
@@ -143,6 +146,7 @@ class RunOptions:
                 client=ClientBehaviour.parse(
                     abort=self.abort, stream_read=self.stream_read, hold=self.hold
                 ),
+                websocket=WebSocketSpec(self.ws_send, self.ws_receive, self.ws_drop),
             ),
             pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
             verdict=VerdictSettings(

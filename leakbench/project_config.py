@@ -53,6 +53,9 @@ class MixRoute(BaseModel):
     abort: StrictStr | None = None
     stream_read: StrictStr | StrictInt | None = Field(default=None, alias="stream-read")
     hold: StrictFloat | StrictInt | None = None
+    ws_send: StrictStr | None = Field(default=None, alias="ws-send")
+    ws_receive: StrictInt | None = Field(default=None, alias="ws-receive")
+    ws_drop: StrictBool | None = Field(default=None, alias="ws-drop")
 
 
 # Keys whose table form is richer than the command line's text: converted to that text.

@@ -44,10 +44,16 @@ class Scenario:
     requires: tuple[tuple[str, str], ...] = STACK
     # The drivers the scenario's database URL can follow in a matrix's driver axis.
     drivers: tuple[str, ...] = ("psycopg",)
-    # The verdict (and leak kind) it earns when half its clients leave before the
-    # answer's end (``--abort 50%``); None where that is not measured.
-    when_aborted: Expectation | None = None
-    aborted_leak_kind: LeakKindName | None = None
+    # The verdict (and leak kind) it earns when its clients leave: half of them before
+    # the answer's end (``--abort 50%``), or, on a WS route, every one by dropping its
+    # connection (``--ws-drop``); None where that is not measured.
+    when_clients_leave: Expectation | None = None
+    leave_leak_kind: LeakKindName | None = None
+    # Messages each session of a WS route waits for (``--ws-receive``).
+    ws_receive: int = 1
+    # The most connections its verdict is measured with, when a client that times out
+    # waiting for the pool would itself be a client that leaves (and leak): below the pool.
+    max_concurrency: int | None = None
 
     @property
     def app(self) -> str:
@@ -241,8 +247,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("GET /stream",),
         twin="stream-async-with",
-        when_aborted="LEAKED",
-        aborted_leak_kind="awaiting_gc",
+        when_clients_leave="LEAKED",
+        leave_leak_kind="awaiting_gc",
     ),
     Scenario(
         name="stream-async-with",
@@ -252,7 +258,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("GET /stream",),
         twin="stream-closed-midway",
-        when_aborted="CLEAN",
+        when_clients_leave="CLEAN",
+    ),
+    Scenario(
+        name="websocket-session-dropped",
+        module="websocket_session_dropped",
+        summary="A WebSocket handler's session per message, closed after its updates: "
+        "skipped on a drop.",
+        expected="CLEAN",
+        endpoints=("WS /ws",),
+        when_clients_leave="LEAKED",
+        leave_leak_kind="awaiting_gc",
+        ws_receive=3,
+        max_concurrency=10,
     ),
     Scenario(
         name="conflict-after-sql",

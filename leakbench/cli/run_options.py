@@ -196,6 +196,33 @@ Hold = Annotated[
         show_default=False,
     ),
 ]
+WsSend = Annotated[
+    str,
+    typer.Option(
+        "--ws-send",
+        metavar="TEXT",
+        help="What each session of a WebSocket route ('WS /path') sends first.",
+        rich_help_panel=LOAD,
+    ),
+]
+WsReceive = Annotated[
+    int,
+    typer.Option(
+        "--ws-receive",
+        metavar="N",
+        help="Messages each WebSocket session waits for before it ends.",
+        rich_help_panel=LOAD,
+    ),
+]
+WsDrop = Annotated[
+    bool,
+    typer.Option(
+        "--ws-drop/--ws-close",
+        help="End each WebSocket session by dropping the connection, no close frame (a client "
+        "gone out of range), instead of a clean close. Drops are counted as 'left'.",
+        rich_help_panel=LOAD,
+    ),
+]
 DriverProcesses = Annotated[
     int | None,
     typer.Option(

@@ -33,7 +33,7 @@ from pathlib import Path
 import httpx2
 
 from leakbench import __version__
-from leakbench.client_spec import PERFECT_CLIENT, ClientBehaviour
+from leakbench.client_spec import DEFAULT_WEBSOCKET, PERFECT_CLIENT, ClientBehaviour, WebSocketSpec
 from leakbench.config import Endpoint
 from leakbench.load.histogram import LatencyHistogram
 from leakbench.load.leaving import RouteLeaving, leaving_for
@@ -46,7 +46,8 @@ from leakbench.load.transport import (
     ServerDisconnected,
     StreamGauge,
 )
-from leakbench.request_spec import JSON_TYPE, Route
+from leakbench.load.websocket import WebSocketAnswer, session, websocket_url
+from leakbench.request_spec import JSON_TYPE, WS_METHOD, Route
 from leakbench.results import LoadStats, RouteStats
 from leakbench.system import shutdown
 
@@ -85,6 +86,8 @@ class LoadPlan:
     counter_step: int = 1
     # Clients that leave early (--abort, --stream-read, --hold); a route's own win.
     client: ClientBehaviour = PERFECT_CLIENT
+    # What a WS route's session sends and receives, and how it ends; a route's own wins.
+    websocket: WebSocketSpec = DEFAULT_WEBSOCKET
 
     @property
     def all_routes(self) -> tuple[Route, ...]:
@@ -115,6 +118,15 @@ class LoadProgress:
     route_counts: list[Counter[int]] = field(default_factory=list)
     # Set when another tool sends the load (watch mode): these counters then stay at 0.
     load_tool: str | None = None
+
+    def answer(self, status: int, route_counts: Counter[int] | None) -> None:
+        """A request the server answered with ``status`` (its route's counts, in a mix)."""
+        self.status_counts[status] += 1
+        if route_counts is not None:
+            route_counts[status] += 1
+        self.answered += 1
+        if status >= 500:
+            self.server_errors += 1
 
     def left(self, *, streaming: bool) -> None:
         """A request whose client left as asked: before the answer, or part way into a stream."""
@@ -226,6 +238,9 @@ class _Row:
     progress: LoadProgress
     # One per route when clients leave early (--abort, --stream-read, --hold).
     leaving: list[RouteLeaving] | None = None
+    # One per route: the WebSocket session of a WS route, None for an HTTP one.
+    websockets: tuple[WebSocketSpec | None, ...] = ()
+    request_timeout: float = 10.0
 
 
 async def _worker(row: _Row) -> None:
@@ -234,6 +249,7 @@ async def _worker(row: _Row) -> None:
     fixed, per_route = source.fixed, progress.route_counts or None
     index, request = 0, fixed
     leaver = None
+    websockets = row.websockets if any(row.websockets) else None
     while (started := budget.take()) is not None:
         delay = started - clock()
         if delay > 0:  # open loop: wait for this request's slot
@@ -250,7 +266,12 @@ async def _worker(row: _Row) -> None:
             # stream=True: the transport has already read the body whole; httpx2's
             # decoding layers would only copy it. An explicit (empty) Auth spares
             # httpx2 from parsing the URL for credentials on every request.
-            response = await send(request, stream=True, auth=_NO_AUTH)
+            response: httpx2.Response | WebSocketAnswer
+            if websockets is not None and (spec := websockets[index]) is not None:
+                url = websocket_url(str(request.url))
+                response = await session(url, spec, row.request_timeout)
+            else:
+                response = await send(request, stream=True, auth=_NO_AUTH)
         except ClientLeft as left:
             # As asked: neither an answer nor an error, and no latency of an answer.
             progress.left(streaming=left.streaming)
@@ -266,13 +287,7 @@ async def _worker(row: _Row) -> None:
         # httpx2 links a response and its stream both ways; unlinking lets the
         # pair be freed now instead of piling up (5+ MB) until a full collection.
         response.stream = _DRAINED
-        status = response.status_code
-        progress.status_counts[status] += 1
-        if per_route is not None:
-            per_route[index][status] += 1
-        progress.answered += 1
-        if status >= 500:
-            progress.server_errors += 1
+        progress.answer(response.status_code, per_route[index] if per_route else None)
         elapsed = clock() - started
         if leaver is not None:
             leaver.answered(elapsed)
@@ -338,6 +353,10 @@ async def drive(
     if len(routes) > 1:
         progress.route_counts = [Counter() for _ in routes]
     leaving = leaving_for(plan.client, tuple(route.client for route in routes))
+    websockets = tuple(
+        (route.websocket or plan.websocket) if route.method == WS_METHOD else None
+        for route in routes
+    )
     async with LoadClient(plan.request_timeout, gauge=progress) as client:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
         progress.started_at = time.monotonic()
@@ -345,7 +364,18 @@ async def drive(
         budget = _Budget(started, plan)
         workers = [
             asyncio.ensure_future(
-                _worker(_Row(client, source, budget, histogram, progress, leaving))
+                _worker(
+                    _Row(
+                        client,
+                        source,
+                        budget,
+                        histogram,
+                        progress,
+                        leaving,
+                        websockets,
+                        plan.request_timeout,
+                    )
+                )
             )
             for _ in range(plan.concurrency)
         ]

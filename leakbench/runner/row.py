@@ -219,6 +219,7 @@ def observe_row(
         body=config.load.body_for(Endpoint(first.method, first.path)),
         rate=config.load.rate,
         client=config.load.client,
+        websocket=config.load.websocket,
         # A route without a body of its own gets --body, or the default for its method.
         routes=_with_bodies(config, spec.workload.routes),
         headers=headers,
