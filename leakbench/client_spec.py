@@ -232,7 +232,7 @@ class WebSocketSpec:
 
     ``drop`` closes the TCP connection with no close frame, as a client gone
     out of range does: the app's ``receive`` raises ``WebSocketDisconnect``
-    (code 1006) wherever it waits.
+    (code 1005 or 1006, by server) wherever it waits.
     """
 
     message: str = "ping"

@@ -78,7 +78,7 @@ async def _session(url: str, spec: WebSocketSpec) -> WebSocketAnswer:
         socket.transport.abort()
         raise
     if spec.drop:
-        socket.transport.abort()  # no close frame: the app sees code 1006
+        socket.transport.abort()  # no close frame: the app sees code 1005 or 1006
         raise ClientLeft(streaming=True)
     await socket.close()
     return WebSocketAnswer()

@@ -12,11 +12,14 @@ Routes (any method):
     /events?n=N      a text/event-stream of N events (default 100), one every
                      20 ms, stopped (and counted) when the client leaves
     /left/read       how many requests of /wait and /events saw their client leave
+    WS /ws           answers each message with three, and counts how sessions end
+    /ws/read         the close codes the WebSocket sessions ended with, by count
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +31,8 @@ _counted = 0
 # Requests whose client left before the end, as the app saw it (http.disconnect).
 _left = 0
 _EVENTS = 100
+# How WebSocket sessions ended, by close code (1000 a clean close, 1006 a drop).
+_ws_ends: dict[str, int] = {}
 _EVENT_PAUSE = 0.02
 _connections_seen: set[tuple[str, int]] = set()
 
@@ -44,9 +49,14 @@ async def _drain(receive: Receive) -> None:
 
 
 async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
+    if scope["type"] == "http":
+        await _http(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await _websocket(receive, send)
+
+
+async def _http(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     global _counted  # noqa: PLW0603 - the request count lives as long as the process
-    if scope["type"] != "http":
-        return
     await _drain(receive)
     path: str = scope["path"]
     if path.startswith("/status/"):
@@ -58,8 +68,9 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
         query = scope.get("query_string", b"")
         count = int(query.split(b"=", 1)[1]) if query.startswith(b"n=") else _EVENTS
         await (_wait(receive, send) if path == "/wait" else _events(receive, send, count))
-    elif path == "/left/read":
-        await _answer(send, 200, str(_left).encode())
+    elif path in ("/ws/read", "/left/read"):
+        counts = json.dumps(_ws_ends) if path == "/ws/read" else str(_left)
+        await _answer(send, 200, counts.encode())
     elif path == "/count/read":
         await _answer(send, 200, str(_counted).encode())
     elif path == "/slow":
@@ -110,3 +121,16 @@ async def _events(receive: Receive, send: Send, count: int) -> None:
         await asyncio.sleep(_EVENT_PAUSE)
     gone.cancel()
     await send({"type": "http.response.body", "body": b""})
+
+
+async def _websocket(receive: Receive, send: Send) -> None:
+    await receive()  # websocket.connect
+    await send({"type": "websocket.accept"})
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.disconnect":
+            code = str(message.get("code", 1000))
+            _ws_ends[code] = _ws_ends.get(code, 0) + 1
+            return
+        for number in range(3):
+            await send({"type": "websocket.send", "text": f"update {number}"})

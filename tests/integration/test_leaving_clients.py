@@ -8,13 +8,14 @@ and the driver counts it apart, neither an answer nor an error.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
 import pytest
 
-from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit
+from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
 from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.results import LoadStats
@@ -38,10 +39,13 @@ def load(
     concurrency: int = 10,
     requests: int = 20,
     progress: LoadProgress | None = None,
+    method: str = "GET",
+    websocket: WebSocketSpec | None = None,
 ) -> LoadStats:
     plan = LoadPlan(
         base_url=target.base_url,
-        endpoint=Endpoint("GET", path),
+        endpoint=Endpoint(method, path),
+        websocket=websocket or WebSocketSpec(),
         concurrency=concurrency,
         duration=20.0,
         requests=requests,
@@ -117,3 +121,32 @@ def test_aborts_within_the_observed_latency_leave_some_and_answer_the_rest(
     assert stats.responses > 0
     assert stats.errors == 0
     assert stats.left + stats.responses == 60
+
+
+def ws_ends(target: TargetProcess) -> dict[str, int]:
+    ends: dict[str, int] = httpx2.get(f"{target.base_url}/ws/read", trust_env=False).json()
+    return ends
+
+
+def test_websocket_sessions_close_cleanly_or_drop_as_asked(target: TargetProcess) -> None:
+    before = ws_ends(target)
+    closed = load(target, "/ws", ClientBehaviour(), method="WS", websocket=WebSocketSpec(receive=3))
+    dropped = load(
+        target,
+        "/ws",
+        ClientBehaviour(),
+        method="WS",
+        websocket=WebSocketSpec(receive=1, drop=True),
+    )
+
+    assert closed.status_counts == ((101, 20),) and closed.errors == 0
+    assert (dropped.streams_left, dropped.responses, dropped.errors) == (20, 0, 0)
+    for _ in range(50):  # the app sees a drop when it next reads: within moments
+        after = {code: count - before.get(code, 0) for code, count in ws_ends(target).items()}
+        if sum(after.values()) >= 40:
+            break
+        time.sleep(0.02)
+    # The app saw a close frame (1000) from each clean session, and none from each drop:
+    # 1005 (no status received; uvicorn's websockets protocol) or 1006, by server.
+    assert after.get("1000") == 20, after
+    assert after.get("1005", 0) + after.get("1006", 0) == 20, after

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench.cli import app
-from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit
+from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
 from leakbench.config import LoadSettings
 from leakbench.errors import UsageError
 from leakbench.load.http11 import ResponseReader
@@ -190,3 +190,15 @@ def test_the_keys_are_settings_of_the_project_and_of_a_mix_route(tmp_path: Path)
     result = runner.invoke(app, ["run", "--no-live", "-p", "with-session"])
     output = " ".join(result.output.split())
     assert result.exit_code == 2 and "mix GET /feed: abort 'half' is malformed" in output
+
+
+def test_websocket_routes_and_their_sessions_parse() -> None:
+    from leakbench.config import Endpoint  # noqa: PLC0415 - next to its only use
+
+    assert Endpoint.parse("WS /ws") == Endpoint("WS", "/ws")
+    route = Route.from_table({"method": "WS", "path": "/ws", "ws-receive": 3, "ws-drop": True})
+    assert route.websocket == WebSocketSpec(message="ping", receive=3, drop=True)
+    with pytest.raises(UsageError, match="--ws-receive -1 is out of range"):
+        WebSocketSpec(receive=-1)
+    with pytest.raises(UsageError, match="'ws-drop' must be true or false"):
+        Route.from_table({"method": "WS", "path": "/ws", "ws-drop": "yes"})
