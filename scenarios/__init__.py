@@ -273,6 +273,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         max_concurrency=10,
     ),
     Scenario(
+        name="cancelled-psycopg",
+        module="cancelled_psycopg",
+        summary="Behind a pass-through BaseHTTPMiddleware, `async with` sessions on psycopg async.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="cancelled-asyncpg",
+        when_clients_leave="CLEAN",
+    ),
+    Scenario(
+        name="cancelled-asyncpg",
+        module="cancelled_asyncpg",
+        summary="The same on asyncpg (sqlalchemy#12077, fixed in 2.0.38).",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="cancelled-psycopg",
+        when_clients_leave="CLEAN",
+        # Its engine is asyncpg's whatever the matrix's driver: --versions driver=asyncpg
+        # installs it; without it the column says n/a.
+        requires=(*STACK, ("asyncpg", ">=0.29")),
+        drivers=("asyncpg",),
+    ),
+    Scenario(
         name="conflict-after-sql",
         module="conflict_after_sql",
         summary="Trap: every answer is a 409, raised after an INSERT; the handler did run.",
