@@ -425,6 +425,8 @@ class Versions:
     httpx2: str
     leakbench: str
     postgresql: str = "unknown"
+    # The asyncio driver asyncpg, when the target's environment has it.
+    asyncpg: str = "not installed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -263,9 +263,9 @@ def settings_line(result: RunResult) -> str:
     """What the run was set to, on one line: pool, workers, load, settle and database."""
     s = result.settings
     pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
-    if s.clients != "full reads":
-        pace += f" clients: {s.clients}"
     settle = f"settle≤{s.settle_seconds:g}s"
+    if s.clients != "full reads":
+        settle += f" · clients: {s.clients}"
     load = f"concurrency={s.concurrency}{pace} driver_processes={s.driver_processes} {settle}"
     if s.load_command is not None:
         load = f"load from {s.load_command} {settle}"

@@ -131,6 +131,7 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("SQLAlchemy", versions.sqlalchemy),
         ("SQLModel", versions.sqlmodel),
         ("psycopg", versions.psycopg),
+        *((("asyncpg", versions.asyncpg),) if versions.asyncpg != "not installed" else ()),
         ("uvicorn", versions.uvicorn),
         ("httpx2", versions.httpx2),
         ("PostgreSQL", versions.postgresql),

@@ -21,6 +21,7 @@ RECORDED_PACKAGES = (
     "sqlmodel",
     "psycopg",
     "psycopg2-binary",
+    "asyncpg",
     "uvicorn",
     "httpx2",
 )
@@ -58,6 +59,7 @@ def collect(postgresql: str = "unknown") -> Versions:
         httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
+        asyncpg=_version("asyncpg"),
     )
 
 
@@ -79,6 +81,7 @@ def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Ve
         httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
+        asyncpg=get("asyncpg"),
     )
 
 
