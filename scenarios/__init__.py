@@ -273,6 +273,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         max_concurrency=10,
     ),
     Scenario(
+        name="sse-request-session",
+        module="sse_request_session",
+        summary="An SSE stream reads through the request's session: a pool slot per open "
+        "stream, none after.",
+        expected="CLEAN",
+        endpoints=("GET /events",),
+        when_clients_leave="CLEAN",
+        # A yield dependency's exit after the response is new in FastAPI 0.118.
+        requires=(*STACK, ("fastapi", ">=0.118")),
+    ),
+    Scenario(
         name="cancelled-psycopg",
         module="cancelled_psycopg",
         summary="Behind a pass-through BaseHTTPMiddleware, `async with` sessions on psycopg async.",

@@ -298,7 +298,7 @@ def observe_row(
             settled=settled,
             settle_seconds=settle_seconds,
             completed_requests=_completed(load, external),
-            exercised_requests=load.exercised if load is not None else -1,
+            exercised_requests=_exercised(load),
             after_gc=after_gc,
             sample_gaps=poller.gaps,
             expected_samples=int(observed_seconds / config.poll_interval),
@@ -377,6 +377,18 @@ def _await_login_quiet(poller: ActivityPoller) -> None:
         if sample is not None and sample.active == 0 and sample.in_transaction == 0:
             return
         time.sleep(poller.interval)
+
+
+def _exercised(load: LoadStats | None) -> int:
+    """Answers that reached the handler; -1 when unknown.
+
+    Requests whose client left have no status kept (an abort, a stream left part
+    way): when no answer came back at all, whether handlers ran is unknown, and
+    the database's own evidence decides, never "every response was a 4xx".
+    """
+    if load is None or (load.exercised == 0 and load.left):
+        return -1
+    return load.exercised
 
 
 def _completed(load: LoadStats | None, external: ExternalLoad | None) -> int:
