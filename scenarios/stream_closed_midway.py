@@ -8,8 +8,9 @@ that leaves makes Starlette stop iterating at a ``yield``: the generator is
 never resumed, so ``close()`` never runs, and the Session's connection stays
 idle in transaction until the generator is collected. The generator sits in
 the reference cycle of the cancelled task's exception and traceback, so only
-the cyclic garbage collector frees it (fastapi/fastapi#11143 and the
-cancellation reports of sqlalchemy/sqlalchemy#6652 describe the same shape).
+the cyclic garbage collector frees it (sqlalchemy/sqlalchemy#11125 reports the
+same on an async stream its client ended; fastapi/fastapi#11143 streams using
+a session).
 
 Fixed twin: ``stream-closed-finally`` (the same generator with try/finally).
 """

@@ -200,7 +200,7 @@ WsSend = Annotated[
     str,
     typer.Option(
         "--ws-send",
-        metavar="TEXT",
+        metavar="MESSAGE",
         help="What each session of a WebSocket route ('WS /path') sends first.",
         rich_help_panel=LOAD,
     ),
