@@ -218,6 +218,7 @@ WsDrop = Annotated[
     bool,
     typer.Option(
         "--ws-drop/--ws-close",
+        metavar="",
         help="End each WebSocket session by dropping the connection, no close frame (a client "
         "gone out of range), instead of a clean close. Drops are counted as 'left'.",
         rich_help_panel=LOAD,
