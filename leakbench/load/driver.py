@@ -352,7 +352,9 @@ async def drive(
     routes = plan.all_routes
     if len(routes) > 1:
         progress.route_counts = [Counter() for _ in routes]
-    leaving = leaving_for(plan.client, tuple(route.client for route in routes))
+    leaving = leaving_for(
+        plan.client, tuple(route.client for route in routes), plan.request_timeout
+    )
     websockets = tuple(
         (route.websocket or plan.websocket) if route.method == WS_METHOD else None
         for route in routes

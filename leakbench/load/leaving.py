@@ -7,7 +7,9 @@ random point within the route's observed latency: a latency drawn from the
 route's recent answers, times a uniform fraction, so cancellations land in
 every phase of the handler (the query, the commit, the return to the pool)
 in proportion to how long each lasts. Until the route has been answered
-once, nothing is known of its latency and its requests are not abandoned.
+once, nothing is known of its latency: its requests are then left within a
+quarter of the request timeout, so that a row whose first requests are its
+only ones (a short load on a slow route) still has clients that leave.
 """
 
 from __future__ import annotations
@@ -19,15 +21,20 @@ from leakbench.load.transport import Leave
 
 # Recent answered latencies kept per route: enough to follow a drifting latency.
 _RECENT = 64
+# Before a route's first answer, requests are left within this share of the timeout.
+_UNKNOWN_LATENCY_SHARE = 0.25
 
 
 class RouteLeaving:
     """One route's leaving clients: draws a Leave per request, learns the route's latency."""
 
-    __slots__ = ("_abort", "_next", "_random", "_recent", "_stream")
+    __slots__ = ("_abort", "_next", "_random", "_recent", "_stream", "_unknown")
 
-    def __init__(self, behaviour: ClientBehaviour, rng: random.Random) -> None:
+    def __init__(
+        self, behaviour: ClientBehaviour, rng: random.Random, request_timeout: float = 10.0
+    ) -> None:
         self._abort = behaviour.abort
+        self._unknown = request_timeout * _UNKNOWN_LATENCY_SHARE
         limit = behaviour.stream_limit
         self._stream = Leave(stream=limit) if limit is not None else None
         self._random = rng
@@ -40,9 +47,8 @@ class RouteLeaving:
         if abort is None or rng.random() >= abort.rate:
             return self._stream
         if abort.low is None or abort.high is None:
-            if not self._recent:
-                return self._stream
-            when = rng.random() * rng.choice(self._recent)
+            latency = rng.choice(self._recent) if self._recent else self._unknown
+            when = rng.random() * latency
         else:
             when = rng.uniform(abort.low, abort.high)
         return Leave(abort_after=when, stream=self._stream.stream if self._stream else None)
@@ -57,11 +63,14 @@ class RouteLeaving:
 
 
 def leaving_for(
-    row: ClientBehaviour, routes: tuple[ClientBehaviour | None, ...], seed: int | None = None
+    row: ClientBehaviour,
+    routes: tuple[ClientBehaviour | None, ...],
+    request_timeout: float = 10.0,
+    seed: int | None = None,
 ) -> list[RouteLeaving] | None:
     """One RouteLeaving per route, or None when every client reads every answer whole."""
     behaviours = [route.over(row) if route is not None else row for route in routes]
     if all(behaviour.perfect for behaviour in behaviours):
         return None
     rng = random.Random(seed)  # noqa: S311 - load shaping, not cryptography
-    return [RouteLeaving(behaviour, rng) for behaviour in behaviours]
+    return [RouteLeaving(behaviour, rng, request_timeout) for behaviour in behaviours]

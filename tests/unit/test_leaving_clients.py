@@ -94,8 +94,9 @@ def test_perfect_clients_draw_nothing() -> None:
 
 def test_aborts_wait_for_an_observed_latency_then_land_within_it() -> None:
     rng = random.Random(1)  # noqa: S311 - a reproducible draw, not a secret
-    leaving = RouteLeaving(ClientBehaviour(abort=AbortSpec.parse("100%")), rng)
-    assert leaving.draw() is None  # nothing known of the route's latency yet
+    leaving = RouteLeaving(ClientBehaviour(abort=AbortSpec.parse("100%")), rng, 2.0)
+    first = leaving.draw()  # nothing known of the route's latency yet: within timeout / 4
+    assert first is not None and first.abort_after is not None and first.abort_after <= 0.5
     leaving.answered(0.2)
     draws = [leaving.draw() for _ in range(200)]
     whens = [d.abort_after for d in draws if d is not None and d.abort_after is not None]
