@@ -32,7 +32,7 @@ from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.load.limits import ensure_open_files
 from leakbench.results import LoadStats
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("abort", "hold")

@@ -131,7 +131,8 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("SQLAlchemy", versions.sqlalchemy),
         ("SQLModel", versions.sqlmodel),
         ("psycopg", versions.psycopg),
-        *((("asyncpg", versions.asyncpg),) if versions.asyncpg != "not installed" else ()),
+        # The driver the app's engines really use (its probe said), beside the one installed.
+        *((("driver in use", ", ".join(versions.drivers)),) if versions.drivers else ()),
         ("uvicorn", versions.uvicorn),
         ("httpx2", versions.httpx2),
         ("PostgreSQL", versions.postgresql),

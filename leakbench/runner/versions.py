@@ -9,8 +9,9 @@ import subprocess
 from collections.abc import Mapping
 from importlib import metadata
 
-from leakbench.config import TargetInterpreter
+from leakbench.config import RunConfig, TargetInterpreter
 from leakbench.errors import TargetStartError
+from leakbench.postgres.server import Server
 from leakbench.results import Versions
 
 # The distributions a report records, read inside another interpreter.
@@ -21,7 +22,6 @@ RECORDED_PACKAGES = (
     "sqlmodel",
     "psycopg",
     "psycopg2-binary",
-    "asyncpg",
     "uvicorn",
     "httpx2",
 )
@@ -59,7 +59,6 @@ def collect(postgresql: str = "unknown") -> Versions:
         httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
-        asyncpg=_version("asyncpg"),
     )
 
 
@@ -81,7 +80,6 @@ def collect_from(packages: Mapping[str, str], postgresql: str = "unknown") -> Ve
         httpx2=_version("httpx2"),
         leakbench=_version("leakbench"),
         postgresql=postgresql,
-        asyncpg=get("asyncpg"),
     )
 
 
@@ -103,3 +101,10 @@ def interpreter_packages(interpreter: TargetInterpreter) -> dict[str, str]:
             f"versions ({exc}); rebuild its environment."
         ) from None
     return {str(key): str(value) for key, value in answer.items()}
+
+
+def versions_for(config: RunConfig, server: Server) -> Versions:
+    """The versions the targets ran on: leakbench's own, or their interpreter's."""
+    if config.interpreter is None or config.interpreter.is_current:
+        return collect(server.info.version)
+    return collect_from(interpreter_packages(config.interpreter), server.info.version)

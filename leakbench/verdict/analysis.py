@@ -33,142 +33,35 @@ The rule (documented in the README):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from leakbench.results import (
     ActivitySample,
-    Capacity,
-    CheckoutSite,
     Findings,
     LeakKind,
-    PoolStats,
-    SessionEnds,
     Verdict,
 )
+from leakbench.verdict import collector
 from leakbench.verdict.capacity import capacity_reasons
+from leakbench.verdict.doubts import doubt as doubt_of
+from leakbench.verdict.doubts import evidence, touched
+from leakbench.verdict.observation import (
+    Observation,
+    PoolView,
+    beyond_pools,
+    is_quiet,
+    residue,
+    settle_reached,
+)
 
-# More lost samples than this share of the expected count makes the
-# observation too patchy to call a row clean.
-MAX_GAP_SHARE = 0.2
-
-
-def is_quiet(sample: ActivitySample, baseline: ActivitySample) -> bool:
-    """True when nothing above the baseline is running or holding a transaction."""
-    return sample.active <= baseline.active and sample.in_transaction <= baseline.in_transaction
-
-
-def settle_reached(
-    samples: Sequence[ActivitySample], baseline: ActivitySample, quiet_period: float
-) -> bool:
-    """True when the trailing run of quiet samples spans at least ``quiet_period`` seconds."""
-    if not samples or not is_quiet(samples[-1], baseline):
-        return False
-    first_quiet = samples[-1].t
-    for sample in reversed(samples):
-        if not is_quiet(sample, baseline):
-            break
-        first_quiet = sample.t
-    return samples[-1].t - first_quiet >= quiet_period
-
-
-def residue(sample: ActivitySample, baseline: ActivitySample) -> int:
-    """Connections above the baseline that are active or inside a transaction."""
-    return max(0, sample.in_transaction - baseline.in_transaction) + max(
-        0, sample.active - baseline.active
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class PoolView:
-    """The target's pools as its probe counted them: at the baseline, after the settle,
-    and after the forced collection (None when none was forced or it did not answer).
-
-    ``survived_gc`` is how many of the very checkouts held after the settle
-    were still held after the collection (None when the probe could not name them).
-    """
-
-    baseline: PoolStats
-    after_settle: PoolStats
-    after_gc: PoolStats | None = None
-    survived_gc: int | None = None
-
-    @property
-    def leaked(self) -> int:
-        """Connections checked out after the settle beyond the baseline's."""
-        return max(0, self.after_settle.checked_out - self.baseline.checked_out)
-
-    @property
-    def leaked_after_gc(self) -> int | None:
-        """The leaked connections still checked out after the collection.
-
-        Counts alone can mislead, as with transactions: a request still queued
-        for the pool takes a connection the collection freed at once. So the
-        very checkouts are compared when the probe names them.
-        """
-        if self.after_gc is None:
-            return None
-        if self.survived_gc is not None:
-            return min(self.survived_gc, self.leaked)
-        return max(0, self.after_gc.checked_out - self.baseline.checked_out)
-
-    @property
-    def checkouts(self) -> int:
-        """Checkouts during the row: requests that ran SQL through the pool."""
-        return max(0, self.after_settle.checkouts - self.baseline.checkouts)
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """Everything measured about one row, as input to :func:`judge`."""
-
-    baseline: ActivitySample
-    during: tuple[ActivitySample, ...]
-    after_settle: ActivitySample
-    settled: bool
-    settle_seconds: float
-    completed_requests: int
-    # Responses that reached the handler (2xx, 3xx, 5xx); -1 when unknown.
-    exercised_requests: int = -1
-    after_gc: ActivitySample | None = None
-    sample_gaps: int = 0
-    expected_samples: int = 0
-    # Sessions PostgreSQL ended during the row; None when it does not say (before 14).
-    session_ends: SessionEnds | None = None
-    # The server restarted between the baseline and the after-settle snapshot.
-    server_restarted: bool = False
-    capacity: Capacity | None = None
-    # The pool view; None when unknown (attach mode, no SQLAlchemy pool in the target).
-    pool: PoolView | None = None
-    # Transactions in the target's database during the row (pg_stat_database,
-    # leakbench's own excluded; flushed lazily by PostgreSQL, so a lower bound).
-    database_transactions: int | None = None
-    # The target's live connections that ran a statement during the row, and the
-    # sessions opened to its database during it; None when unknown.
-    connections_used: int | None = None
-    new_sessions: int | None = None
-    # The most connections the target's pools keep idle (workers x pool_size), when known.
-    idle_limit: int | None = None
-    # Where the connections still checked out after the collection were taken.
-    leak_sites: tuple[CheckoutSite, ...] = ()
-
-
-def beyond_pools(
-    sample: ActivitySample,
-    baseline: ActivitySample,
-    *,
-    capacity: int | None,
-    idle_limit: int | None,
-) -> int:
-    """Connections the target holds beyond what its pools allow, or can keep idle.
-
-    ``idle_limit`` is given only when the pool view is unknown: a QueuePool
-    keeps at most pool_size connections idle, so idle connections beyond the
-    baseline's plus that many are held outside the pools (or checked out).
-    """
-    over_total = sample.total - capacity if capacity is not None else 0
-    over_idle = sample.idle - baseline.idle - idle_limit if idle_limit is not None else 0
-    return max(0, over_total, over_idle)
+__all__ = [
+    "Observation",
+    "PoolView",
+    "beyond_pools",
+    "classify_leak",
+    "is_quiet",
+    "judge",
+    "residue",
+    "settle_reached",
+]
 
 
 def classify_leak(
@@ -306,11 +199,13 @@ def judge(
     kind = classify_leak(
         baseline, final, observation.after_gc, pool=pool, capacity=capacity, idle_limit=idle_limit
     )
+    kind = collector.kind_with_engines(observation, kind, pool_leaked=pool_leaked)
+    if reasons and kind in _KIND_REASONS:
+        reasons.append(_KIND_REASONS[kind])
+    kind, leaked = collector.seen_as_they_happen(observation, reasons, kind, leaked)
     if reasons:
         verdict = Verdict.LEAKED
-        if kind in _KIND_REASONS:
-            reasons.append(_KIND_REASONS[kind])
-    elif (doubt := _doubt(observation, peak_total)) is not None:
+    elif (doubt := doubt_of(observation, peak_total)) is not None:
         verdict = Verdict.INCONCLUSIVE
         kind = LeakKind.NONE
         reasons.append(doubt)
@@ -346,6 +241,9 @@ def judge(
         connections_used=observation.connections_used,
         new_sessions=observation.new_sessions,
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
+        reclaims=observation.reclaims,
+        made_engines=observation.made_engines,
+        in_flight_sites=observation.in_flight_sites,
     )
 
 
@@ -372,9 +270,9 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
             f"Up to {peak_idle_in_transaction} connection(s) were idle in transaction "
             "while requests were in flight (transient), none after the settle."
         )
-    if observation.exercised_requests == 0 and _touched(observation):
+    if observation.exercised_requests == 0 and touched(observation):
         reasons.append(
-            f"Every response was a 4xx, but the requests ran SQL ({_evidence(observation)}), "
+            f"{observation.no_answer()}, but the requests ran SQL ({evidence(observation)}), "
             "so the row is judged like any other."
         )
     if observation.pool is None:
@@ -390,114 +288,3 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
             )
         )
     return reasons
-
-
-def _touched(observation: Observation) -> bool:
-    """True when the database shows that requests reached it during the row.
-
-    Decided on what PostgreSQL reports at once: pool checkouts, connections
-    that ran a statement (query_start) and sessions opened. The transaction
-    count is only reported: a backend's statistics are flushed lazily (up to
-    10 s late), so transactions from before the row can land in it.
-    """
-    checkouts = observation.pool.checkouts if observation.pool is not None else 0
-    return (
-        checkouts > 0
-        or (observation.connections_used or 0) > 0
-        or (observation.new_sessions or 0) > 0
-    )
-
-
-def _evidence_known(observation: Observation) -> bool:
-    return (
-        observation.pool is not None
-        or observation.connections_used is not None
-        or observation.new_sessions is not None
-    )
-
-
-def _evidence(observation: Observation) -> str:
-    """``3 pool checkout(s), 2 connection(s) that ran a statement, ...``, with what is known."""
-    parts = []
-    if observation.pool is not None:
-        parts.append(f"{observation.pool.checkouts} pool checkout(s)")
-    if observation.connections_used is not None:
-        parts.append(f"{observation.connections_used} connection(s) that ran a statement")
-    if observation.new_sessions is not None:
-        parts.append(f"{observation.new_sessions} new session(s)")
-    if observation.database_transactions is not None:
-        parts.append(f"{observation.database_transactions} transaction(s) in the database")
-    return ", ".join(parts)
-
-
-def _doubt(observation: Observation, peak_total: int) -> str | None:
-    """Why a row with no leak still cannot be called clean, if it cannot (first reason wins).
-
-    Whether the requests reached the database is decided by the database
-    (its transaction count) and the pool (its checkouts), not by the HTTP
-    status: handlers answer 404, 409 or 403 after running SQL all the time.
-    """
-    ends = observation.session_ends
-    evidence_known = _evidence_known(observation)
-    touched = _touched(observation)
-    checks = (
-        (
-            observation.server_restarted,
-            "PostgreSQL restarted during the row, so its connections before and after "
-            "cannot be compared.",
-        ),
-        (
-            _too_patchy(observation),
-            f"{observation.sample_gaps} of {observation.expected_samples} samples of "
-            "pg_stat_activity were lost, too many to call the row clean.",
-        ),
-        (
-            observation.completed_requests == 0,
-            "No request completed, so nothing was exercised.",
-        ),
-        (
-            evidence_known and not touched and observation.exercised_requests == 0,
-            f"Every response was a 4xx client error and nothing touched the database "
-            f"({_evidence(observation)} during the row), so the handler never reached it; "
-            "check --endpoint and --body.",
-        ),
-        (
-            evidence_known and not touched,
-            f"Nothing touched the database during the row ({_evidence(observation)}), so "
-            "nothing could leak there; check that the endpoint uses this database (with "
-            "--url: --dsn and --application-name).",
-        ),
-        (
-            not evidence_known and observation.exercised_requests == 0,
-            "Every response was a 4xx client error and the database's own counts are "
-            "unknown, so the handler may never have run; check --endpoint and --body.",
-        ),
-        (
-            not evidence_known and peak_total == 0,
-            "No connection to the database was seen during the row, so nothing could leak "
-            "there; check that the endpoint uses this database (with --url: --dsn and "
-            "--application-name).",
-        ),
-    )
-    for failed, reason in checks:
-        if failed:
-            return reason
-    if ends is not None and ends.terminated > 0:
-        return _termination_reason(ends)
-    return None
-
-
-def _termination_reason(ends: SessionEnds) -> str:
-    return (
-        f"PostgreSQL ended {ends.terminated} session(s) of the database during the row "
-        f"({ends.fatal} by a FATAL error such as idle_in_transaction_session_timeout, "
-        f"{ends.killed} by pg_terminate_backend): a leaked connection may have been ended "
-        "silently, so the row cannot be called clean; turn the timeout off for the test "
-        "(or make it longer than the row) and run again."
-    )
-
-
-def _too_patchy(observation: Observation) -> bool:
-    if observation.expected_samples <= 0:
-        return observation.sample_gaps > 0
-    return observation.sample_gaps / observation.expected_samples > MAX_GAP_SHARE

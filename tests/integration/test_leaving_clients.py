@@ -19,7 +19,7 @@ from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSo
 from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.results import LoadStats
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 
 pytestmark = pytest.mark.quick  # a real server, a second or so per test
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from leakbench.target.probe import PoolCounters
+from leakbench.targets.pool_counters import PoolCounters
 
 
 def test_a_reconnect_that_failed_leaves_the_checked_out_count_at_zero() -> None:
@@ -25,7 +25,9 @@ def test_a_reconnect_that_failed_leaves_the_checked_out_count_at_zero() -> None:
 
     pool = QueuePool(creator, pool_size=1, max_overflow=0)
     counters = PoolCounters()
-    event.listen(pool, "checkout", lambda _dbapi, record, _proxy: counters.checked_out(record))
+    event.listen(
+        pool, "checkout", lambda _dbapi, record, proxy: counters.checked_out(record, proxy)
+    )
     event.listen(pool, "checkin", lambda _dbapi, record: counters.checked_in(record))
     first = pool.connect()
     first.invalidate()

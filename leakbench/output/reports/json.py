@@ -19,14 +19,17 @@ from leakbench.results import (
     BackendDetail,
     Capacity,
     CheckoutSite,
+    EngineSite,
     ExternalLoad,
     Findings,
     LatencySummary,
     LeakKind,
     LoadStats,
+    MadeEngines,
     OldestTransaction,
     Phase,
     PoolStats,
+    Reclaims,
     RouteStats,
     RowResult,
     RunResult,
@@ -105,6 +108,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
         "handlers_after_load": row.handlers_after_load,
+        "drivers": list(row.drivers),
         "samples": [_sample(s) for s in row.samples],
     }
     if load is not None:
@@ -132,8 +136,25 @@ def _row(row: RowResult) -> dict[str, Any]:
             "connections_used": findings.connections_used,
             "new_sessions": findings.new_sessions,
             "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
+            "in_flight_sites": [dataclasses.asdict(site) for site in findings.in_flight_sites],
+            "reclaims": _optional(findings.reclaims),
+            "made_engines": _optional(findings.made_engines),
         }
     return data
+
+
+def _reclaims_from(data: dict[str, Any] | None) -> Reclaims | None:
+    if not data:
+        return None
+    sites = tuple(CheckoutSite(**site) for site in data.get("sites", []))
+    return Reclaims(**{**data, "sites": sites})
+
+
+def _made_engines_from(data: dict[str, Any] | None) -> MadeEngines | None:
+    if not data:
+        return None
+    sites = tuple(EngineSite(**site) for site in data.get("sites", []))
+    return MadeEngines(**{**data, "sites": sites})
 
 
 def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
@@ -141,7 +162,7 @@ def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": "leakbench",
-        "verdict": result.verdict.value,
+        "verdict": outcome.verdict.value,
         "interrupted": result.interrupted,
         "started_at": result.started_at,
         "finished_at": result.finished_at,
@@ -258,6 +279,9 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             connections_used=f.get("connections_used"),
             new_sessions=f.get("new_sessions"),
             leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
+            in_flight_sites=tuple(CheckoutSite(**s) for s in f.get("in_flight_sites", [])),
+            reclaims=_reclaims_from(f.get("reclaims")),
+            made_engines=_made_engines_from(f.get("made_engines")),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
@@ -282,6 +306,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_after_gc=gc_pool,
         external=external,
         handlers_after_load=data.get("handlers_after_load"),
+        drivers=tuple(data.get("drivers", ())),
     )
 
 
@@ -295,7 +320,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     try:
         return RunResult(
             rows=tuple(_row_from(row) for row in data["rows"]),
-            versions=Versions(**data["versions"]),
+            versions=Versions(
+                **{**data["versions"], "drivers": tuple(data["versions"].get("drivers", ()))}
+            ),
             settings=_settings_from(data["settings"]),
             started_at=data["started_at"],
             finished_at=data["finished_at"],

@@ -9,6 +9,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from leakbench.results._load import ExternalLoad, LatencySummary, LoadStats, RouteStats
+from leakbench.results._recorded import RunSettings, Versions
+from leakbench.results._sites import CheckoutSite, EngineSite, MadeEngines, Reclaims
+
+__all__ = [
+    "ActivitySample",
+    "BackendDetail",
+    "Capacity",
+    "CheckoutSite",
+    "EngineSite",
+    "ExternalLoad",
+    "Findings",
+    "LatencySummary",
+    "LeakKind",
+    "LoadStats",
+    "MadeEngines",
+    "MatrixColumn",
+    "MatrixResult",
+    "OldestTransaction",
+    "Phase",
+    "PoolStats",
+    "Reclaims",
+    "RouteStats",
+    "RowResult",
+    "RunResult",
+    "RunSettings",
+    "SessionEnds",
+    "Verdict",
+    "Versions",
+    "WaitEventCount",
+]
+
 
 class Phase(StrEnum):
     """When a pg_stat_activity sample was taken, relative to a row's load."""
@@ -41,6 +73,9 @@ class LeakKind(StrEnum):
     # Checked out of the pool for good (surviving a forced collection) while
     # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
     CHECKED_OUT_IDLE = "checked_out_idle"
+    # Engines (each with its pool) made during the load and never disposed: their
+    # connections stay open until the engine is collected, and grow with the requests.
+    ENGINES_NOT_DISPOSED = "engines_not_disposed"
     UNKNOWN = "unknown"
 
 
@@ -123,187 +158,14 @@ class PoolStats:
     capacity: int | None = None
     # pool_size of one worker's QueuePools: the most they keep idle; None if unknown.
     idle_capacity: int | None = None
+    # Checkouts ended because their holder was garbage collected, not returned or closed.
+    reclaimed: int = 0
+    # Pools made in the target (one per engine, one more per engine.dispose()).
+    pools_made: int = 0
 
     @property
     def checked_out(self) -> int:
         return self.checkouts - self.checkins - self.detaches
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutSite:
-    """Where the app's own code took ``count`` connections that were never returned."""
-
-    file: str
-    line: int
-    function: str
-    count: int
-
-    @property
-    def place(self) -> str:
-        return f"{self.file}:{self.line} in {self.function}"
-
-
-@dataclass(frozen=True, slots=True)
-class LatencySummary:
-    """Latency percentiles in milliseconds, from a fixed-size histogram."""
-
-    p50: float = 0.0
-    p95: float = 0.0
-    p99: float = 0.0
-    max: float = 0.0
-    mean: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class RouteStats:
-    """One route of a mix: what was sent to it and the answers by status."""
-
-    label: str
-    weight: int
-    status_counts: tuple[tuple[int, int], ...]
-    # Transport errors, timeouts and requests the server closed the connection on.
-    failures: int = 0
-
-    @property
-    def completed(self) -> int:
-        return sum(count for _, count in self.status_counts) + self.failures
-
-    @property
-    def status_classes(self) -> dict[str, int]:
-        """Answers by class ("2xx", "4xx"...), in order, plus "failed" when any failed."""
-        classes: dict[str, int] = {}
-        for status, count in self.status_counts:
-            key = f"{status // 100}xx"
-            classes[key] = classes.get(key, 0) + count
-        if self.failures:
-            classes["failed"] = self.failures
-        return classes
-
-    def describe(self) -> str:
-        """``GET /items/ (weight 3): 1,203 (2xx 1,200, 5xx 3)``, for notes and reports."""
-        classes = ", ".join(f"{key} {count:,}" for key, count in self.status_classes.items())
-        return (
-            f"{self.label} (weight {self.weight}): {self.completed:,} "
-            f"({classes or 'none completed'})"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class LoadStats:
-    """What the driver sent and what came back, for one row."""
-
-    sent: int
-    status_counts: tuple[tuple[int, int], ...]
-    transport_errors: int
-    timeouts: int
-    elapsed_seconds: float
-    latency: LatencySummary
-    concurrency: int
-    driver_cpu_seconds: float = 0.0
-    # Requests the server never answered because it closed a kept-alive
-    # connection first (uvicorn does after an app raised): "unanswered" in the
-    # table and reports. Neither driver errors nor part of Requests and req/s.
-    disconnects: int = 0
-    # Time the driver's thread was ready to run but waited for a CPU (Linux
-    # schedstat; 0 elsewhere): on a busy machine the driver starves without
-    # using a whole core.
-    driver_cpu_wait_seconds: float = 0.0
-    # A mix row's routes, each with its own counts (empty for a single route).
-    routes: tuple[RouteStats, ...] = ()
-    # Driver processes that shared the load (--driver-processes); the CPU figures are their sums.
-    driver_processes: int = 1
-    # Requests whose client left before the answer as asked (--abort), and streamed
-    # answers it left part way (--stream-read, --hold): "left" in the table and
-    # reports. Neither answers nor errors; latency percentiles leave them out.
-    aborted: int = 0
-    streams_left: int = 0
-    # The most streamed answers (chunked or read until close) open at once.
-    peak_open_streams: int = 0
-
-    @property
-    def left(self) -> int:
-        """Requests and streams the client left early, as asked."""
-        return self.aborted + self.streams_left
-
-    @property
-    def responses(self) -> int:
-        """Requests the server answered, whatever the status: what Requests counts."""
-        return sum(count for _, count in self.status_counts)
-
-    @property
-    def completed(self) -> int:
-        """Requests that got an answer or failed for good."""
-        return self.responses + self.transport_errors + self.timeouts + self.disconnects + self.left
-
-    @property
-    def errors(self) -> int:
-        """Transport failures and timeouts; HTTP statuses are counted separately."""
-        return self.transport_errors + self.timeouts
-
-    @property
-    def error_rate(self) -> float:
-        """Transport failures and timeouts per completed request; 5xx responses are not errors."""
-        return self.errors / self.completed if self.completed else 0.0
-
-    @property
-    def exercised(self) -> int:
-        """Responses that got past request validation (anything but a 4xx)."""
-        return sum(count for status, count in self.status_counts if not 400 <= status < 500)
-
-    @property
-    def server_errors(self) -> int:
-        return sum(count for status, count in self.status_counts if status >= 500)
-
-    @property
-    def rps(self) -> float:
-        """Answered requests per second of load: what the app served, not what was tried."""
-        return self.responses / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
-
-    @property
-    def driver_saturated(self) -> bool:
-        """True when the driver was running or waiting for a CPU most of the load.
-
-        Then it, not the app, bounded the figures. A driver waiting on the app
-        sleeps in epoll most of the time (measured: 15-30 % busy on /ok and on
-        a trivial route); one that is the bottleneck is busy over 80 %.
-        """
-        busy = (self.driver_cpu_seconds + self.driver_cpu_wait_seconds) / self.driver_processes
-        return self.elapsed_seconds > 0 and busy / self.elapsed_seconds > 0.8
-
-
-@dataclass(frozen=True, slots=True)
-class ExternalLoad:
-    """Load that another tool drove (``leakbench watch``, ``--load-command``, Locust).
-
-    leakbench did not send these requests, so it knows only what the tool
-    reports: for a command, its exit code and the end of its output; for
-    Locust, its request statistics too.
-    """
-
-    # The command line as run (passwords in URLs redacted), or the tool's name.
-    command: str
-    elapsed_seconds: float
-    # None when the load was not a process of ours (the Locust plugin) or never ended.
-    exit_code: int | None = None
-    # True when leakbench stopped it: its time limit was reached or the run was interrupted.
-    stopped: bool = False
-    # The last lines of its output (stdout and stderr), for a failure's report.
-    output_tail: str = ""
-    # The tool's own statistics, when it gives them (Locust does, a command does not).
-    requests: int | None = None
-    failures: int | None = None
-    latency: LatencySummary | None = None
-
-    @property
-    def failed(self) -> bool:
-        """The load did not end by itself with success."""
-        return self.stopped or self.exit_code not in (0, None)
-
-    @property
-    def rps(self) -> float | None:
-        if self.requests is None or self.elapsed_seconds <= 0:
-            return None
-        return self.requests / self.elapsed_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -383,6 +245,13 @@ class Findings:
     new_sessions: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts the garbage collector ended during the load and the settle; None when unknown.
+    reclaims: Reclaims | None = None
+    # Engines made during the row that were still alive after the settle; None when unknown.
+    made_engines: MadeEngines | None = None
+    # Where connections still checked out after the settle were taken by requests still in
+    # flight (waiting for the pool when the settle ended): the app returned them since.
+    in_flight_sites: tuple[CheckoutSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,69 +278,8 @@ class RowResult:
     # ended: handlers still running after their client left (None: no pool view, or
     # no client left early).
     handlers_after_load: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Versions:
-    """What leak behaviour depends on, recorded in every report."""
-
-    python: str
-    fastapi: str
-    starlette: str
-    sqlalchemy: str
-    sqlmodel: str
-    psycopg: str
-    uvicorn: str
-    httpx2: str
-    leakbench: str
-    postgresql: str = "unknown"
-    # The asyncio driver asyncpg, when the target's environment has it.
-    asyncpg: str = "not installed"
-
-
-@dataclass(frozen=True, slots=True)
-class RunSettings:
-    """The settings a run used, as recorded in its report (no secrets)."""
-
-    database: str
-    embedded_database: bool
-    concurrency: int
-    duration_seconds: float | None
-    requests_per_row: int | None
-    request_timeout_seconds: float
-    pool_size: int
-    max_overflow: int
-    pool_timeout_seconds: float
-    workers: int
-    settle_seconds: float
-    quiet_period_seconds: float
-    max_idle_in_transaction: int
-    poll_interval_seconds: float
-    server_max_connections: int | None = None
-    idle_in_transaction_session_timeout: str | None = None
-    # Attach mode: the app leakbench loaded but did not start, and the filter on its connections.
-    attach_url: str | None = None
-    application_name: str | None = None
-    # CI thresholds (leakbench.verdict.thresholds): what fails the run besides a leak.
-    fail_on_leak: bool = True
-    max_total_connections: int | None = None
-    max_error_rate: float | None = None
-    max_p95_ms: float | None = None
-    # Open-loop load: requests per second (None: closed loop).
-    rate_per_second: float | None = None
-    # What every request carried: header names with their values redacted, the login route.
-    request_headers: tuple[str, ...] = ()
-    login: str | None = None
-    # The app's own set-up (--setup-cmd), run before each target started.
-    setup_commands: tuple[str, ...] = ()
-    # The load came from this command (watch, --load-command) or tool (Locust), not the driver.
-    load_command: str | None = None
-    # Watch mode: leakbench neither started the app nor sent its load.
-    watched: bool = False
-    # Driver processes that shared each row's load (--driver-processes, or chosen).
-    driver_processes: int = 1
-    # How the driver's clients behaved: "full reads", or "abort 20%, hold 30s" (client_spec).
-    clients: str = "full reads"
+    # The drivers and pool classes the app's engines used, as its probe read them.
+    drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,14 +298,11 @@ class RunResult:
 
     @property
     def verdict(self) -> Verdict:
-        """The worst row wins: LEAKED over FAILED over INCONCLUSIVE over CLEAN."""
-        verdicts = {row.verdict for row in self.rows}
-        for worst in (Verdict.LEAKED, Verdict.FAILED, Verdict.INTERRUPTED, Verdict.INCONCLUSIVE):
-            if worst in verdicts:
-                return worst
-        if self.interrupted:
-            return Verdict.INTERRUPTED
-        return Verdict.CLEAN if self.rows else Verdict.INCONCLUSIVE
+        """The run's verdict, as :func:`leakbench.verdict.outcome.run_verdict` decides it."""
+        # Imported here: the verdict stage sits above the results it judges.
+        from leakbench.verdict.outcome import run_verdict  # noqa: PLC0415
+
+        return run_verdict(self)
 
 
 @dataclass(frozen=True, slots=True)
