@@ -212,4 +212,4 @@ def test_clients_that_left_and_streams_open_show_in_the_load_line() -> None:
     )
     assert "5xx 0   left 12   streams open 1,000" in rendered(snap)
     quiet = RowSnapshot("a", "/x", Phase.LOAD, 4.0, 1.0, 1.0, 4.0, answered=40)
-    assert "left" not in rendered(quiet) and "streams open" not in rendered(quiet)
+    assert "   left " not in rendered(quiet) and "streams open" not in rendered(quiet)
