@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from leakbench.client_spec import ClientBehaviour, WebSocketSpec
 from leakbench.config import (
     AllRoutes,
     AttachTarget,
@@ -75,6 +76,13 @@ class RunOptions:
     requests: int | None = None
     request_timeout: float = 10.0
     rate: float | None = None
+    # Clients that leave early (leakbench.client_spec).
+    abort: str | None = None
+    stream_read: str | None = None
+    hold: float | None = None
+    ws_send: str = "ping"
+    ws_receive: int = 1
+    ws_drop: bool = False
     # Requests (leakbench.request_spec): None or empty where left out.
     body: str | None = None
     body_file: Path | None = None
@@ -163,6 +171,10 @@ class RunOptions:
                 body=default_body,
                 rate=self.rate,
                 driver_processes=self.driver_processes,
+                client=ClientBehaviour.parse(
+                    abort=self.abort, stream_read=self.stream_read, hold=self.hold
+                ),
+                websocket=WebSocketSpec(self.ws_send, self.ws_receive, self.ws_drop),
             ),
             pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
             verdict=VerdictSettings(
@@ -220,6 +232,9 @@ class RunOptions:
             "--requests": self.requests,
             "--rate": self.rate,
             "--driver-processes": self.driver_processes,
+            "--abort": self.abort,
+            "--stream-read": self.stream_read,
+            "--hold": self.hold,
             "--body": self.body,
             "--body-file": self.body_file,
             "--form": self.form or None,

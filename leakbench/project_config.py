@@ -49,6 +49,13 @@ class MixRoute(BaseModel):
     body: StrictStr | dict[str, Any] | list[Any] | None = None
     form: dict[str, StrictStr | StrictInt | StrictFloat] | None = None
     content_type: StrictStr | None = Field(default=None, alias="content-type")
+    # The route's own clients that leave early (leakbench.client_spec).
+    abort: StrictStr | None = None
+    stream_read: StrictStr | StrictInt | None = Field(default=None, alias="stream-read")
+    hold: StrictFloat | StrictInt | None = None
+    ws_send: StrictStr | None = Field(default=None, alias="ws-send")
+    ws_receive: StrictInt | None = Field(default=None, alias="ws-receive")
+    ws_drop: StrictBool | None = Field(default=None, alias="ws-drop")
 
 
 # Keys whose table form is richer than the command line's text: converted to that text.

@@ -25,9 +25,13 @@ from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from leakbench import redaction
+from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
 from leakbench.errors import UsageError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+# A WebSocket route: "WS /path" (leakbench.client_spec.WebSocketSpec says what is sent).
+WS_METHOD = "WS"
+_ROUTE_METHODS = (*HTTP_METHODS, WS_METHOD)
 # Methods whose requests carry the row's default body unless a route gives its own.
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 VARIATIONS = ("{n}", "{uuid}")
@@ -47,7 +51,7 @@ REDACTED = "***"
 def parse_method_path(text: str, option: str) -> tuple[str, str]:
     """``"POST /orders"``, ``"/orders"`` (POST) or ``"ok"`` (POST /ok), validated."""
     parts = text.split()
-    if len(parts) == 1 and parts[0].upper() in HTTP_METHODS:
+    if len(parts) == 1 and parts[0].upper() in _ROUTE_METHODS:
         # 'POST' alone is a path forgotten far more often than a route named /post.
         raise UsageError(
             f"{option} {text!r} names a method but no path; write 'METHOD /path' such as "
@@ -61,10 +65,10 @@ def parse_method_path(text: str, option: str) -> tuple[str, str]:
         raise UsageError(
             f"{option} {text!r} is malformed; write 'METHOD /path' such as 'POST /orders'."
         )
-    if method not in HTTP_METHODS:
+    if method not in _ROUTE_METHODS:
         raise UsageError(
             f"{option} {text!r} has an unknown method {method!r}; "
-            f"use one of {', '.join(HTTP_METHODS)}."
+            f"use one of {', '.join(_ROUTE_METHODS)}."
         )
     if not path.startswith("/"):
         path = "/" + path
@@ -194,6 +198,10 @@ class Route:
     body: bytes | None = None
     content_type: str | None = None
     weight: int = 1
+    # Clients of this route that leave early; None: the row's (--abort, --stream-read, --hold).
+    client: ClientBehaviour | None = None
+    # A WS route's own session (ws-send, ws-receive, ws-drop); None: the row's.
+    websocket: WebSocketSpec | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.weight <= 1000:
@@ -236,7 +244,20 @@ class Route:
     @classmethod
     def from_table(cls, table: Mapping[str, Any]) -> Route:
         """A route from a config table: method, path, weight, body (text or table), form."""
-        known = {"method", "path", "weight", "body", "form", "content-type"}
+        known = {
+            "method",
+            "path",
+            "weight",
+            "body",
+            "form",
+            "content-type",
+            "abort",
+            "stream-read",
+            "hold",
+            "ws-send",
+            "ws-receive",
+            "ws-drop",
+        }
         unknown = sorted(set(table) - known)
         if unknown:
             raise UsageError(
@@ -269,7 +290,52 @@ class Route:
             )
         if content_type is not None and not isinstance(content_type, str):
             raise UsageError(f"mix {method} {path}: 'content-type' must be text.")
-        return cls(method, path, _default_body(method, body), content_type, weight)
+        client = _route_client(table, f"mix {method} {path}")
+        websocket = _route_websocket(table, f"mix {method} {path}")
+        body = _default_body(method, body)
+        return cls(method, path, body, content_type, weight, client, websocket)
+
+
+def _route_client(table: Mapping[str, Any], where: str) -> ClientBehaviour | None:
+    """A mix route's own abort, stream-read and hold, or None when it sets none."""
+    abort, stream_read, hold = table.get("abort"), table.get("stream-read"), table.get("hold")
+    if abort is None and stream_read is None and hold is None:
+        return None
+    if abort is not None and not isinstance(abort, str):
+        raise UsageError(f"{where}: 'abort' must be text such as '20%' or '50%@30ms'.")
+    if stream_read is not None and not isinstance(stream_read, str | int):
+        raise UsageError(f"{where}: 'stream-read' must be bytes (4096, '64KB') or '2s'.")
+    if hold is not None and (not isinstance(hold, int | float) or isinstance(hold, bool)):
+        raise UsageError(f"{where}: 'hold' must be a number of seconds.")
+    return ClientBehaviour(
+        abort=AbortSpec.parse(abort, f"{where}: abort") if abort is not None else None,
+        stream_read=(
+            StreamLimit.parse(str(stream_read), f"{where}: stream-read")
+            if stream_read is not None
+            else None
+        ),
+        hold=float(hold) if hold is not None else None,
+    )
+
+
+def _route_websocket(table: Mapping[str, Any], where: str) -> WebSocketSpec | None:
+    """A WS route's own session, or None when it sets none of ws-send, ws-receive, ws-drop."""
+    keys = ("ws-send", "ws-receive", "ws-drop")
+    if all(table.get(key) is None for key in keys):
+        return None
+    message, receive, drop = (table.get(key) for key in keys)
+    default = WebSocketSpec()
+    if message is not None and not isinstance(message, str):
+        raise UsageError(f"{where}: 'ws-send' must be text.")
+    if receive is not None and (not isinstance(receive, int) or isinstance(receive, bool)):
+        raise UsageError(f"{where}: 'ws-receive' must be a whole number.")
+    if drop is not None and not isinstance(drop, bool):
+        raise UsageError(f"{where}: 'ws-drop' must be true or false.")
+    return WebSocketSpec(
+        message=message if message is not None else default.message,
+        receive=receive if receive is not None else default.receive,
+        drop=drop if drop is not None else default.drop,
+    )
 
 
 def _default_body(method: str, body: bytes | None) -> bytes | None:

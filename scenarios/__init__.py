@@ -48,6 +48,16 @@ class Scenario:
     requires: tuple[tuple[str, str], ...] = STACK
     # The drivers the scenario's database URL can follow in a matrix's driver axis.
     drivers: tuple[str, ...] = ("psycopg",)
+    # The verdict (and leak kind) it earns when its clients leave: half of them before
+    # the answer's end (``--abort 50%``), or, on a WS route, every one by dropping its
+    # connection (``--ws-drop``); None where that is not measured.
+    when_clients_leave: Expectation | None = None
+    leave_leak_kind: LeakKindName | None = None
+    # Messages each session of a WS route waits for (``--ws-receive``).
+    ws_receive: int = 1
+    # The most connections its verdict is measured with, when a client that times out
+    # waiting for the pool would itself be a client that leaves (and leak): below the pool.
+    max_concurrency: int | None = None
 
     @property
     def app(self) -> str:
@@ -253,6 +263,73 @@ SCENARIOS: tuple[Scenario, ...] = (
         expected="CLEAN",
         endpoints=("/ok",),
         drivers=SYNC_DRIVERS,
+    ),
+    # Clients that leave (--abort): Starlette stops a stream at a yield or an await.
+    Scenario(
+        name="stream-closed-midway",
+        module="stream_closed_midway",
+        summary="A stream's Session closed after the last chunk, no finally: skipped if the "
+        "client leaves.",
+        expected="CLEAN",
+        endpoints=("GET /stream",),
+        twin="stream-async-with",
+        when_clients_leave="LEAKED",
+        leave_leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="stream-async-with",
+        module="stream_async_with",
+        summary="The fix: an async stream reads in `async with AsyncSessionLocal()`: cancelled, "
+        "it closes.",
+        expected="CLEAN",
+        endpoints=("GET /stream",),
+        twin="stream-closed-midway",
+        when_clients_leave="CLEAN",
+    ),
+    Scenario(
+        name="websocket-session-dropped",
+        module="websocket_session_dropped",
+        summary="A WebSocket handler's session per message, closed after its updates: "
+        "skipped on a drop.",
+        expected="CLEAN",
+        endpoints=("WS /ws",),
+        when_clients_leave="LEAKED",
+        leave_leak_kind="awaiting_gc",
+        ws_receive=3,
+        max_concurrency=10,
+    ),
+    Scenario(
+        name="sse-request-session",
+        module="sse_request_session",
+        summary="An SSE stream reads through the request's session: a pool slot per open "
+        "stream, none after.",
+        expected="CLEAN",
+        endpoints=("GET /events",),
+        when_clients_leave="CLEAN",
+        # A yield dependency's exit after the response is new in FastAPI 0.118.
+        requires=(*STACK, ("fastapi", ">=0.118")),
+    ),
+    Scenario(
+        name="cancelled-psycopg",
+        module="cancelled_psycopg",
+        summary="Behind a pass-through BaseHTTPMiddleware, `async with` sessions on psycopg async.",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="cancelled-asyncpg",
+        when_clients_leave="CLEAN",
+    ),
+    Scenario(
+        name="cancelled-asyncpg",
+        module="cancelled_asyncpg",
+        summary="The same on asyncpg (sqlalchemy#12077, fixed in 2.0.38).",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="cancelled-psycopg",
+        when_clients_leave="CLEAN",
+        # Its engine is asyncpg's whatever the matrix's driver: --versions driver=asyncpg
+        # installs it; without it the column says n/a.
+        requires=(*STACK, ("asyncpg", ">=0.29")),
+        drivers=("asyncpg",),
     ),
     Scenario(
         name="conflict-after-sql",

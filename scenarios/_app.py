@@ -138,6 +138,16 @@ def _lifespan(schema_engine: Engine | AsyncEngine) -> Callable[[FastAPI], Any]:
     return lifespan
 
 
+def async_engine_for(driver: str) -> AsyncEngine:
+    """An async engine on ``driver`` (psycopg or asyncpg) with the LEAKBENCH_POOL_* settings."""
+    return create_async_engine(sqlalchemy_url(database_url(), driver), **_pool_settings(None))
+
+
+def bare_app(title: str, *, pool_engine: Engine | AsyncEngine = engine) -> FastAPI:
+    """An app with the table and no route, for a scenario whose routes are its point."""
+    return FastAPI(title=title, lifespan=_lifespan(pool_engine))
+
+
 def build_app(
     get_db: GetDb,
     title: str,

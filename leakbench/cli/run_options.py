@@ -204,6 +204,68 @@ RequestTimeout = Annotated[
         parser=finite_number,
     ),
 ]
+Abort = Annotated[
+    str | None,
+    typer.Option(
+        "--abort",
+        metavar="RATE[@WHEN]",
+        help="Clients that leave: this share of requests is abandoned, its connection closed, "
+        "before the answer (20%, 50%@30ms, 10%@0-200ms). Default WHEN: a random point within "
+        "the route's observed latency. Counted apart as 'left', never as errors.",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+StreamRead = Annotated[
+    str | None,
+    typer.Option(
+        "--stream-read",
+        metavar="BYTES|SECONDS",
+        help="Read a streamed answer (chunked, text/event-stream) this far and leave: "
+        "4096, 64KB or 2s. Default: every stream is read to its end.",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+Hold = Annotated[
+    float | None,
+    typer.Option(
+        "--hold",
+        metavar="SECONDS",
+        help="Keep each streamed answer open this long, then leave it: many concurrent SSE "
+        "clients. The live view shows the streams open.",
+        rich_help_panel=LOAD,
+        show_default=False,
+    ),
+]
+WsSend = Annotated[
+    str,
+    typer.Option(
+        "--ws-send",
+        metavar="MESSAGE",
+        help="What each session of a WebSocket route ('WS /path') sends first.",
+        rich_help_panel=LOAD,
+    ),
+]
+WsReceive = Annotated[
+    int,
+    typer.Option(
+        "--ws-receive",
+        metavar="N",
+        help="Messages each WebSocket session waits for before it ends.",
+        rich_help_panel=LOAD,
+    ),
+]
+WsDrop = Annotated[
+    bool,
+    typer.Option(
+        "--ws-drop/--ws-close",
+        metavar="",
+        help="End each WebSocket session by dropping the connection, no close frame (a client "
+        "gone out of range), instead of a clean close. Drops are counted as 'left'.",
+        rich_help_panel=LOAD,
+    ),
+]
 DriverProcesses = Annotated[
     int | None,
     typer.Option(

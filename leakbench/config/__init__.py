@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakbench.client_spec import DEFAULT_WEBSOCKET, PERFECT_CLIENT, ClientBehaviour, WebSocketSpec
 from leakbench.config._endpoints import COMMAND_ENDPOINT, Endpoint, Workload
 from leakbench.config._env import PLACEHOLDER_HELP, PLACEHOLDERS, EnvTemplate
 from leakbench.config._limits import (
@@ -106,8 +107,13 @@ class LoadSettings:
     rate: float | None = None
     # Driver processes sharing the load; None: chosen from the cores and the target's workers.
     driver_processes: int | None = None
+    # Clients that leave early: --abort, --stream-read, --hold (a mix route may set its own).
+    client: ClientBehaviour = PERFECT_CLIENT
+    # What a WS route's session sends and receives, and how it ends (--ws-send, ...).
+    websocket: WebSocketSpec = DEFAULT_WEBSOCKET
 
     def __post_init__(self) -> None:
+        self.client.check_timeout(self.request_timeout)
         if self.driver_processes is not None and not 1 <= self.driver_processes <= 64:
             raise UsageError(
                 f"--driver-processes {self.driver_processes} is out of range; give 1 to 64."

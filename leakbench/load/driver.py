@@ -33,12 +33,21 @@ from pathlib import Path
 import httpx2
 
 from leakbench import __version__
+from leakbench.client_spec import DEFAULT_WEBSOCKET, PERFECT_CLIENT, ClientBehaviour, WebSocketSpec
 from leakbench.config import Endpoint
 from leakbench.load.histogram import LatencyHistogram
+from leakbench.load.leaving import RouteLeaving, leaving_for
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.requests import RequestShape, RequestSource
-from leakbench.load.transport import LoadTransport, ServerDisconnected
-from leakbench.request_spec import JSON_TYPE, Route
+from leakbench.load.transport import (
+    LEAVING,
+    ClientLeft,
+    LoadTransport,
+    ServerDisconnected,
+    StreamGauge,
+)
+from leakbench.load.websocket import WebSocketAnswer, session, websocket_url
+from leakbench.request_spec import JSON_TYPE, WS_METHOD, Route
 from leakbench.results import LoadStats, RouteStats
 from leakbench.system import shutdown
 
@@ -75,6 +84,10 @@ class LoadPlan:
     # {n} of this plan's first request and its step (see leakbench.load.requests.RequestShape).
     counter_start: int = 1
     counter_step: int = 1
+    # Clients that leave early (--abort, --stream-read, --hold); a route's own win.
+    client: ClientBehaviour = PERFECT_CLIENT
+    # What a WS route's session sends and receives, and how it ends; a route's own wins.
+    websocket: WebSocketSpec = DEFAULT_WEBSOCKET
 
     @property
     def all_routes(self) -> tuple[Route, ...]:
@@ -93,12 +106,35 @@ class LoadProgress:
     timeouts: int = 0
     server_errors: int = 0
     disconnects: int = 0
+    # Requests whose client left before the answer (--abort), and streams left part way.
+    aborted: int = 0
+    streams_left: int = 0
+    # Streamed answers open right now, and the most at once (the transport counts them).
+    streams_open: int = 0
+    streams_peak: int = 0
     started_at: float = 0.0
     status_counts: Counter[int] = field(default_factory=Counter)
     # A mix's counts per route: statuses, and failures under the key 0.
     route_counts: list[Counter[int]] = field(default_factory=list)
     # Set when another tool sends the load (watch mode): these counters then stay at 0.
     load_tool: str | None = None
+
+    def answer(self, status: int, route_counts: Counter[int] | None) -> None:
+        """A request the server answered with ``status`` (its route's counts, in a mix)."""
+        self.status_counts[status] += 1
+        if route_counts is not None:
+            route_counts[status] += 1
+        self.answered += 1
+        if status >= 500:
+            self.server_errors += 1
+
+    def left(self, *, streaming: bool) -> None:
+        """A request whose client left as asked: before the answer, or part way into a stream."""
+        if streaming:
+            self.streams_left += 1
+        else:
+            self.aborted += 1
+        self.completed += 1
 
 
 class _Budget:
@@ -153,9 +189,9 @@ class LoadClient(httpx2.AsyncClient):
 
     _NO_COOKIES = _NoCookies()
 
-    def __init__(self, request_timeout: float) -> None:
+    def __init__(self, request_timeout: float, gauge: StreamGauge | None = None) -> None:
         super().__init__(
-            transport=LoadTransport(),
+            transport=LoadTransport(gauge=gauge),
             timeout=httpx2.Timeout(request_timeout),
             follow_redirects=False,
             trust_env=False,
@@ -191,18 +227,32 @@ def build_request(plan: LoadPlan) -> httpx2.Request:
     return request
 
 
-async def _worker(  # noqa: PLR0912 - the per-request loop stays inline: a call per request costs
-    client: httpx2.AsyncClient,
-    source: RequestSource,
-    budget: _Budget,
-    histogram: LatencyHistogram,
-    progress: LoadProgress,
-    *,
-    route_histograms: list[LatencyHistogram],
-) -> None:
-    send, clock, record = client.send, time.perf_counter, histogram.record
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What every worker of a row shares."""
+
+    client: httpx2.AsyncClient
+    source: RequestSource
+    budget: _Budget
+    histogram: LatencyHistogram
+    progress: LoadProgress
+    # One per route when clients leave early (--abort, --stream-read, --hold).
+    leaving: list[RouteLeaving] | None = None
+    # One per route: the WebSocket session of a WS route, None for an HTTP one.
+    websockets: tuple[WebSocketSpec | None, ...] = ()
+    request_timeout: float = 10.0
+    # One per route of a mix (empty for one route): each route's own latencies.
+    route_histograms: list[LatencyHistogram] = field(default_factory=list)
+
+
+async def _worker(row: _Row) -> None:  # noqa: PLR0912 - the per-request loop stays inline: a call per request costs
+    send, clock, record = row.client.send, time.perf_counter, row.histogram.record
+    source, budget, progress, leaving = row.source, row.budget, row.progress, row.leaving
     fixed, per_route = source.fixed, progress.route_counts or None
+    route_histograms = row.route_histograms
     index, request = 0, fixed
+    leaver = None
+    websockets = row.websockets if any(row.websockets) else None
     while (started := budget.take()) is not None:
         delay = started - clock()
         if delay > 0:  # open loop: wait for this request's slot
@@ -211,48 +261,65 @@ async def _worker(  # noqa: PLR0912 - the per-request loop stays inline: a call 
             index, request = source.next()
         assert request is not None
         progress.sent += 1
+        if leaving is not None:
+            # Each worker is a task of its own: the variable is this request's alone.
+            leaver = leaving[index]
+            LEAVING.set(leaver.draw())
         try:
             # stream=True: the transport has already read the body whole; httpx2's
             # decoding layers would only copy it. An explicit (empty) Auth spares
             # httpx2 from parsing the URL for credentials on every request.
-            response = await send(request, stream=True, auth=_NO_AUTH)
-        except ServerDisconnected:
-            progress.disconnects += 1
-            progress.completed += 1
-            if per_route is not None:
-                per_route[index][0] += 1
+            response: httpx2.Response | WebSocketAnswer
+            if websockets is not None and (spec := websockets[index]) is not None:
+                url = websocket_url(str(request.url))
+                response = await session(url, spec, row.request_timeout)
+            else:
+                response = await send(request, stream=True, auth=_NO_AUTH)
+        except ClientLeft as left:
+            # As asked: neither an answer nor an error, and no latency of an answer.
+            progress.left(streaming=left.streaming)
             continue
-        except httpx2.TimeoutException:
-            progress.timeouts += 1
-            if per_route is not None:
-                per_route[index][0] += 1
-        except httpx2.HTTPError:
-            progress.transport_errors += 1
-            if per_route is not None:
-                per_route[index][0] += 1
-            record(clock() - started)
-            if per_route is not None:
-                route_histograms[index].record(clock() - started)
+        except httpx2.HTTPError as error:
+            if _failed(error, progress, per_route, index):
+                record(clock() - started)
+                if per_route is not None:
+                    route_histograms[index].record(clock() - started)
             progress.completed += 1
-            await asyncio.sleep(_ERROR_BACKOFF_SECONDS)
+            if not isinstance(error, ServerDisconnected | httpx2.TimeoutException):
+                await asyncio.sleep(_ERROR_BACKOFF_SECONDS)
             continue
-        else:
-            await response.aclose()
-            # httpx2 links a response and its stream both ways; unlinking lets the
-            # pair be freed now instead of piling up (5+ MB) until a full collection.
-            response.stream = _DRAINED
-            status = response.status_code
-            progress.status_counts[status] += 1
-            if per_route is not None:
-                per_route[index][status] += 1
-            progress.answered += 1
-            if status >= 500:
-                progress.server_errors += 1
+        await response.aclose()
+        # httpx2 links a response and its stream both ways; unlinking lets the
+        # pair be freed now instead of piling up (5+ MB) until a full collection.
+        response.stream = _DRAINED
+        progress.answer(response.status_code, per_route[index] if per_route else None)
         elapsed = clock() - started
+        if leaver is not None:
+            leaver.answered(elapsed)
         record(elapsed)
         if per_route is not None:
             route_histograms[index].record(elapsed)
         progress.completed += 1
+
+
+def _failed(
+    error: httpx2.HTTPError,
+    progress: LoadProgress,
+    per_route: list[Counter[int]] | None,
+    index: int,
+) -> bool:
+    """Count a request that got no answer; True when its time counts in the latencies."""
+    if per_route is not None:
+        per_route[index][0] += 1
+    if isinstance(error, ServerDisconnected):
+        # Written on a connection the server was closing: never answered, never timed.
+        progress.disconnects += 1
+        return False
+    if isinstance(error, httpx2.TimeoutException):
+        progress.timeouts += 1
+    else:
+        progress.transport_errors += 1
+    return True
 
 
 def _cpu_wait() -> float:
@@ -296,7 +363,14 @@ async def drive(
     if len(routes) > 1:
         progress.route_counts = [Counter() for _ in routes]
         route_histograms[:] = [LatencyHistogram() for _ in routes]
-    async with LoadClient(plan.request_timeout) as client:
+    leaving = leaving_for(
+        plan.client, tuple(route.client for route in routes), plan.request_timeout
+    )
+    websockets = tuple(
+        (route.websocket or plan.websocket) if route.method == WS_METHOD else None
+        for route in routes
+    )
+    async with LoadClient(plan.request_timeout, gauge=progress) as client:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
         progress.started_at = time.monotonic()
         started = time.perf_counter()
@@ -304,7 +378,17 @@ async def drive(
         workers = [
             asyncio.ensure_future(
                 _worker(
-                    client, source, budget, histogram, progress, route_histograms=route_histograms
+                    _Row(
+                        client,
+                        source,
+                        budget,
+                        histogram,
+                        progress,
+                        leaving,
+                        websockets,
+                        plan.request_timeout,
+                        route_histograms,
+                    )
                 )
             )
             for _ in range(plan.concurrency)
@@ -326,6 +410,9 @@ async def drive(
         concurrency=plan.concurrency,
         driver_cpu_seconds=round(cpu, 3),
         disconnects=progress.disconnects,
+        aborted=progress.aborted,
+        streams_left=progress.streams_left,
+        peak_open_streams=progress.streams_peak,
         driver_cpu_wait_seconds=round(cpu_wait, 3),
         routes=_route_stats(routes, progress, route_histograms),
     )

@@ -5,6 +5,7 @@ chunked bodies (with extensions and trailers), bodies delimited by the
 connection closing, bodiless responses (HEAD, 1xx, 204, 304) and
 ``Connection: close``. It buffers whole bodies, which suits a load driver
 whose responses are small; a size cap turns a runaway body into an error.
+A stream the client may leave part way is counted, not kept.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ class _State(Enum):
     TRAILERS = auto()
     UNTIL_CLOSE = auto()
     COMPLETE = auto()
+
+
+_STREAM_STATES = frozenset(
+    {_State.CHUNK_SIZE, _State.CHUNK_DATA, _State.CHUNK_END, _State.TRAILERS, _State.UNTIL_CLOSE}
+)
 
 
 @dataclass(slots=True)
@@ -100,25 +106,49 @@ class ResponseReader:
     closes the connection.
     """
 
-    __slots__ = ("_body", "_buffer", "_head", "_head_request", "_remaining", "_state", "received")
+    __slots__ = (
+        "_body",
+        "_buffer",
+        "_discard",
+        "_head",
+        "_head_request",
+        "_remaining",
+        "_state",
+        "body_bytes",
+        "received",
+    )
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._body = bytearray()
         self._head: _Head | None = None
         self._head_request = False
+        self._discard = False
         self._remaining = 0
         self._state = _State.HEAD
         self.received = False
+        # Body bytes read so far of the response under way.
+        self.body_bytes = 0
 
-    def expect(self, *, head_request: bool = False) -> None:
-        """Get ready for the response to a new request (HEAD ones have no body)."""
+    def expect(self, *, head_request: bool = False, discard_body: bool = False) -> None:
+        """Get ready for the response to a new request (HEAD ones have no body).
+
+        With ``discard_body`` the body is counted but not kept: a stream the
+        client may leave, or hold open for minutes, costs no memory.
+        """
         self._buffer.clear()
         self._body.clear()
         self._head = None
         self._head_request = head_request
+        self._discard = discard_body
         self._state = _State.HEAD
         self.received = False
+        self.body_bytes = 0
+
+    @property
+    def streaming(self) -> bool:
+        """The head is read and the body is a stream: chunked, or until the connection closes."""
+        return self._state in _STREAM_STATES
 
     def feed(self, data: bytes) -> ParsedResponse | None:
         """Take the next bytes; return the response once it is complete."""
@@ -176,9 +206,11 @@ class ResponseReader:
         return True
 
     def _take(self, count: int) -> None:
-        if len(self._body) + count > MAX_BODY_BYTES:
-            raise ResponseFormatError(f"the response body exceeds {MAX_BODY_BYTES} bytes")
-        self._body += self._buffer[:count]
+        self.body_bytes += count
+        if not self._discard:
+            if len(self._body) + count > MAX_BODY_BYTES:
+                raise ResponseFormatError(f"the response body exceeds {MAX_BODY_BYTES} bytes")
+            self._body += self._buffer[:count]
         del self._buffer[:count]
 
     def _read_chunked(self) -> bool:

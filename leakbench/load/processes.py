@@ -45,6 +45,10 @@ _COUNTERS = (
     "timeouts",
     "server_errors",
     "disconnects",
+    "aborted",
+    "streams_left",
+    "streams_open",
+    "streams_peak",
 )
 _PUBLISH_SECONDS = 0.25
 # Spawned children import httpx2, uvloop and leakbench before they are ready.
@@ -231,6 +235,10 @@ def merge(
         concurrency=sum(s.concurrency for s in every),
         driver_cpu_seconds=round(sum(s.driver_cpu_seconds for s in every), 3),
         disconnects=sum(s.disconnects for s in every),
+        aborted=sum(s.aborted for s in every),
+        streams_left=sum(s.streams_left for s in every),
+        # Each process's own peak, added: at most this many were open at once.
+        peak_open_streams=sum(s.peak_open_streams for s in every),
         driver_cpu_wait_seconds=round(sum(s.driver_cpu_wait_seconds for s in every), 3),
         driver_processes=processes,
         routes=merge_routes([s.routes for s in every], route_histograms),

@@ -14,16 +14,24 @@ bounds their number; a connection that carried a 5xx answer is closed rather
 than reused (see :data:`_CLOSE_AFTER_STATUS`). Bodies are read whole.
 The read timeout covers the whole exchange, from writing the request to the
 last byte of the response.
+
+A client that leaves (``--abort``, ``--stream-read``, ``--hold``; set per
+request through :data:`LEAVING`) closes its connection: the server sees a
+real disconnect, Starlette's ``http.disconnect``, and the exchange raises
+:class:`ClientLeft`, which is no error of the server's nor of the driver's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from typing import cast
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Protocol, cast
 
 import httpx2
 
+from leakbench.client_spec import StreamLimit
 from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
 
 _HTTP11 = {"http_version": b"HTTP/1.1"}
@@ -51,17 +59,63 @@ class ServerDisconnected(httpx2.RemoteProtocolError):
     """
 
 
+class ClientLeft(Exception):
+    """The client left before the answer's end, as asked: its connection is closed.
+
+    ``streaming`` is True when it left a streamed answer part way (the head
+    had arrived), False when it abandoned the request before the answer.
+    """
+
+    def __init__(self, *, streaming: bool) -> None:
+        super().__init__("The client left before the end of the answer, as asked.")
+        self.streaming = streaming
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """When the client of one request leaves: seconds after sending, and how far into a stream."""
+
+    abort_after: float | None = None
+    stream: StreamLimit | None = None
+
+
+# Set by the load's worker around a request whose client leaves early; read by the transport.
+LEAVING: ContextVar[Leave | None] = ContextVar("leakbench_leaving", default=None)
+
+
+class StreamGauge(Protocol):
+    """Where the transport counts the streamed answers open right now (the live view's)."""
+
+    streams_open: int
+    streams_peak: int
+
+
 class _Connection(asyncio.Protocol):
     """One TCP connection carrying one request at a time."""
 
-    __slots__ = ("_loop", "_reader", "_timer", "_transport", "_waiter", "closed")
+    __slots__ = (
+        "_gauge",
+        "_leave_timer",
+        "_loop",
+        "_reader",
+        "_stream",
+        "_streaming",
+        "_timer",
+        "_transport",
+        "_waiter",
+        "closed",
+    )
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, gauge: StreamGauge | None) -> None:
         self._loop = loop
         self._reader = ResponseReader()
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[ParsedResponse] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._leave_timer: asyncio.TimerHandle | None = None
+        self._stream: StreamLimit | None = None
+        self._streaming = False
+        self._gauge = gauge
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,15 +123,24 @@ class _Connection(asyncio.Protocol):
         self._transport = cast("asyncio.Transport", transport)
 
     def exchange(
-        self, payload: bytes, timeout: float | None, *, head_request: bool
+        self,
+        payload: bytes,
+        timeout: float | None,
+        *,
+        head_request: bool,
+        leave: Leave | None = None,
     ) -> asyncio.Future[ParsedResponse]:
         """Write one request; the future resolves to its response."""
         assert self._transport is not None
-        self._reader.expect(head_request=head_request)
+        stream = leave.stream if leave is not None else None
+        self._stream = stream
+        self._reader.expect(head_request=head_request, discard_body=stream is not None)
         waiter = self._waiter = self._loop.create_future()
         self._transport.write(payload)
         if timeout is not None:
             self._timer = self._loop.call_later(timeout, self._time_out, timeout)
+        if leave is not None and leave.abort_after is not None:
+            self._leave_timer = self._loop.call_later(leave.abort_after, self._leave)
         return waiter
 
     def data_received(self, data: bytes) -> None:
@@ -95,6 +158,39 @@ class _Connection(asyncio.Protocol):
             if not response.keep_alive:
                 self.close()
             waiter.set_result(response)
+        elif not self._streaming and self._reader.streaming:
+            self._stream_started()
+        elif (
+            (stream := self._stream) is not None
+            and stream.max_bytes is not None
+            and self._reader.body_bytes >= stream.max_bytes
+        ):
+            self._leave()
+
+    def _stream_started(self) -> None:
+        """The head of a streamed answer is in: count it open, and leave it when asked."""
+        self._streaming = True
+        gauge = self._gauge
+        if gauge is not None:
+            gauge.streams_open += 1
+            gauge.streams_peak = max(gauge.streams_peak, gauge.streams_open)
+        stream = self._stream
+        if stream is None:
+            return
+        if stream.seconds is not None:
+            # An --abort already due sooner stands: the client leaves at the earlier.
+            pending = self._leave_timer
+            if pending is None or pending.when() - self._loop.time() > stream.seconds:
+                if pending is not None:
+                    pending.cancel()
+                self._leave_timer = self._loop.call_later(stream.seconds, self._leave)
+        elif stream.max_bytes is not None and self._reader.body_bytes >= stream.max_bytes:
+            self._leave()
+
+    def _leave(self) -> None:
+        """The client leaves as asked: close the connection under the request."""
+        self._leave_timer = None
+        self._fail(ClientLeft(streaming=self._streaming))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -131,6 +227,13 @@ class _Connection(asyncio.Protocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._leave_timer is not None:
+            self._leave_timer.cancel()
+            self._leave_timer = None
+        if self._streaming:
+            self._streaming = False
+            if self._gauge is not None:
+                self._gauge.streams_open -= 1
 
     def close(self) -> None:
         self.closed = True
@@ -168,7 +271,10 @@ class LoadTransport(httpx2.AsyncBaseTransport):
     (the :data:`SINGLE_USE` extension) is encoded and forgotten.
     """
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, ssl_context: ssl.SSLContext | None = None, gauge: StreamGauge | None = None
+    ) -> None:
+        self._gauge = gauge
         self._idle: dict[_Origin, list[_Connection]] = {}
         # id(request) -> (request, bytes): the request is kept so its id stays unique.
         self._encoded: dict[int, tuple[httpx2.Request, bytes]] = {}
@@ -187,7 +293,10 @@ class LoadTransport(httpx2.AsyncBaseTransport):
         connection = self._checkout(origin) or await self._connect(origin, timeouts.get("connect"))
         try:
             parsed = await connection.exchange(
-                payload, timeouts.get("read"), head_request=request.method == "HEAD"
+                payload,
+                timeouts.get("read"),
+                head_request=request.method == "HEAD",
+                leave=LEAVING.get(),
             )
         except BaseException:
             connection.abort()  # an unfinished exchange leaves the connection unusable
@@ -232,7 +341,11 @@ class LoadTransport(httpx2.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 _, connection = await loop.create_connection(
-                    lambda: _Connection(loop), host, port, ssl=tls, server_hostname=hostname
+                    lambda: _Connection(loop, self._gauge),
+                    host,
+                    port,
+                    ssl=tls,
+                    server_hostname=hostname,
                 )
         except TimeoutError:
             raise httpx2.ConnectTimeout(

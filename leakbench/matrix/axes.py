@@ -32,9 +32,10 @@ TARGET_STACK = (
 )
 # The driver axis (``--versions driver=psycopg,psycopg2``) picks the DBAPI driver of the
 # scenarios' sync engine (their async engine stays on psycopg 3, as psycopg2 has no asyncio),
-# and installs it.
+# and installs it; ``driver=asyncpg`` installs asyncpg for the scenarios whose async engine
+# is on it (cancelled-asyncpg), the others showing n/a.
 DRIVER_AXIS = "driver"
-DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary"}
+DRIVERS = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "asyncpg": "asyncpg"}
 # A bound on the work one command may ask for: each combination is a full run.
 MAX_COMBINATIONS = 24
 _AXIS = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==?\s*(.*)$")

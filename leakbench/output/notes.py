@@ -10,7 +10,15 @@ probe's pool counters.
 from __future__ import annotations
 
 from leakbench.postgres.dsn import redact
-from leakbench.results import ActivitySample, LeakKind, RowResult, RunResult, Verdict
+from leakbench.results import (
+    ActivitySample,
+    Findings,
+    LeakKind,
+    LoadStats,
+    RowResult,
+    RunResult,
+    Verdict,
+)
 from leakbench.verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
@@ -169,6 +177,8 @@ def row_notes(row: RowResult) -> list[str]:
             "leakbench's load driver was running or waiting for a CPU most of the load: "
             "req/s is the driver's limit, not the app's."
         )
+    if row.load is not None and row.load.left:
+        notes.append(_left_note(row.load, row.handlers_after_load, row.findings))
     if row.load is not None and row.load.disconnects:
         notes.append(_disconnect_note(row, row.load.disconnects))
     return notes
@@ -187,6 +197,32 @@ def _disconnect_note(row: RowResult, count: int) -> str:
         "connection first (uvicorn does after an unhandled exception); leakbench reconnected. "
         "Requests and req/s count answered requests only."
     )
+
+
+def _left_note(load: LoadStats, running: int | None, findings: Findings | None) -> str:
+    """What the clients that left early did, and the handlers they left behind."""
+    parts = []
+    if load.aborted:
+        parts.append(f"{load.aborted:,} request(s) abandoned before the answer")
+    if load.streams_left:
+        parts.append(f"{load.streams_left:,} stream(s) left part way")
+    text = (
+        f"Clients left early as asked: {' and '.join(parts)}, their connections closed; "
+        "counted apart, neither answers nor errors, and out of the latency percentiles."
+    )
+    if running:
+        settled = (
+            f"the settle waited {findings.settle_seconds:g} s for them"
+            if findings is not None and findings.settled
+            else "the settle ran out of time before they were done"
+        )
+        text += (
+            f" When the load ended, {running:,} handler(s) were still running with a "
+            f"connection checked out; {settled}."
+        )
+    elif running == 0:
+        text += " No handler still held a connection when the load ended."
+    return text
 
 
 def needs_notes(row: RowResult) -> bool:
@@ -247,6 +283,8 @@ def settings_line(result: RunResult) -> str:
     s = result.settings
     pace = f" rate={s.rate_per_second:g}/s" if s.rate_per_second else ""
     settle = f"settle≤{s.settle_seconds:g}s"
+    if s.clients != "full reads":
+        settle += f" · clients: {s.clients}"
     load = f"concurrency={s.concurrency}{pace} driver_processes={s.driver_processes} {settle}"
     if s.load_command is not None:
         load = f"load from {s.load_command} {settle}"

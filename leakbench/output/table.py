@@ -101,6 +101,17 @@ COLUMNS: tuple[Column, ...] = (
         give_way=1,
         shown_if=lambda rows: any(r.load is not None and r.load.disconnects for r in rows),
     ),
+    # Requests and streams the client left early as asked (--abort, --stream-read,
+    # --hold): neither answers nor errors. Shown, like Unanswered, when a row has some.
+    Column(
+        "left",
+        "Left",
+        "Left",
+        lambda row: _load(row, lambda load: f"{load.left:,}"),
+        numeric=True,
+        give_way=1,
+        shown_if=lambda rows: any(r.load is not None and r.load.left for r in rows),
+    ),
     Column(
         "rps",
         "req/s",

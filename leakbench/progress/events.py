@@ -31,6 +31,9 @@ class LoadSnapshot:
     server_errors: int = 0
     # Another tool sends the load (watch mode): the counts above stay at 0.
     load_tool: str | None = None
+    # Requests and streams the clients left early as asked, and streams open now.
+    left: int = 0
+    streams_open: int = 0
 
     @classmethod
     def of(cls, progress: LoadProgress) -> LoadSnapshot:
@@ -41,6 +44,8 @@ class LoadSnapshot:
             errors=progress.transport_errors + progress.timeouts,
             server_errors=progress.server_errors,
             load_tool=progress.load_tool,
+            left=progress.aborted + progress.streams_left,
+            streams_open=progress.streams_open,
         )
 
 

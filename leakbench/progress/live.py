@@ -102,6 +102,10 @@ def _load_line(snapshot: RowSnapshot) -> Text:
         f"{snapshot.errors:,}", style=ERROR_STYLE if snapshot.errors else ""
     )
     text.append("   5xx ", style=LABEL_STYLE).append(f"{snapshot.server_errors:,}")
+    if snapshot.left:
+        text.append("   left ", style=LABEL_STYLE).append(f"{snapshot.left:,}")
+    if snapshot.streams_open:
+        text.append("   streams open ", style=LABEL_STYLE).append(f"{snapshot.streams_open:,}")
     return text
 
 
@@ -151,6 +155,8 @@ def _finished_line(row: RowResult, *, compact: bool) -> Text:
     load, findings = row.load, row.findings
     if load is not None:
         unanswered = f", {load.disconnects:,} unanswered" if load.disconnects else ""
+        if load.left:
+            unanswered += f", {load.left:,} left"
         figures = (
             f"{load.responses:,} req"
             if compact

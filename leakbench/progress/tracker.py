@@ -57,6 +57,9 @@ class RowSnapshot:
     pool_checked_out: int | None = None
     # Another tool sends the load (watch mode): the request counts are not known.
     load_tool: str | None = None
+    # Requests and streams the clients left early as asked, and streams open now.
+    left: int = 0
+    streams_open: int = 0
 
     @property
     def load_remaining(self) -> float | None:
@@ -85,7 +88,8 @@ class RowTracker:
         self._phase_started = 0.0
         self._load_started: float | None = None
         self._load_ended: float | None = None
-        self._counts = (0, 0, 0, 0, 0)
+        self._counts = (0, 0, 0, 0)
+        self._extra = (0, 0, 0)
         self._recent: deque[tuple[float, int]] = deque()
         self._sample: ActivitySample | None = None
         self._pool_checked_out: int | None = None
@@ -113,7 +117,8 @@ class RowTracker:
             self._phase, self._phase_limit = Phase.BASELINE, None
             self._phase_started = self._clock()
             self._load_started = self._load_ended = None
-            self._counts = (0, 0, 0, 0, 0)
+            self._counts = (0, 0, 0, 0)
+            self._extra = (0, 0, 0)
             self._recent.clear()
             self._sample = None
             self._load_tool = None
@@ -133,8 +138,8 @@ class RowTracker:
         """Take the load's counts at this moment and the latest sample."""
         with self._lock:
             now = self._clock()
-            counts = (load.sent, load.completed, load.answered, load.errors, load.server_errors)
-            self._counts = counts
+            self._counts = (load.sent, load.completed, load.answered, load.errors)
+            self._extra = (load.server_errors, load.left, load.streams_open)
             self._load_tool = load.load_tool
             self._recent.append((now, load.answered))
             while len(self._recent) > 2 and now - self._recent[1][0] >= RATE_WINDOW_SECONDS:
@@ -157,7 +162,8 @@ class RowTracker:
                 return None
             now = self._clock()
             pattern, endpoint, duration = self._row
-            sent, completed, answered, errors, server_errors = self._counts
+            sent, completed, answered, errors = self._counts
+            server_errors, left, streams_open = self._extra
             return RowSnapshot(
                 pattern=pattern,
                 endpoint=endpoint,
@@ -176,6 +182,8 @@ class RowTracker:
                 sample=self._sample,
                 pool_checked_out=self._pool_checked_out,
                 load_tool=self._load_tool,
+                left=left,
+                streams_open=streams_open,
             )
 
     def _load_elapsed(self, now: float) -> float:

@@ -279,6 +279,10 @@ class RowResult:
     # What the reader must know of how the row ran (--all-routes: a fresh target after a
     # leak, or why a route was not exercised).
     note: str | None = None
+    # Connections the pool still had checked out, above its baseline, when the load
+    # ended: handlers still running after their client left (None: no pool view, or
+    # no client left early).
+    handlers_after_load: int | None = None
     # The drivers and pool classes the app's engines used, as its probe read them.
     drivers: tuple[str, ...] = ()
 

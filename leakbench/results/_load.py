@@ -77,6 +77,18 @@ class LoadStats:
     routes: tuple[RouteStats, ...] = ()
     # Driver processes that shared the load (--driver-processes); the CPU figures are their sums.
     driver_processes: int = 1
+    # Requests whose client left before the answer as asked (--abort), and streamed
+    # answers it left part way (--stream-read, --hold): "left" in the table and
+    # reports. Neither answers nor errors; latency percentiles leave them out.
+    aborted: int = 0
+    streams_left: int = 0
+    # The most streamed answers (chunked or read until close) open at once.
+    peak_open_streams: int = 0
+
+    @property
+    def left(self) -> int:
+        """Requests and streams the client left early, as asked."""
+        return self.aborted + self.streams_left
 
     @property
     def responses(self) -> int:
@@ -86,7 +98,7 @@ class LoadStats:
     @property
     def completed(self) -> int:
         """Requests that got an answer or failed for good."""
-        return self.responses + self.transport_errors + self.timeouts + self.disconnects
+        return self.responses + self.transport_errors + self.timeouts + self.disconnects + self.left
 
     @property
     def errors(self) -> int:

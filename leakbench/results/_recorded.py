@@ -74,3 +74,5 @@ class RunSettings:
     driver_processes: int = 1
     # --all-routes: each row is one route of the app's schema.
     all_routes: bool = False
+    # How the driver's clients behaved: "full reads", or "abort 20%, hold 30s" (client_spec).
+    clients: str = "full reads"

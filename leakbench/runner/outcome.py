@@ -15,6 +15,7 @@ from leakbench.load.processes import chosen_processes
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
+from leakbench.request_spec import WS_METHOD
 from leakbench.results import RunSettings
 
 
@@ -39,6 +40,7 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         duration_seconds=config.load.duration,
         requests_per_row=config.load.requests,
         request_timeout_seconds=config.load.request_timeout,
+        clients=_clients(config),
         pool_size=config.pool.pool_size,
         max_overflow=config.pool.max_overflow,
         pool_timeout_seconds=config.pool.pool_timeout,
@@ -64,6 +66,19 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         driver_processes=chosen_processes(config.load.driver_processes, config.workers),
         all_routes=config.all_routes is not None,
     )
+
+
+def _clients(config: RunConfig) -> str:
+    """How the clients behaved, and a WebSocket route's session when there is one."""
+    described = config.load.client.describe()
+    methods = {endpoint.method for endpoint in config.endpoints}
+    methods |= {route.method for route in config.requests.mix}
+    methods |= {
+        endpoint.method for target in config.targets for endpoint in target.default_endpoints
+    }
+    if WS_METHOD in methods:
+        described += f"; {config.load.websocket.describe()}"
+    return described
 
 
 def _application_name(config: RunConfig) -> str | None:

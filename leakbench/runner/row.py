@@ -22,7 +22,14 @@ from leakbench.config import Endpoint, RunConfig
 from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.progress.events import RunObserver
 from leakbench.request_spec import Route
-from leakbench.results import ActivitySample, ExternalLoad, LoadStats, Phase, RowResult
+from leakbench.results import (
+    ActivitySample,
+    ExternalLoad,
+    LoadStats,
+    Phase,
+    PoolStats,
+    RowResult,
+)
 from leakbench.runner import phases
 from leakbench.runner.phases import Baseline, LoadStep, Poller, SecondLook
 from leakbench.targets.handle import RowSpec, TargetHandle
@@ -84,6 +91,7 @@ def observe_row(
         outcome = phases.load(
             poller, observer, drive, plan, progress, duration=config.load.duration
         )
+        still_running = _handlers_still_running(outcome, target, baseline.pool)
         poller.phase = Phase.SETTLE
         observer.phase_changed(Phase.SETTLE, config.verdict.settle)
         settled, settle_seconds = phases.settle(
@@ -150,6 +158,7 @@ def observe_row(
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
         drivers=look.drivers,
+        handlers_after_load=still_running,
     )
 
 
@@ -191,7 +200,7 @@ def _observation(  # noqa: PLR0917 - one argument per phase, each named at the c
         settled=load.settled,
         settle_seconds=load.settle_seconds,
         completed_requests=phases.completed_requests(stats, load.external),
-        exercised_requests=stats.exercised if stats is not None else -1,
+        exercised_requests=_exercised(stats),
         after_gc=collection.after_gc,
         sample_gaps=taken.gaps,
         expected_samples=int(observed_seconds / config.poll_interval),
@@ -233,11 +242,40 @@ def _load_plan(
         request_timeout=config.load.request_timeout,
         body=config.load.body_for(Endpoint(first.method, first.path)),
         rate=config.load.rate,
+        client=config.load.client,
+        websocket=config.load.websocket,
         # A route without a body of its own gets --body, or the default for its method.
         routes=_with_bodies(config, spec.workload.routes),
         headers=headers,
         content_type=config.requests.content_type,
     )
+
+
+def _handlers_still_running(
+    outcome: LoadStats | ExternalLoad, target: TargetHandle, pool_before: PoolStats | None
+) -> int | None:
+    """When clients left early, the connections handlers still held as the load ended.
+
+    A handler goes on after its client left (until Starlette cancels it, if it
+    ever does); the settle waits for them through the pool's view. One read,
+    as the live view's reads during the load: the settle has not begun.
+    """
+    if not isinstance(outcome, LoadStats) or not outcome.left or pool_before is None:
+        return None
+    pool = target.pool_stats()
+    return None if pool is None else max(0, pool.checked_out - pool_before.checked_out)
+
+
+def _exercised(load: LoadStats | None) -> int:
+    """Answers that reached the handler; -1 when unknown.
+
+    Requests whose client left have no status kept (an abort, a stream left part
+    way): when no answer came back at all, whether handlers ran is unknown, and
+    the database's own evidence decides, never "every response was a 4xx".
+    """
+    if load is None or (load.exercised == 0 and load.left):
+        return -1
+    return load.exercised
 
 
 def _with_bodies(config: RunConfig, routes: tuple[Route, ...]) -> tuple[Route, ...]:

@@ -229,6 +229,7 @@ def test_markdown_has_the_pull_request_table_and_the_reasons(leak_and_twin: Repo
             row["endpoint"],
             f"{row['requests']:,}",
             f"{row['unanswered']:,}",
+            f"{row['left']:,}",
             f"{row['requests'] / load['elapsed_seconds']:,.0f}",
             f"{row['latency_ms']['p95']:,.1f}",
             str(row["peak_idle_in_transaction"]),

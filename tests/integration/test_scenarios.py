@@ -9,11 +9,13 @@ tests/unit/test_scenario_registry.py.
 
 from __future__ import annotations
 
+import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run, scenarios
+from leakbench.client_spec import AbortSpec, ClientBehaviour, WebSocketSpec
 from leakbench.results import LeakKind, RowResult, Verdict
 from leakbench.targets.specs import scenario_target
 from tests.consistency import contradictions
@@ -24,6 +26,20 @@ from tests.consistency import contradictions
 # from lasting the defaults' 10 and 30 s. A leaking row never settles, so it waits
 # the whole settle: 2 s is twice what the clean ones need (the 1 s quiet period).
 LOAD = LoadSettings(concurrency=40, duration=1.0, request_timeout=2.0)
+# A scenario's key in the measured rows when its clients leave.
+_LEAVING = "{} leaving"
+
+
+def load_for(scenario: scenarios.Scenario, *, leaving: bool = False) -> LoadSettings:
+    """LOAD, with the scenario's WebSocket session; when ``leaving``, clients that leave:
+    half abandon an HTTP request before its end (--abort 50%), every WS session drops
+    after its first message."""
+    websocket = WebSocketSpec(receive=1 if leaving else scenario.ws_receive, drop=leaving)
+    client = ClientBehaviour(abort=AbortSpec.parse("50%")) if leaving else ClientBehaviour()
+    concurrency = min(LOAD.concurrency, scenario.max_concurrency or LOAD.concurrency)
+    return dataclasses.replace(LOAD, client=client, websocket=websocket, concurrency=concurrency)
+
+
 POOL = PoolSettings(pool_size=2, max_overflow=10, pool_timeout=0.5)
 VERDICT = VerdictSettings(settle=2.0)
 
@@ -38,10 +54,10 @@ def scenario_rows(embedded_dsn: str) -> dict[str, tuple[RowResult, ...]]:
     time without changing what a row sees in its own database.
     """
 
-    def measure(scenario: scenarios.Scenario) -> tuple[RowResult, ...]:
+    def measure(scenario: scenarios.Scenario, *, leaving: bool = False) -> tuple[RowResult, ...]:
         config = RunConfig(
             targets=(scenario_target(scenario),),
-            load=LOAD,
+            load=load_for(scenario, leaving=leaving),
             pool=POOL,
             verdict=VERDICT,
             dsn=embedded_dsn,
@@ -50,6 +66,9 @@ def scenario_rows(embedded_dsn: str) -> dict[str, tuple[RowResult, ...]]:
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="scenario") as pool:
         futures = {s.name: pool.submit(measure, s) for s in scenarios.SCENARIOS}
+        for s in scenarios.SCENARIOS:
+            if s.when_clients_leave is not None:
+                futures[_LEAVING.format(s.name)] = pool.submit(measure, s, leaving=True)
         return {name: future.result() for name, future in futures.items()}
 
 
@@ -83,6 +102,27 @@ def test_scenario_earns_its_expected_verdict(
                 sites = row.findings.leak_sites
                 assert sites and all("scenarios/" in s.file for s in sites), explain(row)
                 assert sum(s.count for s in sites) == row.findings.pool_leaked_connections
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [s for s in scenarios.SCENARIOS if s.when_clients_leave is not None],
+    ids=lambda s: s.name,
+)
+def test_scenario_earns_its_verdict_when_its_clients_leave(
+    scenario: scenarios.Scenario, scenario_rows: dict[str, tuple[RowResult, ...]]
+) -> None:
+    for row in scenario_rows[_LEAVING.format(scenario.name)]:
+        assert row.findings is not None and row.load is not None, explain(row)
+        assert row.verdict == Verdict(scenario.when_clients_leave), explain(row)
+        assert contradictions(row.findings) == [], explain(row)
+        # Clients did leave, counted apart from the errors.
+        assert row.load.left > 0, explain(row)
+        assert row.findings.pool_checkouts, explain(row)
+        expected_kind = scenario.leave_leak_kind
+        assert row.findings.leak_kind is (
+            LeakKind(expected_kind) if expected_kind else LeakKind.NONE
+        ), explain(row)
 
 
 def test_the_slow_transaction_trap_is_clean_while_its_load_shows_idle_in_transaction(

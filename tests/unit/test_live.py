@@ -195,3 +195,21 @@ def test_an_error_mid_row_does_not_glue_itself_to_the_rows_line() -> None:
         raise RuntimeError("the run stopped")
     piped.print("error: the run stopped")
     assert text_of(piped).splitlines()[-2:] == ["with-session /ok: load", "error: the run stopped"]
+
+
+def test_clients_that_left_and_streams_open_show_in_the_load_line() -> None:
+    snap = RowSnapshot(
+        "stream-closed-midway",
+        "GET /stream",
+        Phase.LOAD,
+        duration=4.0,
+        load_seconds=1.0,
+        phase_seconds=1.0,
+        phase_limit=4.0,
+        answered=40,
+        left=12,
+        streams_open=1000,
+    )
+    assert "5xx 0   left 12   streams open 1,000" in rendered(snap)
+    quiet = RowSnapshot("a", "/x", Phase.LOAD, 4.0, 1.0, 1.0, 4.0, answered=40)
+    assert "   left " not in rendered(quiet) and "streams open" not in rendered(quiet)

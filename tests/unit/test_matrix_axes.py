@@ -135,10 +135,12 @@ def test_the_driver_axis_installs_the_driver_and_names_only_known_ones() -> None
     assert [line for line in requirements(psycopg) if line.startswith("psycopg")] == [
         "psycopg[binary]"
     ]
+    (asyncpg,) = combinations(parse_axes(["driver=asyncpg"]))
+    assert "asyncpg" in requirements(asyncpg)
     with pytest.raises(
-        UsageError, match="unknown driver 'asyncpg'; choose among psycopg, psycopg2"
+        UsageError, match="unknown driver 'pg8000'; choose among psycopg, psycopg2, asyncpg"
     ):
-        parse_axis("driver=asyncpg")
+        parse_axis("driver=pg8000")
 
 
 def test_only_the_sync_engine_scenarios_follow_the_driver_axis() -> None:

@@ -14,3 +14,6 @@ def test_every_scenario_is_registered_once_with_a_known_twin() -> None:
         assert scenario.twin is None or scenario.twin in names, scenario.name
         assert scenario.twin != scenario.name
         assert (scenario.leak_kind is None) == (scenario.expected == "CLEAN"), scenario.name
+        assert (scenario.leave_leak_kind is None) == (
+            scenario.when_clients_leave in (None, "CLEAN")
+        ), scenario.name

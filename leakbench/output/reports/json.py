@@ -93,6 +93,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "target_exit_code": row.target_exit_code,
         "requests": load.responses if load else 0,
         "unanswered": load.disconnects if load else 0,
+        "left": load.left if load else 0,
         "errors": load.errors if load else 0,
         "error_rate": round(load.error_rate, 6) if load else 0.0,
         "rps": round(load.rps, 1) if load else 0.0,
@@ -111,6 +112,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_baseline": _optional(row.pool_baseline),
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
+        "handlers_after_load": row.handlers_after_load,
         "drivers": list(row.drivers),
         "samples": [_sample(s) for s in row.samples],
     }
@@ -314,6 +316,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_after_gc=gc_pool,
         external=external,
         note=data.get("note"),
+        handlers_after_load=data.get("handlers_after_load"),
         drivers=tuple(data.get("drivers", ())),
     )
 
