@@ -130,6 +130,14 @@ class PoolStats:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolReading:
+    """The target's pools' checked-out count, read ``t`` seconds into the row."""
+
+    t: float
+    checked_out: int
+
+
+@dataclass(frozen=True, slots=True)
 class CheckoutSite:
     """Where the app's own code took ``count`` connections that were never returned."""
 
@@ -393,6 +401,10 @@ class RowResult:
     pool_after_gc: PoolStats | None = None
     # The row's load came from another tool (watch, --load-command, Locust), not the driver.
     external: ExternalLoad | None = None
+    # The pools' checked-out count read during the load (never during the settle, where a
+    # read could set off the collection that hides a leak); the baseline, after-settle
+    # and after-collection counts are the pool_* fields above.
+    pool_readings: tuple[PoolReading, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

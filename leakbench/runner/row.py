@@ -35,6 +35,7 @@ from leakbench.results import (
     ExternalLoad,
     LoadStats,
     Phase,
+    PoolReading,
     PoolStats,
     RowResult,
     SessionEnds,
@@ -156,8 +157,13 @@ def _outside(dsn: str, database: str) -> str:
 
 @contextlib.contextmanager
 def _ticker(
-    observer: RunObserver, progress: LoadProgress, poller: ActivityPoller, target: TargetHandle
+    observer: RunObserver,
+    progress: LoadProgress,
+    poller: ActivityPoller,
+    target: TargetHandle,
+    readings: list[PoolReading],
 ) -> Iterator[None]:
+    """Report progress four times a second; during the load, read the pool into ``readings``."""
     stop = threading.Event()
 
     def loop() -> None:
@@ -169,6 +175,7 @@ def _ticker(
             if poller.phase is Phase.LOAD:
                 pool = target.pool_stats()
                 if pool is not None:
+                    readings.append(PoolReading(poller.elapsed(), pool.checked_out))
                     observer.pool_seen(pool.checked_out)
 
     thread = threading.Thread(target=loop, name="leakbench-ticker", daemon=True)
@@ -223,7 +230,8 @@ def observe_row(
         headers=headers,
         content_type=config.requests.content_type,
     )
-    with _ticker(observer, progress, poller, target):
+    readings: list[PoolReading] = []
+    with _ticker(observer, progress, poller, target, readings):
         poller.phase = Phase.LOAD
         observer.phase_changed(Phase.LOAD, config.load.duration)
         outcome = drive(plan, progress)
@@ -331,6 +339,7 @@ def observe_row(
         pool_baseline=pool_before,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
+        pool_readings=tuple(readings),
     )
 
 

@@ -12,7 +12,6 @@ from leakbench.output.notes import leak_kind_label, row_notes
 from leakbench.output.reports import chart
 from leakbench.output.reports.json import SCHEMA_VERSION
 from leakbench.output.summary import (
-    COLUMNS,
     NUMERIC_COLUMNS,
     headline,
     period,
@@ -20,7 +19,7 @@ from leakbench.output.summary import (
     threshold_outcomes,
     version_items,
 )
-from leakbench.output.table import report_cells
+from leakbench.output.table import report_cells, report_headers
 from leakbench.results import RowResult, RunResult, Verdict
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdName
@@ -101,7 +100,7 @@ def _pill(verdict: Verdict, big: bool = False) -> str:
 def _results_table(result: RunResult) -> str:
     head = "".join(
         f'<th class="num">{escape(c)}</th>' if i in NUMERIC_COLUMNS else f"<th>{escape(c)}</th>"
-        for i, c in enumerate(COLUMNS)
+        for i, c in enumerate(report_headers(result))
     )
     body = []
     for index, row in enumerate(result.rows):

@@ -26,6 +26,7 @@ from leakbench.results import (
     LoadStats,
     OldestTransaction,
     Phase,
+    PoolReading,
     PoolStats,
     RouteStats,
     RowResult,
@@ -104,6 +105,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
         "samples": [_sample(s) for s in row.samples],
+        "pool_readings": [dataclasses.asdict(reading) for reading in row.pool_readings],
     }
     if load is not None:
         load_data = dataclasses.asdict(load)
@@ -279,6 +281,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         start_failed=bool(data.get("start_failed", False)),
         pool_after_gc=gc_pool,
         external=external,
+        pool_readings=tuple(PoolReading(**reading) for reading in data.get("pool_readings", [])),
     )
 
 
