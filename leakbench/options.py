@@ -96,6 +96,7 @@ class RunOptions:
     max_p95_ms: float | None = None
     # The command: reports, progress and its own time limit.
     json_path: Path | None = None
+    codequality_path: Path | None = None
     report_dir: Path | None = None
     timeout: float = 3600.0
     live: bool = True
@@ -103,7 +104,7 @@ class RunOptions:
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout)
+        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
@@ -246,6 +247,7 @@ class WatchOptions:
     fail_on_leak: bool = True
     max_total_connections: int | None = None
     json_path: Path | None = None
+    codequality_path: Path | None = None
     report_dir: Path | None = None
     timeout: float = 3600.0
     live: bool = True
@@ -253,7 +255,7 @@ class WatchOptions:
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout)
+        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the watched run, or a UsageError naming the bad value."""
@@ -277,12 +279,15 @@ class WatchOptions:
         )
 
 
-def check_command_options(json_path: Path | None, timeout: float) -> None:
-    """--json's folder exists and --timeout is positive (the command's own options)."""
-    if json_path is not None and not json_path.resolve().parent.is_dir():
-        folder = json_path.resolve().parent
-        raise UsageError(
-            f"--json {json_path}: the folder {folder} does not exist; create it first."
-        )
+def check_command_options(
+    json_path: Path | None, timeout: float, codequality_path: Path | None = None
+) -> None:
+    """--json's and --codequality's folders exist and --timeout is positive."""
+    for option, path in (("--json", json_path), ("--codequality", codequality_path)):
+        if path is not None and not path.resolve().parent.is_dir():
+            folder = path.resolve().parent
+            raise UsageError(
+                f"{option} {path}: the folder {folder} does not exist; create it first."
+            )
     if timeout <= 0:
         raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
