@@ -1,13 +1,14 @@
 """Every ``leakbench`` command shown in the README and docs/ is one the CLI accepts.
 
-The commands are taken from fenced ``sh``/``console`` blocks (and from inline
-code spans in the text), split as a shell would, and parsed by the real command
-line (click's ``make_context`` on the typer app; typer vendors its click): an
-unknown option, a misspelt one or a value of the wrong type fails here. A fenced
-``run`` command is then checked as ``leakbench run`` checks it before anything
-starts (``RunOptions.config()``), so a bad value fails too. A console block
-whose output is an ``error:`` line is a command shown failing: it is run, and
-must fail with that line. A few cheap commands are run for real.
+The commands are taken from fenced ``sh``/``console`` blocks, CI files in
+``yaml`` blocks (the action's ``args``, a ``script`` line) and inline code
+spans, split as a shell would, and parsed by the real command line (click's
+``make_context`` on the typer app; typer vendors its click): an unknown option,
+a misspelt one or a value of the wrong type fails here. A fenced ``run``
+command is then checked as ``leakbench run`` checks it before anything starts
+(``RunOptions.config()``), so a bad value fails too. A console block whose
+output is an ``error:`` line is a command shown failing: it is run, and must
+fail with that line. A few cheap commands are run for real.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 import typer
 import typer.core
+import yaml
 from typer.testing import CliRunner
 
 from leakbench.cli import app
@@ -31,6 +33,7 @@ DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 _FENCE = re.compile(r"^```(sh|console|bash)\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _ANY_FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 _INLINE = re.compile(r"`(leakbench [^`]+)`")
+_YAML = re.compile(r"^```ya?ml\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _ASSIGNMENT = re.compile(r"^[A-Z_][A-Z0-9_]*=")
 _SEPARATORS = frozenset({"&&", "||", ";", "|"})
 
@@ -65,6 +68,27 @@ def _commands_in(line: str) -> list[tuple[str, ...]]:
     return found
 
 
+def _yaml_commands(node: object) -> list[tuple[str, ...]]:
+    """leakbench commands in a CI file: the action's ``args`` (after ``leakbench run``) and
+    the lines of a ``script`` or ``run`` that call leakbench."""
+    found: list[tuple[str, ...]] = []
+    if isinstance(node, dict):
+        given = node.get("with")
+        if isinstance(given, dict) and isinstance(given.get("args"), str):
+            found.append(("run", *shlex.split(given["args"])))
+        for key, value in node.items():
+            if key in {"script", "run"}:
+                lines = value if isinstance(value, list) else str(value).splitlines()
+                for line in lines:
+                    found += _commands_in(str(line))
+            else:
+                found += _yaml_commands(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _yaml_commands(item)
+    return found
+
+
 def shown_commands() -> list[Shown]:
     shown: list[Shown] = []
     for document in DOCUMENTS:
@@ -83,6 +107,10 @@ def shown_commands() -> list[Shown]:
                     following = lines[index + 1] if index + 1 < len(lines) else ""
                     error = following if following.startswith("error:") else None
                 shown += [Shown(where, argv, error) for argv in _commands_in(command)]
+        for block in _YAML.finditer(text):
+            line_no = text[: block.start()].count("\n") + 1
+            where = f"{document.relative_to(ROOT)}:{line_no}"
+            shown += [Shown(where, argv) for argv in _yaml_commands(yaml.safe_load(block[1]))]
         prose = _ANY_FENCE.sub("", text)
         for span in _INLINE.finditer(prose):
             argv = _commands_in(span[1])[0]
@@ -100,7 +128,7 @@ def test_the_documents_show_commands() -> None:
     readme = [s for s in SHOWN if s.where.startswith("README.md")]
     assert readme[0].argv[:2] == ("run", "--app")
     assert ("run", "--pattern", "both") in {s.argv for s in readme}
-    assert len([s for s in SHOWN if not s.inline]) >= 12
+    assert len([s for s in SHOWN if not s.inline]) >= 16
     assert len([s for s in SHOWN if s.inline]) >= 30
     assert {s.argv[0] for s in SHOWN} >= {"run", "watch", "matrix", "report", "scenarios"}
 
