@@ -65,7 +65,7 @@ SERIES: tuple[Series, ...] = (
 )
 
 
-POOL_COLOR = "#7c3aed"
+POOL_COLOR = "#0d9488"  # teal: apart from the states and the purple limit line
 POOL_LABEL = "checked out of the pool (the app's view)"
 
 
@@ -277,7 +277,8 @@ def _pool_line(row: RowResult, scale: _Scale) -> list[str]:
     after = [p for p in points if final_t is not None and p[0] >= final_t]
     read = _thin_points(read, MAX_POINTS)
     out = []
-    attrs = f'stroke="{POOL_COLOR}" stroke-width="2.2" fill="none"'
+    # Wider than the in-transaction line drawn over it, so a coinciding one still shows.
+    attrs = f'stroke="{POOL_COLOR}" stroke-width="3.6" stroke-opacity="0.85" fill="none"'
     if read:
         first_t, first_v = read[0]
         d = [f"M{scale.x(first_t)},{scale.y(first_v)}"]
@@ -335,12 +336,15 @@ def render(row: RowResult, max_total_connections: int | None = None) -> str:
     if max_total_connections is not None:
         parts.append(_limit_line(scale, max_total_connections))
     for series in SERIES:
+        if series.key == "aborted":
+            # Above the idle line it would hide (a kept, idle connection), under the
+            # in-transaction lines it borders when they coincide.
+            parts += _pool_line(row, scale)
         dash = f' stroke-dasharray="{series.dash}"' if series.dash else ""
         parts.append(
             f'<path class="line line-{series.key}" d="{_step_path(points, series, scale)}" '
             f'stroke="{series.color}" stroke-width="{series.width}"{dash}/>'
         )
-    parts += _pool_line(row, scale)
     parts += _annotations(row, points, scale)
     parts += _hover_columns(points, scale)
     parts.append("</svg>")

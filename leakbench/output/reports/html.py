@@ -74,6 +74,8 @@ ul.why { margin:8px 0 0; padding-left:18px; }
 .chart .line { fill:none; stroke-linejoin:round; }
 .chart .dot-iit { fill:#dc2626; stroke:#fff; stroke-width:1.5; }
 .chart .note-iit { font-size:11px; font-weight:600; fill:#b91c1c; }
+.chart .dot-pool { stroke:#fff; stroke-width:1.5; }
+.chart .note-pool { font-size:11px; font-weight:600; }
 .chart .limit { stroke:#7c3aed; stroke-dasharray:6 4; }
 .chart .limit-label { font-size:10.5px; fill:#7c3aed; }
 .chart .hover { fill:transparent; }
