@@ -252,8 +252,8 @@ class _AlternateSampling(threading.Thread):
         self.samples = 0
 
     def run(self) -> None:
+        from leakbench.postgres.poller import activity_poller  # noqa: PLC0415 - child only
         from leakbench.results import Phase  # noqa: PLC0415
-        from leakbench.runner.row import activity_poller  # noqa: PLC0415 - child only
 
         assert self.spec.poll_dsn and self.spec.poll_database
         with activity_poller(self.spec.poll_dsn, self.spec.poll_database, 3600) as poller:

@@ -56,14 +56,14 @@ from bench_runs import WRK, ChildFailed, DriverSpec, Outcome, run_driver, run_wr
 from leakbench.config import RunConfig, Target
 from leakbench.load.limits import ensure_open_files
 from leakbench.postgres import admin
+from leakbench.postgres.poller import activity_poller
 from leakbench.postgres.server import Server, open_server
 from leakbench.results import Phase
-from leakbench.runner.row import activity_poller
-from leakbench.runner.run import target_environment
 from leakbench.runner.versions import collect
-from leakbench.target.probe import CHECKOUT_SITES_ENV
-from leakbench.target.process import TargetProcess
-from leakbench.target.specs import resolve_patterns
+from leakbench.targets.probe import CHECKOUT_SITES_ENV
+from leakbench.targets.process import TargetProcess
+from leakbench.targets.spawned import target_environment
+from leakbench.targets.specs import resolve_patterns
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'
@@ -350,7 +350,7 @@ def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, floa
     import psycopg  # noqa: PLC0415 - only this section needs these
     from sqlalchemy import create_engine  # noqa: PLC0415
 
-    from leakbench.target import probe  # noqa: PLC0415
+    from leakbench.targets import probe  # noqa: PLC0415
 
     probe._listen_to_pools()  # what probe.install() does, without the socket
     dsn = bench.server.admin_dsn

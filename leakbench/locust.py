@@ -40,8 +40,8 @@ from leakbench.output.style import make_console
 from leakbench.output.terminal import render_report_paths, render_run
 from leakbench.postgres.dsn import redact
 from leakbench.results import ExternalLoad, LatencySummary
-from leakbench.runner.attach import is_loopback
-from leakbench.runner.watch import WatchSession
+from leakbench.runner.watch_session import WatchSession
+from leakbench.targets.loopback import is_loopback
 from leakbench.verdict.outcome import judge
 from leakbench.verdict.thresholds import Thresholds
 

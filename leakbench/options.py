@@ -35,7 +35,7 @@ from leakbench.matrix.axes import parse_axes, parse_extra_requirement
 from leakbench.matrix.environments import default_cache_dir
 from leakbench.matrix.run import MatrixConfig
 from leakbench.request_spec import DEFAULT_TOKEN_FIELD, from_options
-from leakbench.target.specs import parse_app, resolve_patterns
+from leakbench.targets.specs import parse_app, resolve_patterns
 from leakbench.verdict.thresholds import Thresholds, parse_rate
 
 # Seconds of load per row when neither --duration nor --requests bounds it.

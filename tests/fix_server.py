@@ -13,8 +13,8 @@ import pytest
 import scenarios
 from leakbench.config import Target
 from leakbench.postgres import dsn as dsn_tools
-from leakbench.target.process import TargetProcess
-from leakbench.target.specs import scenario_target
+from leakbench.targets.process import TargetProcess
+from leakbench.targets.specs import scenario_target
 
 StartTarget = Callable[[Target], TargetProcess]
 

@@ -25,7 +25,7 @@ from leakbench.output.reports.html import CSP
 from leakbench.output.reports.json import SCHEMA_VERSION, write_atomic
 from leakbench.output.style import FOOTER_STYLE, NOT_JUDGED_STYLE, VERDICT_STYLES
 from leakbench.results import MatrixColumn, MatrixResult, RowResult, Verdict
-from leakbench.verdict.outcome import MatrixOutcome
+from leakbench.verdict.outcome import MatrixOutcome, run_verdict
 
 NOT_APPLICABLE = "n/a"
 NOT_RUN = "-"
@@ -177,7 +177,7 @@ def _column_dict(column: MatrixColumn, rows: Sequence[tuple[str, str]]) -> dict[
             "reused": column.environment_reused,
             "seconds": column.environment_seconds,
         },
-        "verdict": column.result.verdict.value if column.result is not None else None,
+        "verdict": run_verdict(column.result).value if column.result is not None else None,
         "report": report,
         "not_applicable": dict(column.not_applicable),
         "cells": cells,

@@ -160,7 +160,7 @@ def render_run(console: Console, result: RunResult, outcome: Outcome) -> None:
     console.print(versions_line(result.versions), highlight=False, style=FOOTER_STYLE)
     console.print(settings_line(result), highlight=False, style=FOOTER_STYLE)
     overall = Text("Overall: ")
-    overall.append_text(verdict_text(result.verdict))
+    overall.append_text(verdict_text(outcome.verdict))
     if result.interrupted:
         overall.append(" (interrupted; finished rows are shown)")
     console.print(overall)

@@ -28,10 +28,13 @@ import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import psycopg
 
+from leakbench.errors import LeakbenchError
+from leakbench.postgres import admin
+from leakbench.postgres import dsn as dsn_tools
 from leakbench.postgres.dsn import redact
 from leakbench.results import (
     ActivitySample,
@@ -334,3 +337,46 @@ def _detail(rows: list[tuple[object, ...]]) -> BackendDetail:
 def _shorten(query: str) -> str:
     flat = " ".join(query.split())
     return flat if len(flat) <= QUERY_TEXT_CHARS else flat[: QUERY_TEXT_CHARS - 1] + "…"
+
+
+# How the poller's own connection shows in pg_stat_activity (it is never counted).
+POLLER_APPLICATION_NAME = "leakbench-poller"
+# Where the poller sits when the DSN names the target's database (attach mode).
+_ELSEWHERE = ("postgres", "template1")
+
+
+@contextlib.contextmanager
+def activity_poller(
+    admin_dsn: str, database: str, interval: float, application_name: str | None = None
+) -> Iterator[ActivityPoller]:
+    """A running poller of ``database`` (optionally one application_name) on its own connection."""
+    dsn = _outside(admin_dsn, database)
+    poller = ActivityPoller(
+        lambda: admin.connect(dsn, application_name=POLLER_APPLICATION_NAME),
+        database,
+        interval,
+        application_name=application_name,
+    )
+    with poller:
+        yield poller
+
+
+def _outside(dsn: str, database: str) -> str:
+    """``dsn``, moved to another database of the server when it points at ``database``.
+
+    Every statement the poller runs is a transaction of the database it is
+    connected to, and the target's transactions prove that requests reached
+    it: in attach mode the DSN names the target's own database, so the poller
+    moves out when the server lets it (else the count is left unknown).
+    """
+    with admin.connect(dsn, application_name=POLLER_APPLICATION_NAME) as conn:
+        if conn.info.dbname != database:
+            return dsn
+    for elsewhere in _ELSEWHERE:
+        candidate = dsn_tools.with_database(dsn, elsewhere)
+        try:
+            with admin.connect(candidate, application_name=POLLER_APPLICATION_NAME):
+                return candidate
+        except LeakbenchError:
+            continue
+    return dsn

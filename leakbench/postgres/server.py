@@ -42,3 +42,14 @@ def open_server(dsn: str | None, startup_timeout: float = 30.0) -> Iterator[Serv
             info=info,
             removed_stale=tuple(str(path) for path in embedded.removed_stale),
         )
+
+
+def server_warnings(server: Server) -> list[str]:
+    """What about the server could hide a leak."""
+    timeout = server.info.idle_in_transaction_session_timeout
+    if timeout not in ("0", "0ms", ""):
+        return [
+            f"The server sets idle_in_transaction_session_timeout={timeout}: it ends sessions "
+            "idle in transaction for longer, which can hide a leak as silent terminations."
+        ]
+    return []

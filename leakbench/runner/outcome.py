@@ -1,9 +1,7 @@
-"""The parts of a run's result that every mode builds alike.
+"""The parts of a run's result that every kind of target builds alike.
 
-The timestamps, the row of an interrupted run, the server's warnings and the
-settings recorded in the report, for rows on targets leakbench started
-(:mod:`leakbench.runner.run`) as for an app it did not
-(:mod:`leakbench.runner.users_app`).
+The timestamps, the warnings shown and kept, and the settings recorded in
+the report, for every kind of target (:mod:`leakbench.runner.loop`).
 """
 
 from __future__ import annotations
@@ -14,9 +12,10 @@ from collections.abc import Iterable
 from leakbench.config import RunConfig
 from leakbench.load.command import display
 from leakbench.load.processes import chosen_processes
+from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
 from leakbench.progress.events import RunObserver
-from leakbench.results import RowResult, RunSettings, Verdict
+from leakbench.results import RunSettings
 
 
 def now() -> str:
@@ -24,34 +23,11 @@ def now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
-def interrupted_row(pattern: str, endpoint: str) -> RowResult:
-    """The row that was under way when the run was interrupted: no verdict."""
-    return RowResult(
-        pattern,
-        endpoint,
-        Verdict.INTERRUPTED,
-        None,
-        None,
-        error="The run was interrupted during this row; it has no verdict.",
-    )
-
-
 def warn(observer: RunObserver, warnings: list[str], texts: Iterable[str]) -> None:
     """Show each of ``texts`` now and keep it with the result."""
     for text in texts:
         warnings.append(text)
         observer.warning(text)
-
-
-def server_warnings(server: Server) -> list[str]:
-    """What about the server could hide a leak."""
-    timeout = server.info.idle_in_transaction_session_timeout
-    if timeout not in ("0", "0ms", ""):
-        return [
-            f"The server sets idle_in_transaction_session_timeout={timeout}: it ends sessions "
-            "idle in transaction for longer, which can hide a leak as silent terminations."
-        ]
-    return []
 
 
 def settings_for(config: RunConfig, server: Server) -> RunSettings:
@@ -82,7 +58,15 @@ def settings_for(config: RunConfig, server: Server) -> RunSettings:
         login=config.requests.login.label if config.requests.login else None,
         setup_commands=config.setup_commands,
         load_command=display(config.load_command.argv) if config.load_command else None,
-        application_name=config.watch.application_name if config.watch else None,
+        application_name=_application_name(config),
+        attach_url=redact(config.attach.url) if config.attach else None,
         watched=config.watch is not None,
         driver_processes=chosen_processes(config.load.driver_processes, config.workers),
     )
+
+
+def _application_name(config: RunConfig) -> str | None:
+    """The one application_name judged (attach and watch modes), if given."""
+    if config.watch is not None:
+        return config.watch.application_name
+    return config.attach.application_name if config.attach is not None else None

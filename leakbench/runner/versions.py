@@ -9,8 +9,9 @@ import subprocess
 from collections.abc import Mapping
 from importlib import metadata
 
-from leakbench.config import TargetInterpreter
+from leakbench.config import RunConfig, TargetInterpreter
 from leakbench.errors import TargetStartError
+from leakbench.postgres.server import Server
 from leakbench.results import Versions
 
 # The distributions a report records, read inside another interpreter.
@@ -100,3 +101,10 @@ def interpreter_packages(interpreter: TargetInterpreter) -> dict[str, str]:
             f"versions ({exc}); rebuild its environment."
         ) from None
     return {str(key): str(value) for key, value in answer.items()}
+
+
+def versions_for(config: RunConfig, server: Server) -> Versions:
+    """The versions the targets ran on: leakbench's own, or their interpreter's."""
+    if config.interpreter is None or config.interpreter.is_current:
+        return collect(server.info.version)
+    return collect_from(interpreter_packages(config.interpreter), server.info.version)

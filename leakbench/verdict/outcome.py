@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leakbench.errors import EXIT_CLEAN, EXIT_INCONCLUSIVE, EXIT_LEAKED, EXIT_RUN_FAILED
-from leakbench.results import MatrixResult, RowResult, RunResult
+from leakbench.results import MatrixResult, RowResult, RunResult, Verdict
 from leakbench.verdict.thresholds import ThresholdFailure, Thresholds, evaluate, exit_code
 
 
@@ -23,6 +23,8 @@ class Outcome:
     thresholds: Thresholds
     failures: tuple[ThresholdFailure, ...]
     exit_code: int
+    # The run's verdict: its worst row's (see :func:`run_verdict`).
+    verdict: Verdict
 
     @property
     def passed(self) -> bool:
@@ -40,7 +42,18 @@ def judge(result: RunResult) -> Outcome:
     """Evaluate the run's recorded thresholds against its rows."""
     thresholds = Thresholds.from_settings(result.settings)
     failures = evaluate(result, thresholds)
-    return Outcome(thresholds, failures, exit_code(result, failures))
+    return Outcome(thresholds, failures, exit_code(result, failures), run_verdict(result))
+
+
+def run_verdict(result: RunResult) -> Verdict:
+    """The worst row wins: LEAKED over FAILED over INCONCLUSIVE over CLEAN."""
+    verdicts = {row.verdict for row in result.rows}
+    for worst in (Verdict.LEAKED, Verdict.FAILED, Verdict.INTERRUPTED, Verdict.INCONCLUSIVE):
+        if worst in verdicts:
+            return worst
+    if result.interrupted:
+        return Verdict.INTERRUPTED
+    return Verdict.CLEAN if result.rows else Verdict.INCONCLUSIVE
 
 
 @dataclass(frozen=True, slots=True)

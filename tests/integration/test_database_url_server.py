@@ -6,7 +6,7 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 from leakbench.postgres import dsn
-from leakbench.target.env import database_environment
+from leakbench.targets.env import database_environment
 
 
 def test_sqlalchemy_and_psycopg_connect_with_the_dsn_application_name(

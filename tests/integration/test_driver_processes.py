@@ -17,7 +17,7 @@ from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, LoadProgress
 from leakbench.load.processes import run_load_processes
 from leakbench.system import shutdown
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 
 # load_target_app.py, next to this file.
 HERE = Path(__file__).resolve().parent

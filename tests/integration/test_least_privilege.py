@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 
 from leakbench.cli import app
 from leakbench.postgres import dsn as dsn_tools
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 from tests.fix_server import scenario, target_env
 from tests.integration.load_tools import needs_wrk, wrk_command
 

@@ -25,7 +25,7 @@ from leakbench.load.driver import LoadPlan, LoadProgress, run_load
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.transport import LoadTransport
 from leakbench.results import LoadStats
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 from tests.integration.load_target_app import CHUNKS
 
 pytestmark = pytest.mark.quick  # a real server, but well under a second per test

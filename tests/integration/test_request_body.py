@@ -10,7 +10,7 @@ import pytest
 
 from leakbench.config import Endpoint, LoadSettings, Target
 from leakbench.load.driver import LoadPlan, run_load
-from leakbench.target.process import TargetProcess
+from leakbench.targets.process import TargetProcess
 
 _REQUESTS = 5
 

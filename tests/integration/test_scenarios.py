@@ -16,7 +16,7 @@ import pytest
 import scenarios
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run
 from leakbench.results import LeakKind, RowResult, Verdict
-from leakbench.target.specs import scenario_target
+from leakbench.targets.specs import scenario_target
 from tests.consistency import contradictions
 
 # Small load, as CI runs this on 2 cores: a second drains a leaking pool many

@@ -16,8 +16,8 @@ import scenarios
 from leakbench import LoadSettings, RunConfig, VerdictSettings, run
 from leakbench.config import Endpoint, Target
 from leakbench.load.driver import LoadPlan, run_load
-from leakbench.target.process import TargetProcess
-from leakbench.target.specs import scenario_target
+from leakbench.targets.process import TargetProcess
+from leakbench.targets.specs import scenario_target
 
 
 @pytest.fixture(scope="module")

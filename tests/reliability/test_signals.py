@@ -15,7 +15,7 @@ from leakbench.postgres.embedded import DIR_PREFIX
 from leakbench.results import Verdict
 from leakbench.runner.run import run
 from leakbench.system import shutdown
-from leakbench.target.specs import resolve_patterns
+from leakbench.targets.specs import resolve_patterns
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
 
 

@@ -29,7 +29,7 @@ def _dead_pid() -> int:
 
 def _is_target(process: psutil.Process) -> bool:
     try:
-        return "leakbench.target.boot" in " ".join(process.cmdline())
+        return "leakbench.targets.boot" in " ".join(process.cmdline())
     except psutil.Error:
         return False
 

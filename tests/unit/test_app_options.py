@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from leakbench.config import EnvTemplate
 from leakbench.errors import UsageError
-from leakbench.target.env import database_environment
+from leakbench.targets.env import database_environment
 from tests.user_app_sources import write_leaky_app
 
 runner = CliRunner()

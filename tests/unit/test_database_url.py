@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from leakbench.config import EnvTemplate
 from leakbench.postgres import dsn
-from leakbench.target.env import database_environment
+from leakbench.targets.env import database_environment
 
 # Printable text with the characters URLs treat specially: space, @ : / ? # & = + % [ ].
 _text = st.text(

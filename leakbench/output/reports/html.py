@@ -198,7 +198,7 @@ def _pairs_table(title: str, pairs: tuple[tuple[str, str], ...]) -> str:
 
 def render(result: RunResult, outcome: Outcome) -> str:
     """The whole report as one HTML document."""
-    verdict = result.verdict
+    verdict = outcome.verdict
     limit = result.settings.max_total_connections
     warnings = "".join(f'<p class="warn">{escape(w)}</p>' for w in result.warnings)
     cards = "".join(_row_card(i, row, limit) for i, row in enumerate(result.rows))

@@ -141,7 +141,7 @@ def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": "leakbench",
-        "verdict": result.verdict.value,
+        "verdict": outcome.verdict.value,
         "interrupted": result.interrupted,
         "started_at": result.started_at,
         "finished_at": result.finished_at,

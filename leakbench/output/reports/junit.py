@@ -97,7 +97,7 @@ def render(result: RunResult, outcome: Outcome) -> str:
     )
     properties = ET.SubElement(suite, "properties")
     for name, value in (
-        ("verdict", result.verdict.value),
+        ("verdict", outcome.verdict.value),
         ("database", redact(result.settings.database)),
         *((f"version.{k.lower()}", v) for k, v in version_items(result.versions)),
         *(

@@ -43,7 +43,7 @@ def _table(
 
 def render(result: RunResult, outcome: Outcome) -> str:
     """The whole report as Markdown text."""
-    verdict = result.verdict
+    verdict = outcome.verdict
     out = [
         f"## leakbench: {VERDICT_MARKS[verdict]} {verdict.value}",
         "",

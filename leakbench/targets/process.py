@@ -3,7 +3,7 @@
 The target runs as a child process in its own session (process group), so
 stopping it stops uvicorn's workers too. leakbench binds the listening
 socket itself on a free loopback port and hands it over, which avoids the
-race of picking a port and hoping it is still free (see leakbench.target.spawn,
+race of picking a port and hoping it is still free (see leakbench.targets.spawn,
 which also keeps a spare interpreter for the first target).
 """
 
@@ -20,9 +20,9 @@ from leakbench.errors import TargetStartError
 from leakbench.results import CheckoutSite, PoolStats
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
-from leakbench.target.boot import APP_DIR_ENV, APP_ENV
-from leakbench.target.probe import CONTROL_DIR_ENV, ask
-from leakbench.target.spawn import BootedProcess, Spare, boot
+from leakbench.targets.boot import APP_DIR_ENV, APP_ENV
+from leakbench.targets.probe import CONTROL_DIR_ENV, ask
+from leakbench.targets.spawn import BootedProcess, Spare, boot
 
 
 class TargetProcess(StartedInWith):

@@ -1,4 +1,4 @@
-"""Entry point of the target process: ``python -m leakbench.target.boot``.
+"""Entry point of the target process: ``python -m leakbench.targets.boot``.
 
 leakbench starts the app under test through this module so that the probe
 is loaded in every uvicorn worker before the app is imported, and so the
@@ -28,7 +28,7 @@ from typing import Any
 import uvicorn
 from uvicorn.importer import import_from_string
 
-from leakbench.target import probe
+from leakbench.targets import probe
 
 APP_ENV = "LEAKBENCH_TARGET_APP"
 APP_DIR_ENV = "LEAKBENCH_TARGET_APP_DIR"
@@ -83,7 +83,7 @@ def _follow_launch_order() -> int:
 
 def main(argv: list[str] | None = None) -> None:
     _die_with_parent()
-    parser = argparse.ArgumentParser(prog="leakbench.target.boot")
+    parser = argparse.ArgumentParser(prog="leakbench.targets.boot")
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--preload", action="store_true")
     args = parser.parse_args(argv)
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     if app_dir and app_dir not in sys.path:
         sys.path.insert(0, app_dir)
     config = uvicorn.Config(
-        "leakbench.target.boot:create_app",
+        "leakbench.targets.boot:create_app",
         factory=True,
         workers=workers,
         log_level="warning",

@@ -6,37 +6,64 @@ Every value is checked here, once, so the rest of the code can trust it.
 
 from __future__ import annotations
 
-import os
-import re
 import shlex
-import string
-import sys
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-from urllib.parse import urlsplit
 
+from leakbench.config._endpoints import COMMAND_ENDPOINT, Endpoint, Workload
+from leakbench.config._env import PLACEHOLDER_HELP, PLACEHOLDERS, EnvTemplate
+from leakbench.config._limits import (
+    MAX_CONCURRENCY,
+    MAX_DURATION_SECONDS,
+    MAX_RATE,
+    MAX_REQUESTS,
+    MAX_SETTLE_SECONDS,
+)
+from leakbench.config._targets import (
+    AttachTarget,
+    LoadCommand,
+    Target,
+    TargetInterpreter,
+    TargetKind,
+    WatchTarget,
+)
 from leakbench.errors import UsageError
 from leakbench.request_spec import (
     BODY_METHODS,
     HTTP_METHODS,
     RequestSettings,
-    Route,
-    parse_method_path,
 )
 from leakbench.verdict.thresholds import Thresholds
 
-# Hard ceilings: a load test on a shared machine must stop by itself even when
-# asked for more. They are far above any sensible leak test.
-MAX_DURATION_SECONDS = 3600.0
-MAX_REQUESTS = 10_000_000
-MAX_CONCURRENCY = 10_000
-MAX_SETTLE_SECONDS = 600.0
-MAX_RATE = 100_000.0
-
 DEFAULT_BODY = b'{"name": "test"}'
-__all__ = ["BODY_METHODS", "HTTP_METHODS"]  # re-exported: callers long found them here
+# The settings, with those of its private modules (and BODY_METHODS, HTTP_METHODS, which
+# callers long found here).
+__all__ = [
+    "BODY_METHODS",
+    "COMMAND_ENDPOINT",
+    "DEFAULT_BODY",
+    "HTTP_METHODS",
+    "MAX_CONCURRENCY",
+    "MAX_DURATION_SECONDS",
+    "MAX_RATE",
+    "MAX_REQUESTS",
+    "MAX_SETTLE_SECONDS",
+    "PLACEHOLDERS",
+    "PLACEHOLDER_HELP",
+    "AttachTarget",
+    "Endpoint",
+    "EnvTemplate",
+    "LoadCommand",
+    "LoadSettings",
+    "PoolSettings",
+    "RunConfig",
+    "Target",
+    "TargetInterpreter",
+    "TargetKind",
+    "VerdictSettings",
+    "WatchTarget",
+    "Workload",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,41 +88,6 @@ class PoolSettings:
     def capacity(self) -> int:
         """How many connections one pool may hold at once."""
         return self.pool_size + self.max_overflow
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """One HTTP route to load: a method and a path."""
-
-    method: str
-    path: str
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """Parse ``"POST /orders"``, ``"/orders"`` (POST) or a bare name ``"ok"`` (POST /ok)."""
-        method, path = parse_method_path(text.strip(), "--endpoint")
-        return cls(method=method, path=path)
-
-    @property
-    def label(self) -> str:
-        """The name shown in tables: the bare path for POST (as the PR), else 'GET /x'."""
-        return self.path if self.method == "POST" else f"{self.method} {self.path}"
-
-
-@dataclass(frozen=True, slots=True)
-class Workload:
-    """What one row sends: one route (an --endpoint) or a weighted mix of them (--mix)."""
-
-    label: str
-    routes: tuple[Route, ...]
-
-    @classmethod
-    def single(cls, endpoint: Endpoint) -> Workload:
-        return cls(endpoint.label, (Route(endpoint.method, endpoint.path),))
-
-    @property
-    def is_mix(self) -> bool:
-        return len(self.routes) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,63 +147,6 @@ class LoadSettings:
         return self.duration if self.duration is not None else MAX_DURATION_SECONDS
 
 
-# The row of a target loaded by --load-command without --endpoint: the command picks the routes.
-COMMAND_ENDPOINT = Endpoint("GET", "/")
-
-TargetKind = Literal["scenario", "app"]
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """An application to start under uvicorn: a shipped scenario or the user's app."""
-
-    name: str
-    app: str
-    kind: TargetKind = "scenario"
-    app_dir: Path | None = None
-    default_endpoints: tuple[Endpoint, ...] = ()
-    # Versions the target needs, as (package, specifier) pairs such as ("fastapi", ">=0.121");
-    # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
-    requires: tuple[tuple[str, str], ...] = ()
-    # The drivers a matrix's driver axis may switch the target's database URL to; empty
-    # for an app, which picks its own.
-    drivers: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class TargetInterpreter:
-    """The Python that runs the targets, and folders put first on their ``PYTHONPATH``.
-
-    By default a target runs on leakbench's own interpreter. ``leakbench matrix``
-    runs it on the interpreter of an environment built for one combination of
-    versions; that environment holds the app's stack but not leakbench, so the
-    folder with leakbench's target-side code (``leakbench.target.boot``, the
-    probe, the shipped scenarios) goes on the target's ``PYTHONPATH``.
-    """
-
-    executable: str
-    pythonpath: tuple[str, ...] = ()
-    # More environment variables for the targets, as (name, value) pairs.
-    variables: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def current(cls) -> TargetInterpreter:
-        """leakbench's own interpreter, with nothing added."""
-        return cls(sys.executable)
-
-    @property
-    def is_current(self) -> bool:
-        return self.executable == sys.executable and not self.pythonpath and not self.variables
-
-    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
-        """``env`` with this interpreter's variables, and its folders first on ``PYTHONPATH``."""
-        result = {**env, **dict(self.variables)}
-        if self.pythonpath:
-            inherited = [part for part in env.get("PYTHONPATH", "").split(os.pathsep) if part]
-            result["PYTHONPATH"] = os.pathsep.join([*self.pythonpath, *inherited])
-        return result
-
-
 @dataclass(frozen=True, slots=True)
 class VerdictSettings:
     """What counts as a leak once the target has settled."""
@@ -232,185 +167,6 @@ class VerdictSettings:
                 f"--max-idle-in-transaction {self.max_idle_in_transaction} is invalid; "
                 "give 0 or more."
             )
-
-
-# --app-env: the placeholders a template may use, and what each one stands for.
-PLACEHOLDERS: dict[str, str] = {
-    "url": "postgresql://user:password@host:port/dbname",
-    "url+DRIVER": "the same URL for a SQLAlchemy driver, e.g. {url+psycopg} or {url+asyncpg}",
-    "dsn": "libpq key=value form: host=... port=... user=... dbname=...",
-    "host": "server host",
-    "port": "server port",
-    "user": "user name",
-    "password": "the password as is, empty when there is none",
-    "dbname": "the fresh database's name",
-}
-_PLAIN_FIELDS = frozenset(name for name in PLACEHOLDERS if name != "url+DRIVER")
-_DRIVER_FIELD = re.compile(r"^url\+([a-z][a-z0-9_]*)$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# Variables leakbench itself sets in the target to reach its probe.
-_RESERVED_PREFIX = "LEAKBENCH_"
-
-PLACEHOLDER_HELP = (
-    "Placeholders: "
-    + ", ".join(f"{{{name}}} ({meaning})" for name, meaning in PLACEHOLDERS.items())
-    + "; write {{ and }} for literal braces."
-)
-
-
-@dataclass(frozen=True, slots=True)
-class EnvTemplate:
-    """One ``--app-env NAME=TEMPLATE``: a variable the target gets, built from its database."""
-
-    name: str
-    template: str
-
-    def __post_init__(self) -> None:
-        shown = f"{self.name}={self.template}"
-        if not _ENV_NAME.match(self.name):
-            raise UsageError(
-                f"--app-env {shown!r} has an invalid variable name {self.name!r}; "
-                "use letters, digits and underscores, not starting with a digit."
-            )
-        if self.name.upper().startswith(_RESERVED_PREFIX):
-            raise UsageError(
-                f"--app-env {shown!r}: names starting with {_RESERVED_PREFIX} are leakbench's "
-                "own; choose another name (pool settings have their own options)."
-            )
-        for name in self.fields():
-            if name not in _PLAIN_FIELDS and not _DRIVER_FIELD.match(name):
-                raise UsageError(
-                    f"--app-env {shown!r} has an unknown placeholder {{{name}}}; "
-                    f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}."
-                )
-
-    @classmethod
-    def parse(cls, text: str) -> EnvTemplate:
-        """Parse ``NAME=TEMPLATE`` such as ``ORDERS_DB={url+psycopg}``."""
-        name, sep, template = text.partition("=")
-        if not sep:
-            raise UsageError(
-                f"--app-env {text!r} is malformed; write NAME=TEMPLATE such as "
-                "'ORDERS_DB={url+psycopg}'."
-            )
-        return cls(name=name.strip(), template=template)
-
-    def fields(self) -> tuple[str, ...]:
-        """The placeholder names in the template, in order; raises UsageError if malformed."""
-        return tuple(name for _, name in self._pieces() if name)
-
-    def render(self, values: Mapping[str, str]) -> str:
-        """The template filled from :func:`leakbench.target.env.placeholder_values`."""
-        out: list[str] = []
-        for literal, name in self._pieces():
-            out.append(literal)
-            if name:
-                out.append(_lookup(values, name))
-        return "".join(out)
-
-    def _pieces(self) -> list[tuple[str, str]]:
-        shown = f"{self.name}={self.template}"
-        try:
-            parsed = list(string.Formatter().parse(self.template))
-        except ValueError as exc:
-            raise UsageError(
-                f"--app-env {shown!r} has unbalanced braces ({exc}); "
-                "write {{ and }} for literal braces."
-            ) from None
-        pieces: list[tuple[str, str]] = []
-        for literal, name, spec, conversion in parsed:
-            if name is not None and (spec or conversion):
-                raise UsageError(
-                    f"--app-env {shown!r}: placeholders take no format or conversion "
-                    f"({name}{'!' + conversion if conversion else ''}"
-                    f"{':' + spec if spec else ''}); write the bare name such as {{url}}."
-                )
-            if name == "":
-                raise UsageError(
-                    f"--app-env {shown!r} has an empty placeholder {{}}; name one such as {{url}}."
-                )
-            pieces.append((literal, name or ""))
-        return pieces
-
-
-def _lookup(values: Mapping[str, str], field: str) -> str:
-    driver = _DRIVER_FIELD.match(field)
-    if driver:
-        url = values["url"]
-        return f"postgresql+{driver.group(1)}" + url[url.index("://") :]
-    return values[field]
-
-
-@dataclass(frozen=True, slots=True)
-class AttachTarget:
-    """Attach mode: an app the user started at ``url``, on the database of ``--dsn``.
-
-    Whether the URL's host is loopback (or ``allow_remote`` is set) is checked
-    when the run starts (:mod:`leakbench.runner.attach`), as it may need a DNS lookup.
-    """
-
-    url: str
-    application_name: str | None = None
-    allow_remote: bool = False
-
-    def __post_init__(self) -> None:
-        parts = urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise UsageError(
-                f"--url {self.url!r} is not an http(s) URL; give the address your app "
-                "listens on, such as http://127.0.0.1:8000."
-            )
-        if parts.query or parts.fragment:
-            raise UsageError(
-                f"--url {self.url!r} has a query or fragment; give only the app's base URL "
-                "and put the route in --endpoint."
-            )
-        if self.application_name is not None and not self.application_name.strip():
-            raise UsageError("--application-name is empty; give the name your app connects as.")
-
-
-@dataclass(frozen=True, slots=True)
-class LoadCommand:
-    """Load from another tool: a command leakbench starts and waits for (watch, --load-command).
-
-    ``{url}`` in an argument is replaced by the target's base URL when
-    leakbench started the target. URLs among the arguments are checked to be
-    loopback unless ``allow_remote`` (:mod:`leakbench.runner.watch`).
-    """
-
-    argv: tuple[str, ...]
-    # The longest the command may run before leakbench stops it (and fails the row).
-    time_limit: float = 600.0
-    # Judge the row even when the command failed (exited non-zero or was stopped).
-    judge_failed_load: bool = False
-    allow_remote: bool = False
-
-    def __post_init__(self) -> None:
-        if not self.argv or not self.argv[0].strip():
-            raise UsageError(
-                "No load command given; put it after '--', e.g. "
-                "leakbench watch --dsn ... -- wrk -d 10s http://127.0.0.1:8000/orders."
-            )
-        if not 0 < self.time_limit <= MAX_DURATION_SECONDS:
-            raise UsageError(
-                f"--load-timeout {self.time_limit:g} is out of range; "
-                f"give more than 0 and at most {MAX_DURATION_SECONDS:g} seconds."
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class WatchTarget:
-    """Watch mode: judge the connections of the --dsn database while another tool loads the app.
-
-    leakbench starts no app and sends no request; the load comes from
-    :attr:`RunConfig.load_command` (or, through the Locust plugin, from Locust).
-    """
-
-    application_name: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.application_name is not None and not self.application_name.strip():
-            raise UsageError("--application-name is empty; give the name your app connects as.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """Starting target interpreters, on demand or ahead of time (a spare).
 
-A target process (``python -m leakbench.target.boot``) is started with the
+A target process (``python -m leakbench.targets.boot``) is started with the
 listening socket leakbench bound for it and then waits for its launch order
 on stdin. Starting it and launching it are two steps so that the first
 target of a run can be started *before* its database exists: a spare
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from leakbench.config import TargetInterpreter
 from leakbench.system.processes import stop_process_group
-from leakbench.target.boot import PARENT_PID_ENV
+from leakbench.targets.boot import PARENT_PID_ENV
 
 _LISTEN_BACKLOG = 4096
 
@@ -69,7 +69,7 @@ def boot(
         listener.listen(_LISTEN_BACKLOG)
         args = [
             interpreter.executable,
-            *("-m", "leakbench.target.boot", "--fd", str(listener.fileno())),
+            *("-m", "leakbench.targets.boot", "--fd", str(listener.fileno())),
         ]
         if preload:
             args.append("--preload")

@@ -3,7 +3,7 @@
 It counts SQLAlchemy pool events (class-level listeners, so every engine the
 app creates is covered without touching its code), remembers where the
 app's own code took each connection still checked out
-(:mod:`leakbench.target.sites`), and answers commands on a Unix socket:
+(:mod:`leakbench.targets.sites`), and answers commands on a Unix socket:
 ``stats`` (the counters), ``mark`` (checkouts from now on are the row's),
 ``outstanding`` (which of the row's checkouts are not returned yet),
 ``sites`` (where the row's connections still checked out were taken) and
@@ -30,7 +30,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from leakbench.target.sites import Site, caller_site
+from leakbench.targets.sites import Site, caller_site
 
 CONTROL_DIR_ENV = "LEAKBENCH_CONTROL_DIR"
 # "0" turns the recording of checkout sites off (the benchmark compares both).

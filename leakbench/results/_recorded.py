@@ -1,0 +1,64 @@
+"""What every report records beside the rows: the versions and the settings a run used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Versions:
+    """What leak behaviour depends on, recorded in every report."""
+
+    python: str
+    fastapi: str
+    starlette: str
+    sqlalchemy: str
+    sqlmodel: str
+    psycopg: str
+    uvicorn: str
+    httpx2: str
+    leakbench: str
+    postgresql: str = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    """The settings a run used, as recorded in its report (no secrets)."""
+
+    database: str
+    embedded_database: bool
+    concurrency: int
+    duration_seconds: float | None
+    requests_per_row: int | None
+    request_timeout_seconds: float
+    pool_size: int
+    max_overflow: int
+    pool_timeout_seconds: float
+    workers: int
+    settle_seconds: float
+    quiet_period_seconds: float
+    max_idle_in_transaction: int
+    poll_interval_seconds: float
+    server_max_connections: int | None = None
+    idle_in_transaction_session_timeout: str | None = None
+    # Attach mode: the app leakbench loaded but did not start, and the filter on its connections.
+    attach_url: str | None = None
+    application_name: str | None = None
+    # CI thresholds (leakbench.verdict.thresholds): what fails the run besides a leak.
+    fail_on_leak: bool = True
+    max_total_connections: int | None = None
+    max_error_rate: float | None = None
+    max_p95_ms: float | None = None
+    # Open-loop load: requests per second (None: closed loop).
+    rate_per_second: float | None = None
+    # What every request carried: header names with their values redacted, the login route.
+    request_headers: tuple[str, ...] = ()
+    login: str | None = None
+    # The app's own set-up (--setup-cmd), run before each target started.
+    setup_commands: tuple[str, ...] = ()
+    # The load came from this command (watch, --load-command) or tool (Locust), not the driver.
+    load_command: str | None = None
+    # Watch mode: leakbench neither started the app nor sent its load.
+    watched: bool = False
+    # Driver processes that shared each row's load (--driver-processes, or chosen).
+    driver_processes: int = 1

@@ -1,0 +1,170 @@
+"""The seam between the runner and every kind of target.
+
+A kind of target (:class:`Targets`) is what a run measures its rows on: one
+leakbench starts (:mod:`leakbench.targets.spawned`), one the user started
+(:mod:`leakbench.targets.attached`), or a database another tool's load
+reaches (:mod:`leakbench.targets.watched`). It checks its inputs, opens the
+server, and yields the rows to measure (:class:`PlannedRow`); each row opens
+its :class:`TargetHandle` and its poller while it is measured. The one row
+loop (:mod:`leakbench.runner.loop`) does the rest alike for every kind, so a
+new kind is one module here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Protocol
+
+from leakbench.config import LoadCommand, Workload
+from leakbench.postgres.poller import ActivityPoller
+from leakbench.postgres.server import Server
+from leakbench.results import CheckoutSite, PoolStats
+
+
+class TargetHandle(Protocol):
+    """What a row needs of its target: a spawned process or an app the user started."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    def alive(self) -> bool: ...
+
+    def exit_code(self) -> int | None: ...
+
+    def log_tail(self, lines: int = 8) -> str: ...
+
+    def pool_stats(self) -> PoolStats | None: ...
+
+    def force_gc(self) -> bool: ...
+
+    def mark_checkouts(self) -> None: ...
+
+    def outstanding_checkouts(self) -> frozenset[str]: ...
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RowSpec:
+    """One row: the target's name, what it sends, and the connection limits known for it."""
+
+    name: str
+    workload: Workload
+    workers: int = 1
+    # pool_size + max_overflow of one worker when leakbench set them (scenarios).
+    per_worker_capacity: int | None = None
+    max_connections: int | None = None
+    # pool_size of one worker (what its pool keeps idle) when leakbench set it.
+    per_worker_idle: int | None = None
+
+    @property
+    def pool_limit(self) -> int | None:
+        """The most connections the target's pools may hold together, when known."""
+        if self.per_worker_capacity is None:
+            return None
+        return self.workers * self.per_worker_capacity
+
+    def idle_limit(self, pool: PoolStats | None) -> int | None:
+        """The most connections the target's pools keep idle: the probe's figure, else ours."""
+        per_worker = pool.idle_capacity if pool is not None else None
+        if per_worker is None:
+            per_worker = self.per_worker_idle
+        return None if per_worker is None else self.workers * per_worker
+
+
+# A row's target and the poller of its database, open while the row is measured.
+OpenRow = AbstractContextManager[tuple[TargetHandle, ActivityPoller]]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRow:
+    """A row a kind of target will measure, and how to open its target for it."""
+
+    spec: RowSpec
+    # The table's endpoint column: the workload's label, or the load command's.
+    label: str
+    # What the live view announces as the row's length (None: the load decides).
+    duration: float | None
+    # Rows of one target share it: when the target cannot start, the rest are not attempted.
+    target_index: int
+    open: Callable[[], OpenRow]
+
+
+def row_label(command: LoadCommand) -> str:
+    """The table's endpoint column for a command's row: its program (the notes give it whole)."""
+    return f"$ {PurePath(command.argv[0]).name}"
+
+
+class Notices(Protocol):
+    """What a kind of target tells while it prepares (a run's observer is one)."""
+
+    def warning(self, text: str) -> None: ...
+
+    def database_created(self, name: str) -> None: ...
+
+
+class Targets(Protocol):
+    """One kind of target: a run's server, its rows, and each row's target."""
+
+    # What {url} in a load command stands for when it is checked (None: nothing may).
+    command_url: str | None
+    # Warnings kept with the result but not shown when the run starts.
+    kept_warnings: tuple[str, ...]
+
+    def check(self) -> list[str]:
+        """Refuse bad input before anything starts; return the warnings to show."""
+        ...
+
+    def opened(self, notices: Notices) -> AbstractContextManager[Server]:
+        """The server the rows are measured on, and whatever lives as long as the run."""
+        ...
+
+    def server_warnings(self, server: Server, notices: Notices) -> list[str]:
+        """What about the opened server could hide a leak (shown and kept)."""
+        ...
+
+    def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
+        """The rows, in order; each is measured before the next is asked for."""
+        ...
+
+    def hidden_reason(self, server: Server) -> str | None:
+        """Why sessions hidden from the role could hide a leak now, or None if none can."""
+        ...
+
+
+class UnprobedApp:
+    """An app leakbench did not start: no process to check, no log, no probe inside it.
+
+    So no pool view, no forced garbage collection and no checkout sites.
+    """
+
+    base_url = ""
+    _MODE = "attach"
+
+    def alive(self) -> bool:
+        return True
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def log_tail(self, lines: int = 8) -> str:
+        del lines
+        return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
+
+    def pool_stats(self) -> PoolStats | None:
+        return None
+
+    def force_gc(self) -> bool:
+        return False
+
+    def mark_checkouts(self) -> None:
+        return None
+
+    def outstanding_checkouts(self) -> frozenset[str]:
+        return frozenset()
+
+    def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
