@@ -29,6 +29,11 @@ sites     with-session /ok on two targets in the same run, the probe recording
           where each connection is checked out (leakbench's default) and not
           (LEAKBENCH_CHECKOUT_SITES=0): resp/s of both tools on each, the
           leakbench/wrk ratio with the recording on, and what the recording costs.
+holders   with-session /ok on two targets in the same run, the probe keeping a weak
+          reference to each checkout's holder (leakbench's default: it tells a
+          checkout the garbage collector ended) and not
+          (LEAKBENCH_CHECKOUT_HOLDERS=0): resp/s of both tools on each and what
+          the tracking costs, wrk driving and leakbench driving.
 verdict   (not in the default set) the default ``leakbench run --pattern
           both``, timed to its verdict.
 
@@ -47,10 +52,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
+import psutil
 from bench_runs import WRK, ChildFailed, DriverSpec, Outcome, run_driver, run_wrk
 
 from leakbench.config import RunConfig, Target
@@ -60,7 +66,7 @@ from leakbench.postgres.poller import activity_poller
 from leakbench.postgres.server import Server, open_server
 from leakbench.results import Phase
 from leakbench.runner.versions import collect
-from leakbench.targets.probe import CHECKOUT_SITES_ENV
+from leakbench.targets.probe import CHECKOUT_HOLDERS_ENV, CHECKOUT_SITES_ENV
 from leakbench.targets.process import TargetProcess
 from leakbench.targets.spawned import target_environment
 from leakbench.targets.specs import resolve_patterns
@@ -75,6 +81,7 @@ SECTIONS = (
     "sampling",
     "processes",
     "sites",
+    "holders",
     "verdict",
 )
 DEFAULT_SECTIONS = SECTIONS[:-1]
@@ -96,6 +103,8 @@ ROUTES = (
 )
 # The same route on a target whose probe does not record checkout sites.
 UNRECORDED = Route("with-session /ok, no sites", "with-session-unrecorded", "/ok")
+# The same route on a target whose probe keeps no weak reference to each checkout's holder.
+UNTRACKED = Route("with-session /ok, no holders", "with-session-untracked", "/ok")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +115,8 @@ class Bench:
     server: Server
     database: str
     args: argparse.Namespace
+    # The targets' process ids, by the same keys as ``urls`` (their CPU time is read).
+    pids: dict[str, int] = field(default_factory=dict)
 
     def driver(self, route: Route, **overrides: object) -> Outcome:
         spec = DriverSpec(
@@ -145,19 +156,23 @@ def targets(args: argparse.Namespace) -> Iterator[Bench]:
             trivial = Target("trivial", "trivial_app:app", kind="app", app_dir=HERE)
             raw = Target("raw", "trivial_app:raw_app", kind="app", app_dir=HERE)
             unrecorded = {**env, CHECKOUT_SITES_ENV: "0"}
+            untracked = {**env, CHECKOUT_HOLDERS_ENV: "0"}
             with (
                 TargetProcess(with_session, env, Path(work) / "ws") as ws,
                 TargetProcess(with_session, unrecorded, Path(work) / "wsu") as wsu,
+                TargetProcess(with_session, untracked, Path(work) / "wsh") as wsh,
                 TargetProcess(trivial, env, Path(work) / "tr") as tr,
                 TargetProcess(raw, env, Path(work) / "raw") as bare,
             ):
                 urls = {
                     "with-session": ws.base_url,
                     "with-session-unrecorded": wsu.base_url,
+                    "with-session-untracked": wsh.base_url,
                     "trivial": tr.base_url,
                     "raw": bare.base_url,
                 }
-                yield Bench(urls, server, database, args)
+                pids = {"with-session": ws.pid, "with-session-untracked": wsh.pid}
+                yield Bench(urls, server, database, args, {k: v for k, v in pids.items() if v})
         finally:
             with admin.connect(server.admin_dsn) as conn:
                 admin.drop_owned_database(conn, database)
@@ -341,7 +356,97 @@ def section_sites(bench: Bench) -> None:
         )
 
 
-def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, float]:
+def section_holders(bench: Bench) -> None:
+    """What telling collected checkouts costs: the probe's weak reference to each holder."""
+    rounds = bench.args.rounds
+    print(
+        f"\n## holders: with-session /ok with and without the probe's weak reference to each "
+        f"checkout's holder (how it tells a checkout the garbage collector ended), "
+        f"{bench.args.concurrency} connections, {bench.args.duration:g} s a run, "
+        f"median of {rounds} round(s)"
+    )
+    tracked, untracked = ROUTES[0], UNTRACKED
+    # The target's own CPU per response: on a shared machine throughput swings with
+    # the neighbours' load, while the CPU the app spends per request does not.
+    target_cpu: dict[str, list[float]] = {tracked.target: [], untracked.target: []}
+
+    def timed(measure: Callable[[], Outcome], route: Route) -> Outcome:
+        process = psutil.Process(bench.pids[route.target])
+        before = sum(process.cpu_times()[:2])
+        outcome = measure()
+        spent = sum(process.cpu_times()[:2]) - before
+        if outcome.responses:
+            target_cpu[route.target].append(spent / outcome.responses * 1e6)
+        return outcome
+
+    measures = [
+        partial(timed, partial(bench.driver, tracked), tracked),
+        partial(timed, partial(bench.driver, untracked), untracked),
+    ]
+    if WRK:
+        measures += [
+            partial(timed, partial(bench.wrk, tracked), tracked),
+            partial(timed, partial(bench.wrk, untracked), untracked),
+        ]
+    outcomes = _rounds(rounds, *measures)
+    print(_HEADER)
+    for index, label in enumerate(("holders tracked (default)", "not tracked")):
+        print(f"with-session /ok, {label}")
+        if WRK:
+            print(_row("wrk", outcomes[index + 2]))
+        print(_row("leakbench", outcomes[index]))
+    on, off = _checkout_microseconds(bench, switch="track_holders")
+    print(
+        f"  one checkout + checkin through SQLAlchemy's pool, in this process: {on:.1f} us "
+        f"with the holder tracked, {off:.1f} us without ({on - off:+.1f} us per checkout)"
+    )
+    rps = [_median(runs, lambda o: o.rps) for runs in outcomes]
+    print(f"  tracking cost, leakbench driving: {(1 - rps[0] / rps[1]) * 100:+.1f} % resp/s")
+    if WRK:
+        print(f"  tracking cost, wrk driving: {(1 - rps[2] / rps[3]) * 100:+.1f} % resp/s")
+    on_cpu, off_cpu = (statistics.median(target_cpu[r.target]) for r in (tracked, untracked))
+    print(
+        f"  the target's CPU per response (median of every run, both tools): {on_cpu:.0f} us "
+        f"tracked, {off_cpu:.0f} us not: {(on_cpu / off_cpu - 1) * 100:+.1f} %, that is "
+        f"{(1 - off_cpu / on_cpu) * 100:+.1f} % of the throughput a CPU-bound target would lose"
+    )
+    tracked_us, untracked_us = _bookkeeping_microseconds()
+    added = tracked_us - untracked_us
+    print(
+        f"  the probe's bookkeeping per checkout + checkin (best of 7 x 20,000, the least "
+        f"disturbed by the neighbours): {tracked_us:.2f} us with the holder tracked, "
+        f"{untracked_us:.2f} us without: {added:+.2f} us per /ok request (one checkout), "
+        f"{added / off_cpu * 100:+.3f} % of the target's {off_cpu:.0f} us of CPU per response"
+    )
+
+
+def _bookkeeping_microseconds(count: int = 20_000) -> tuple[float, float]:
+    """The probe's own work per checkout + checkin, holders tracked and not (best of 7)."""
+    import timeit  # noqa: PLC0415 - only this section needs it
+
+    from leakbench.targets.pool_counters import PoolCounters  # noqa: PLC0415
+
+    class Holder:  # stands for SQLAlchemy's connection fairy (weak-referenceable)
+        pass
+
+    def per_checkout(track: bool) -> float:
+        counters = PoolCounters()
+        counters.track_holders = track
+        counters.record_sites = False  # the sites section measures those
+        record, holder = object(), Holder()
+
+        def cycle() -> None:
+            counters.checked_out(record, holder)
+            counters.checked_in(record)
+
+        return min(timeit.repeat(cycle, number=count, repeat=7)) / count * 1e6
+
+    return per_checkout(True), per_checkout(False)
+
+
+def _checkout_microseconds(
+    bench: Bench, count: int = 5000, switch: str = "record_sites"
+) -> tuple[float, float]:
     """Mean time of ``with engine.connect(): pass`` with the probe's listeners, sites on/off.
 
     The probe's class-level listeners are installed in this process as in a target;
@@ -359,14 +464,14 @@ def _checkout_microseconds(bench: Bench, count: int = 5000) -> tuple[float, floa
     try:
         for round_index in range(6):
             record = round_index % 2 == 0
-            probe.COUNTERS.record_sites = record
+            setattr(probe.COUNTERS, switch, record)
             started = time.perf_counter()
             for _ in range(count):
                 with engine.connect():
                     pass
             timings[record].append((time.perf_counter() - started) / count * 1e6)
     finally:
-        probe.COUNTERS.record_sites = True
+        setattr(probe.COUNTERS, switch, True)
         engine.dispose()
     return statistics.median(timings[True]), statistics.median(timings[False])
 

@@ -12,7 +12,9 @@ from typing import Literal
 
 Expectation = Literal["CLEAN", "LEAKED"]
 # Why a LEAKED scenario's connections are still held (leakbench's LeakKind values).
-LeakKindName = Literal["held_by_reference", "awaiting_gc", "checked_out_idle"]
+LeakKindName = Literal[
+    "held_by_reference", "awaiting_gc", "checked_out_idle", "engines_not_disposed"
+]
 
 
 # The oldest stack every scenario runs on, measured with `leakbench matrix`: FastAPI 0.94
@@ -37,6 +39,8 @@ class Scenario:
     summary: str
     expected: Expectation
     endpoints: tuple[str, ...] = ("/ok", "/error")
+    # A weighted mix judged as one more row ("WEIGHT METHOD /path", as --mix takes it).
+    mix: tuple[str, ...] = ()
     twin: str | None = None
     leak_kind: LeakKindName | None = None
     # Versions the scenario needs, (package, specifier) pairs: ``leakbench matrix``
@@ -163,6 +167,28 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/error",),
         twin="try-finally",
         leak_kind="awaiting_gc",
+    ),
+    Scenario(
+        name="rare-cycle-leak",
+        module="rare_cycle_leak",
+        summary="1 write in 20 fails before `session.close()`, beside a busy read route.",
+        expected="LEAKED",
+        endpoints=(),
+        mix=("3 POST /read", "1 POST /write"),
+        twin="try-finally",
+        leak_kind="awaiting_gc",
+        drivers=SYNC_DRIVERS,
+    ),
+    # Engines made while serving requests and never disposed.
+    Scenario(
+        name="engine-per-request",
+        module="engine_per_request",
+        summary="`create_engine` inside the dependency: every request's pool keeps a connection.",
+        expected="LEAKED",
+        endpoints=("/ok",),
+        twin="with-session",
+        leak_kind="engines_not_disposed",
+        drivers=SYNC_DRIVERS,
     ),
     # Clean: the async stack, background jobs, raw connections.
     Scenario(

@@ -20,6 +20,8 @@ _ACCUSING = (
     "survived a forced garbage collection",
     "released them",
     "fix the leak first",
+    "were never returned by the app",
+    "engine pool(s) were made during the row",
 )
 _NEVER_RAN = ("handler never", "nothing touched the database")
 
@@ -56,4 +58,17 @@ def contradictions(findings: Findings) -> list[str]:
     for phrase in _NEVER_RAN:
         check(phrase not in text or not touched, f"{phrase!r} though the database was used")
     check(not findings.leak_sites or verdict is Verdict.LEAKED, "leak sites on a non-LEAKED row")
+    reclaims, engines = findings.reclaims, findings.made_engines
+    check(
+        reclaims is None or not reclaims.count or verdict is Verdict.LEAKED,
+        "checkouts the collector ended, not LEAKED",
+    )
+    check(
+        kind is not LeakKind.ENGINES_NOT_DISPOSED or (engines is not None and engines.holding),
+        "engines never disposed, without engines holding connections",
+    )
+    check(
+        "leakbench probe --" not in text or verdict is Verdict.INCONCLUSIVE,
+        "the probe asked for on a row that is not INCONCLUSIVE",
+    )
     return problems

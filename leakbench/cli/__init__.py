@@ -25,6 +25,8 @@ from leakbench.cli.base import (
     load_project_config,
 )
 from leakbench.cli.matrix import matrix_command
+from leakbench.cli.probe import EPILOG as PROBE_EPILOG
+from leakbench.cli.probe import probe_command
 from leakbench.cli.run import run_command
 from leakbench.cli.watch import EPILOG as WATCH_EPILOG
 from leakbench.cli.watch import watch_command
@@ -71,6 +73,7 @@ def _root(
 app.command("run", epilog=EXIT_CODES_HELP)(run_command)
 app.command("matrix", epilog=EXIT_CODES_HELP)(matrix_command)
 app.command("watch", epilog=WATCH_EPILOG)(watch_command)
+app.command("probe", epilog=PROBE_EPILOG)(probe_command)
 
 
 @app.command("scenarios")

@@ -292,13 +292,17 @@ class RunConfig:
         if self.load_command is not None:
             # The command chooses its routes: one row per target, named after the command.
             return (COMMAND_ENDPOINT,)
-        if target.default_endpoints:
+        if target.default_endpoints or target.default_mix:
             return target.default_endpoints
         raise UsageError(f"No endpoint to load on {target.name!r}; give --endpoint 'POST /path'.")
 
     def workloads_for(self, target: Target | None) -> tuple[Workload, ...]:
         """The rows of ``target`` (None: the attached app): each endpoint, then the mix, if any."""
         mix = self.requests.mix
+        if target is not None and target.default_mix and not mix and not self.endpoints:
+            count = len(target.default_mix)
+            own_mix = Workload(f"mix ({count} routes)", target.default_mix)
+            return (*(Workload.single(e) for e in self.endpoints_for(target)), own_mix)
         if mix and not self.endpoints:
             endpoints: tuple[Endpoint, ...] = ()
         elif target is None:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from leakbench.config._endpoints import Endpoint
 from leakbench.config._limits import MAX_DURATION_SECONDS
 from leakbench.errors import UsageError
+from leakbench.request_spec import Route
 
 TargetKind = Literal["scenario", "app"]
 
@@ -26,6 +27,9 @@ class Target:
     kind: TargetKind = "scenario"
     app_dir: Path | None = None
     default_endpoints: tuple[Endpoint, ...] = ()
+    # A weighted mix the target is judged under, as one more row (a scenario whose leak
+    # shows only beside other traffic); used when neither --endpoint nor --mix is given.
+    default_mix: tuple[Route, ...] = ()
     # Versions the target needs, as (package, specifier) pairs such as ("fastapi", ">=0.121");
     # ``leakbench matrix`` shows "n/a" in the columns that do not meet them.
     requires: tuple[tuple[str, str], ...] = ()

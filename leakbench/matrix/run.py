@@ -55,9 +55,9 @@ class MatrixConfig:
 def table_rows(config: RunConfig) -> tuple[tuple[str, str], ...]:
     """(pattern, endpoint) for every target and its routes, in run order."""
     return tuple(
-        (target.name, endpoint.label)
+        (target.name, workload.label)
         for target in config.targets
-        for endpoint in config.endpoints_for(target)
+        for workload in config.workloads_for(target)
     )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from leakbench.output.notes import leak_kind_label, row_notes
-from leakbench.results import CheckoutSite, LeakKind, RowResult, RunResult, Verdict
+from leakbench.results import LeakKind, RowResult, RunResult, Verdict
 
 # Where each row's app ran: the folder its leak sites' relative paths start from.
 FolderOf = Callable[[RowResult], Path]
@@ -33,11 +33,23 @@ CHECK_NAME = "leakbench/connection-leak"
 
 
 @dataclass(frozen=True, slots=True)
+class Site:
+    """A line of the app's code a leak points at, and what happened there."""
+
+    file: str
+    line: int
+    function: str
+    # What was left there, as the rest of a sentence: "3 connection(s) checked out here
+    # in f were never returned".
+    what: str
+
+
+@dataclass(frozen=True, slots=True)
 class PlacedSite:
     """A leak site placed in the repository: its path from the root, or None when outside it."""
 
     row: RowResult
-    site: CheckoutSite
+    site: Site
     path: str | None
     absolute: Path
 
@@ -50,19 +62,62 @@ class PlacedSite:
     def message(self) -> str:
         findings = self.row.findings
         kind = findings.leak_kind if findings is not None else LeakKind.UNKNOWN
-        fate = (
-            "returned only by a forced garbage collection"
-            if kind is LeakKind.AWAITING_GC
-            else "never returned"
-        )
         return (
-            f"{self.site.count} connection(s) checked out here in {self.site.function} "
-            f"were {fate} ({self.row.pattern} {self.row.endpoint}, LEAKED, "
+            f"{self.site.what} ({self.row.pattern} {self.row.endpoint}, LEAKED, "
             f"{leak_kind_label(kind)})."
         )
 
 
-def place(site: CheckoutSite, folder: Path, root: Path) -> tuple[str | None, Path]:
+def row_sites(row: RowResult) -> list[Site]:
+    """The lines a LEAKED row's leak points at, each once: the connections still checked out,
+    those only the garbage collector gave back, and the engines made and never disposed."""
+    findings = row.findings
+    if row.verdict is not Verdict.LEAKED or findings is None:
+        return []
+    kept = (
+        "returned only by a forced garbage collection"
+        if findings.leak_kind is LeakKind.AWAITING_GC
+        else "never returned"
+    )
+    sites = [
+        Site(
+            s.file,
+            s.line,
+            s.function,
+            f"{s.count} connection(s) checked out here in {s.function} were {kept}",
+        )
+        for s in findings.leak_sites
+    ]
+    if findings.reclaims is not None:
+        sites += [
+            Site(
+                s.file,
+                s.line,
+                s.function,
+                f"{s.count} connection(s) checked out here in "
+                f"{s.function} were dropped without close() and given back only by the "
+                "garbage collector",
+            )
+            for s in findings.reclaims.sites
+        ]
+    if findings.made_engines is not None:
+        sites += [
+            Site(
+                e.file,
+                e.line,
+                e.function,
+                f"{e.pools} engine(s) made here in {e.function} "
+                f"during the row were never disposed, holding {e.connections} connection(s)",
+            )
+            for e in findings.made_engines.sites
+        ]
+    unique: dict[tuple[str, int, str], Site] = {}
+    for site in sites:
+        unique.setdefault((site.file, site.line, site.function), site)
+    return list(unique.values())
+
+
+def place(site: Site, folder: Path, root: Path) -> tuple[str | None, Path]:
     """The site's path from ``root`` (with ``/``), None outside it; and its absolute path."""
     absolute = Path(site.file) if Path(site.file).is_absolute() else folder / site.file
     if site.line < 1:  # no frame of the app's own code was found: no place to point at
@@ -77,9 +132,7 @@ def place(site: CheckoutSite, folder: Path, root: Path) -> tuple[str | None, Pat
 def placed_sites(result: RunResult, folder_of: FolderOf, root: Path) -> Iterator[PlacedSite]:
     """Every leak site of every LEAKED row, placed in the repository."""
     for row in result.rows:
-        if row.verdict is not Verdict.LEAKED or row.findings is None:
-            continue
-        for site in row.findings.leak_sites:
+        for site in row_sites(row):
             path, absolute = place(site, folder_of(row), root)
             yield PlacedSite(row, site, path, absolute)
 

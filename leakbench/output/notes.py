@@ -75,6 +75,7 @@ _KIND_LABELS = {
     LeakKind.HELD_BY_REFERENCE: "held by a live reference",
     LeakKind.AWAITING_GC: "awaiting GC",
     LeakKind.CHECKED_OUT_IDLE: "checked out but idle",
+    LeakKind.ENGINES_NOT_DISPOSED: "engines never disposed",
     LeakKind.UNKNOWN: "unknown",
 }
 
@@ -87,7 +88,7 @@ def leak_kind_label(kind: LeakKind) -> str:
 def leak_site_notes(row: RowResult) -> list[str]:
     """Where a LEAKED row's connections were taken, one line per place in the app's code."""
     findings = row.findings
-    if findings is None or not findings.leak_sites:
+    if findings is None or not (findings.leak_sites or findings.in_flight_sites):
         return []
     fate = (
         "returned only by the forced garbage collection"
@@ -97,6 +98,11 @@ def leak_site_notes(row: RowResult) -> list[str]:
     return [
         f"{site.count} connection(s) checked out at {site.place}, {fate}."
         for site in findings.leak_sites
+    ] + [
+        f"{site.count} connection(s) checked out at {site.place} were still in flight: requests "
+        "still running after the settle (waiting for the pool) held them and returned them "
+        "since; not a leak site."
+        for site in findings.in_flight_sites
     ]
 
 

@@ -131,6 +131,8 @@ def version_items(versions: Versions) -> tuple[tuple[str, str], ...]:
         ("SQLAlchemy", versions.sqlalchemy),
         ("SQLModel", versions.sqlmodel),
         ("psycopg", versions.psycopg),
+        # The driver the app's engines really use (its probe said), beside the one installed.
+        *((("driver in use", ", ".join(versions.drivers)),) if versions.drivers else ()),
         ("uvicorn", versions.uvicorn),
         ("httpx2", versions.httpx2),
         ("PostgreSQL", versions.postgresql),

@@ -11,22 +11,26 @@ from enum import StrEnum
 
 from leakbench.results._load import ExternalLoad, LatencySummary, LoadStats, RouteStats
 from leakbench.results._recorded import RunSettings, Versions
+from leakbench.results._sites import CheckoutSite, EngineSite, MadeEngines, Reclaims
 
 __all__ = [
     "ActivitySample",
     "BackendDetail",
     "Capacity",
     "CheckoutSite",
+    "EngineSite",
     "ExternalLoad",
     "Findings",
     "LatencySummary",
     "LeakKind",
     "LoadStats",
+    "MadeEngines",
     "MatrixColumn",
     "MatrixResult",
     "OldestTransaction",
     "Phase",
     "PoolStats",
+    "Reclaims",
     "RouteStats",
     "RowResult",
     "RunResult",
@@ -69,6 +73,9 @@ class LeakKind(StrEnum):
     # Checked out of the pool for good (surviving a forced collection) while
     # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
     CHECKED_OUT_IDLE = "checked_out_idle"
+    # Engines (each with its pool) made during the load and never disposed: their
+    # connections stay open until the engine is collected, and grow with the requests.
+    ENGINES_NOT_DISPOSED = "engines_not_disposed"
     UNKNOWN = "unknown"
 
 
@@ -151,6 +158,10 @@ class PoolStats:
     capacity: int | None = None
     # pool_size of one worker's QueuePools: the most they keep idle; None if unknown.
     idle_capacity: int | None = None
+    # Checkouts ended because their holder was garbage collected, not returned or closed.
+    reclaimed: int = 0
+    # Pools made in the target (one per engine, one more per engine.dispose()).
+    pools_made: int = 0
 
     @property
     def checked_out(self) -> int:
@@ -163,20 +174,6 @@ class PoolReading:
 
     t: float
     checked_out: int
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutSite:
-    """Where the app's own code took ``count`` connections that were never returned."""
-
-    file: str
-    line: int
-    function: str
-    count: int
-
-    @property
-    def place(self) -> str:
-        return f"{self.file}:{self.line} in {self.function}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +253,13 @@ class Findings:
     new_sessions: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts the garbage collector ended during the load and the settle; None when unknown.
+    reclaims: Reclaims | None = None
+    # Engines made during the row that were still alive after the settle; None when unknown.
+    made_engines: MadeEngines | None = None
+    # Where connections still checked out after the settle were taken by requests still in
+    # flight (waiting for the pool when the settle ended): the app returned them since.
+    in_flight_sites: tuple[CheckoutSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +286,8 @@ class RowResult:
     # read could set off the collection that hides a leak); the baseline, after-settle
     # and after-collection counts are the pool_* fields above.
     pool_readings: tuple[PoolReading, ...] = ()
+    # The drivers and pool classes the app's engines used, as its probe read them.
+    drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -19,6 +21,14 @@ class Versions:
     httpx2: str
     leakbench: str
     postgresql: str = "unknown"
+    # The DBAPI drivers the app's engines really use, read by its probe, with versions and
+    # pool classes ("asyncpg 0.30.0 (AsyncAdaptedQueuePool)"); empty when unknown.
+    drivers: tuple[str, ...] = ()
+
+    def with_drivers(self, used: Iterable[tuple[str, ...]]) -> Versions:
+        """These versions, naming the drivers the rows' apps used (each row's ``drivers``)."""
+        drivers = tuple(sorted({driver for row in used for driver in row}))
+        return dataclasses.replace(self, drivers=drivers) if drivers else self
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,7 @@ def run_rows(config: RunConfig, targets: Targets, observer: RunObserver) -> RunR
                 observer.row_finished(rows[-1])
         return RunResult(
             rows=tuple(rows),
-            versions=versions_for(config, server),
+            versions=versions_for(config, server).with_drivers(row.drivers for row in rows),
             settings=settings_for(config, server),
             started_at=started_at,
             finished_at=now(),

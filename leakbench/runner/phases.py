@@ -22,8 +22,10 @@ from leakbench.results import (
     CheckoutSite,
     ExternalLoad,
     LoadStats,
+    MadeEngines,
     Phase,
     PoolStats,
+    Reclaims,
     SessionEnds,
 )
 from leakbench.system import shutdown
@@ -189,6 +191,11 @@ class SecondLook:
     transactions: int | None
     new_sessions: int | None
     connections_used: int | None
+    # What the probe saw as it happened (read before the forced collection, which would
+    # add its own reclaims), and the drivers the app's engines use.
+    reclaims: Reclaims | None = None
+    made_engines: MadeEngines | None = None
+    drivers: tuple[str, ...] = ()
 
 
 def second_look(
@@ -214,6 +221,7 @@ def second_look(
         # PostgreSQL is quiet: a checkout now may be the app's own background work (a
         # periodic job) holding a connection outside a transaction; a leak stays.
         pool = pool_once_quiet(target, pool, baseline.pool, QUIET_LOOK_SECONDS)
+    seen = pool is not None
     return SecondLook(
         final=final,
         session_ends=ends,
@@ -225,6 +233,9 @@ def second_look(
         connections_used=(
             poller.ran_since(baseline.server_now) if baseline.server_now is not None else None
         ),
+        reclaims=target.reclaims() if seen else None,
+        made_engines=target.made_engines() if seen else None,
+        drivers=target.drivers() if seen else (),
     )
 
 
@@ -271,6 +282,8 @@ class Collection:
     pool_view: analysis.PoolView | None
     sites: tuple[CheckoutSite, ...]
     after_gc: ActivitySample | None
+    # Sites of checkouts the app returned after the settle: requests still in flight.
+    in_flight: tuple[CheckoutSite, ...] = ()
 
 
 def collect_and_look(
@@ -303,7 +316,8 @@ def collect_and_look(
         )
     )
     if not suspect or not target.force_gc():
-        return Collection(pool_view, sites, None)
+        leaked, in_flight = _split(target, sites)
+        return Collection(pool_view, leaked, None, in_flight)
     time.sleep(AFTER_GC_PAUSE)
     after_gc = poller.snapshot(Phase.AFTER_GC)
     if pool_view is not None:
@@ -312,7 +326,17 @@ def collect_and_look(
         pool_view = analysis.PoolView(
             pool_view.baseline, pool_view.after_settle, target.pool_stats(), survivors
         )
-    return Collection(pool_view, sites, after_gc)
+    leaked, in_flight = _split(target, sites)
+    return Collection(pool_view, leaked, after_gc, in_flight)
+
+
+def _split(
+    target: TargetHandle, sites: tuple[CheckoutSite, ...]
+) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]]:
+    """Leak sites, and apart those the app returned since: requests still in flight (waiting
+    for the pool when the settle ended) held them, they were no leak."""
+    split = target.checkout_fates() if sites else None
+    return split if split is not None else (sites, ())
 
 
 def completed_requests(load: LoadStats | None, external: ExternalLoad | None) -> int:

@@ -164,6 +164,7 @@ def observe_row(
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
         pool_readings=tuple(readings),
+        drivers=look.drivers,
     )
 
 
@@ -225,6 +226,12 @@ def _observation(  # noqa: PLR0917 - one argument per phase, each named at the c
         new_sessions=look.new_sessions,
         idle_limit=spec.idle_limit(look.pool),
         leak_sites=collection.sites,
+        in_flight_sites=collection.in_flight,
+        reclaims=look.reclaims,
+        made_engines=look.made_engines,
+        failed_requests=stats.transport_errors + stats.timeouts + stats.disconnects if stats else 0,
+        timed_out_requests=stats.timeouts if stats is not None else 0,
+        server_errors=stats.server_errors if stats is not None else 0,
     )
 
 

@@ -19,8 +19,9 @@ from leakbench.config import AttachTarget, RunConfig
 from leakbench.errors import TargetStartError
 from leakbench.postgres.dsn import redact
 from leakbench.postgres.server import Server
-from leakbench.targets.handle import Notices, PlannedRow, RowSpec, UnprobedApp
+from leakbench.targets.handle import Notices, PlannedRow, RowSpec, UnprobedApp, started_probes
 from leakbench.targets.loopback import check_url
+from leakbench.targets.probes import ProbeClient
 from leakbench.targets.users_app import UsersApp, database_of
 
 # Not printed at the start (it is no danger), but kept with the result and its reports.
@@ -33,7 +34,8 @@ VERSIONS_WARNING = (
 class AttachedApp(UnprobedApp):
     """The :class:`leakbench.targets.handle.TargetHandle` of an app leakbench did not start."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, probes: ProbeClient | None = None) -> None:
+        super().__init__(probes)
         self.base_url = url.rstrip("/")
 
     def wait_until_up(self, timeout: float) -> None:
@@ -74,7 +76,7 @@ class AttachedTargets(UsersApp):
         return check_url(self.attach)
 
     def rows(self, server: Server, notices: Notices) -> Generator[PlannedRow]:
-        app = AttachedApp(self.attach.url)
+        app = AttachedApp(self.attach.url, started_probes())
         app.wait_until_up(min(self.config.startup_timeout, 5.0))
         database = database_of(server)
         notices.database_created(database)  # not created here, but it is the one watched

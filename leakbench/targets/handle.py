@@ -21,7 +21,9 @@ from typing import Protocol
 from leakbench.config import LoadCommand, Workload
 from leakbench.postgres.poller import ActivityPoller
 from leakbench.postgres.server import Server
-from leakbench.results import CheckoutSite, PoolStats
+from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims
+from leakbench.targets import autoload
+from leakbench.targets.probes import ProbeClient
 
 
 class TargetHandle(Protocol):
@@ -45,6 +47,16 @@ class TargetHandle(Protocol):
     def outstanding_checkouts(self) -> frozenset[str]: ...
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]: ...
+
+    def checkout_fates(
+        self,
+    ) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None: ...
+
+    def reclaims(self) -> Reclaims | None: ...
+
+    def made_engines(self) -> MadeEngines | None: ...
+
+    def drivers(self) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +148,18 @@ class Targets(Protocol):
 
 
 class UnprobedApp:
-    """An app leakbench did not start: no process to check, no log, no probe inside it.
+    """An app leakbench did not start: no process to check, no log of it.
 
-    So no pool view, no forced garbage collection and no checkout sites.
+    Its pools are seen only when it runs under ``leakbench probe`` (its probes
+    answer in the probe folder): then the pool view, the forced collection
+    and the checkout sites are as for an app leakbench started.
     """
 
     base_url = ""
     _MODE = "attach"
+
+    def __init__(self, probes: ProbeClient | None = None) -> None:
+        self.probes = probes
 
     def alive(self) -> bool:
         return True
@@ -155,16 +172,41 @@ class UnprobedApp:
         return f"({self._MODE} mode: leakbench has no log of an app it did not start)"
 
     def pool_stats(self) -> PoolStats | None:
-        return None
+        return self.probes.pool_stats() if self.probes else None
 
     def force_gc(self) -> bool:
-        return False
+        if self.probes is None:
+            return False
+        # Every probe that answers (a socket left by a process that is gone answers nothing).
+        return self.probes.force_gc(len(self.probes.ask_all("stats")))
 
     def mark_checkouts(self) -> None:
-        return None
+        if self.probes:
+            self.probes.mark_checkouts()
 
     def outstanding_checkouts(self) -> frozenset[str]:
-        return frozenset()
+        return self.probes.outstanding_checkouts() if self.probes else frozenset()
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
-        return ()
+        return self.probes.checkout_sites() if self.probes else ()
+
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        return self.probes.checkout_fates() if self.probes else None
+
+    def reclaims(self) -> Reclaims | None:
+        return self.probes.reclaims() if self.probes else None
+
+    def made_engines(self) -> MadeEngines | None:
+        return self.probes.made_engines() if self.probes else None
+
+    def drivers(self) -> tuple[str, ...]:
+        return self.probes.drivers() if self.probes else ()
+
+
+def started_probes() -> ProbeClient | None:
+    """The probes of apps run under ``leakbench probe`` that answer, if any do."""
+    folder = autoload.probe_dir()
+    if not folder.is_dir():
+        return None
+    client = ProbeClient(folder)
+    return client if client.pool_stats() is not None else None

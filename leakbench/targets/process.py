@@ -17,11 +17,12 @@ import httpx2
 
 from leakbench.config import Target, TargetInterpreter
 from leakbench.errors import TargetStartError
-from leakbench.results import CheckoutSite, PoolStats
+from leakbench.results import CheckoutSite, MadeEngines, PoolStats, Reclaims
 from leakbench.system import shutdown
 from leakbench.system.processes import StartedInWith
 from leakbench.targets.boot import APP_DIR_ENV, APP_ENV
-from leakbench.targets.probe import CONTROL_DIR_ENV, ask
+from leakbench.targets.probe import CONTROL_DIR_ENV
+from leakbench.targets.probes import ProbeClient
 from leakbench.targets.spawn import BootedProcess, Spare, boot
 
 
@@ -46,6 +47,7 @@ class TargetProcess(StartedInWith):
         self.workers = workers
         self.startup_timeout = startup_timeout
         self.control_dir = work_dir / "control"
+        self.probes = ProbeClient(self.control_dir)
         self.log_path = work_dir / "target.log"
         self.port = 0
         self._spare = spare
@@ -114,68 +116,41 @@ class TargetProcess(StartedInWith):
     def exit_code(self) -> int | None:
         return self._booted.process.poll() if self._booted else None
 
-    def _ask_all(self, command: str) -> list[dict[str, object]]:
-        answers = []
-        for path in sorted(self.control_dir.glob("ctl-*.sock")):
-            answer = ask(path, command)
-            if answer is not None:
-                answers.append(answer)
-        return answers
-
     def pool_stats(self) -> PoolStats | None:
         """The pool counters summed over the target's workers, if it uses SQLAlchemy."""
-        answers = [a for a in self._ask_all("stats") if a.get("sqlalchemy")]
-        if not answers:
-            return None
-
-        def total(key: str) -> int:
-            return sum(int(str(a.get(key, 0))) for a in answers)
-
-        # Workers run the same app; one that has not checked out yet has seen no pool.
-        capacities = [int(str(a["capacity"])) for a in answers if a.get("capacity") is not None]
-        idle = [int(str(a["idle_capacity"])) for a in answers if a.get("idle_capacity") is not None]
-        return PoolStats(
-            connects=total("connect"),
-            checkouts=total("checkout"),
-            checkins=total("checkin"),
-            detaches=total("detach"),
-            invalidations=total("invalidate"),
-            closes=total("close"),
-            timeouts=total("timeout"),
-            capacity=max(capacities) if capacities else None,
-            idle_capacity=max(idle) if idle else None,
-        )
+        return self.probes.pool_stats()
 
     def mark_checkouts(self) -> None:
         """Tell every worker's probe that checkouts from now on are the row's."""
-        self._ask_all("mark")
+        self.probes.mark_checkouts()
 
     def outstanding_checkouts(self) -> frozenset[str]:
         """``pid:number`` of each of the row's checkouts not returned yet, over the workers."""
-        held: set[str] = set()
-        for answer in self._ask_all("outstanding"):
-            numbers = answer.get("checkouts")
-            for number in numbers if isinstance(numbers, list) else []:
-                held.add(f"{answer.get('pid')}:{number}")
-        return frozenset(held)
+        return self.probes.outstanding_checkouts()
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
         """Where the row's connections still checked out were taken, summed over the workers."""
-        counts: dict[tuple[str, int, str], int] = {}
-        for answer in self._ask_all("sites"):
-            sites = answer.get("sites")
-            for site in sites if isinstance(sites, list) else []:
-                key = (str(site["file"]), int(site["line"]), str(site["function"]))
-                counts[key] = counts.get(key, 0) + int(site["count"])
-        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        return tuple(
-            CheckoutSite(file=file, line=line, function=function, count=count)
-            for (file, line, function), count in ordered
-        )
+        return self.probes.checkout_sites()
+
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        """The sites named before, split: leaked, and held by requests still in flight."""
+        return self.probes.checkout_fates()
+
+    def reclaims(self) -> Reclaims | None:
+        """The row's checkouts the garbage collector ended, over the workers."""
+        return self.probes.reclaims()
+
+    def made_engines(self) -> MadeEngines | None:
+        """The pools made during the row that still live, over the workers."""
+        return self.probes.made_engines()
+
+    def drivers(self) -> tuple[str, ...]:
+        """The DBAPI drivers (with versions) and pool classes the app's engines use."""
+        return self.probes.drivers()
 
     def force_gc(self) -> bool:
         """Run a full garbage collection in every worker; True if all answered."""
-        return len(self._ask_all("gc")) >= self.workers
+        return self.probes.force_gc(self.workers)
 
     def log_tail(self, lines: int = 8) -> str:
         try:

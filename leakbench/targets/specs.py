@@ -7,6 +7,7 @@ from pathlib import Path
 import scenarios
 from leakbench.config import Endpoint, Target
 from leakbench.errors import UsageError
+from leakbench.request_spec import Route
 
 
 def scenario_target(scenario: scenarios.Scenario) -> Target:
@@ -15,6 +16,7 @@ def scenario_target(scenario: scenarios.Scenario) -> Target:
         app=scenario.app,
         kind="scenario",
         default_endpoints=tuple(Endpoint.parse(e) for e in scenario.endpoints),
+        default_mix=tuple(Route.parse_mix(m) for m in scenario.mix),
         requires=scenario.requires,
         drivers=scenario.drivers,
     )

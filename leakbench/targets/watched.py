@@ -16,7 +16,14 @@ from collections.abc import Generator
 from leakbench.config import COMMAND_ENDPOINT, LoadCommand, RunConfig, Workload
 from leakbench.errors import UsageError
 from leakbench.postgres.server import Server
-from leakbench.targets.handle import Notices, PlannedRow, RowSpec, UnprobedApp, row_label
+from leakbench.targets.handle import (
+    Notices,
+    PlannedRow,
+    RowSpec,
+    UnprobedApp,
+    row_label,
+    started_probes,
+)
 from leakbench.targets.loopback import check_command_urls
 from leakbench.targets.users_app import UsersApp, database_of
 
@@ -31,8 +38,8 @@ WATCH_ROW_NAME = "watch"
 class WatchedDatabase(UnprobedApp):
     """The :class:`leakbench.targets.handle.TargetHandle` of watch mode: only a database.
 
-    leakbench starts no app and sends no request here, so there is nothing to
-    probe: no pool view, no forced collection, no process to check.
+    leakbench starts no app and sends no request here: the pool is seen only
+    when the app runs under ``leakbench probe``.
     """
 
     _MODE = "watch"
@@ -74,7 +81,7 @@ class WatchedTargets(UsersApp):
             label=label,
             duration=None,
             target_index=0,
-            open=lambda: self._poller_of(server, database, WatchedDatabase()),
+            open=lambda: self._poller_of(server, database, WatchedDatabase(started_probes())),
         )
 
 

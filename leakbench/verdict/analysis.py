@@ -37,10 +37,12 @@ from leakbench.results import (
     ActivitySample,
     Findings,
     LeakKind,
-    SessionEnds,
     Verdict,
 )
+from leakbench.verdict import collector
 from leakbench.verdict.capacity import capacity_reasons
+from leakbench.verdict.doubts import doubt as doubt_of
+from leakbench.verdict.doubts import evidence, touched
 from leakbench.verdict.observation import (
     Observation,
     PoolView,
@@ -51,7 +53,6 @@ from leakbench.verdict.observation import (
 )
 
 __all__ = [
-    "MAX_GAP_SHARE",
     "Observation",
     "PoolView",
     "beyond_pools",
@@ -61,10 +62,6 @@ __all__ = [
     "residue",
     "settle_reached",
 ]
-
-# More lost samples than this share of the expected count makes the
-# observation too patchy to call a row clean.
-MAX_GAP_SHARE = 0.2
 
 
 def classify_leak(
@@ -202,11 +199,13 @@ def judge(
     kind = classify_leak(
         baseline, final, observation.after_gc, pool=pool, capacity=capacity, idle_limit=idle_limit
     )
+    kind = collector.kind_with_engines(observation, kind, pool_leaked=pool_leaked)
+    if reasons and kind in _KIND_REASONS:
+        reasons.append(_KIND_REASONS[kind])
+    kind, leaked = collector.seen_as_they_happen(observation, reasons, kind, leaked)
     if reasons:
         verdict = Verdict.LEAKED
-        if kind in _KIND_REASONS:
-            reasons.append(_KIND_REASONS[kind])
-    elif (doubt := _doubt(observation, peak_total)) is not None:
+    elif (doubt := doubt_of(observation, peak_total)) is not None:
         verdict = Verdict.INCONCLUSIVE
         kind = LeakKind.NONE
         reasons.append(doubt)
@@ -242,6 +241,9 @@ def judge(
         connections_used=observation.connections_used,
         new_sessions=observation.new_sessions,
         leak_sites=observation.leak_sites if verdict is Verdict.LEAKED else (),
+        reclaims=observation.reclaims,
+        made_engines=observation.made_engines,
+        in_flight_sites=observation.in_flight_sites,
     )
 
 
@@ -268,9 +270,9 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
             f"Up to {peak_idle_in_transaction} connection(s) were idle in transaction "
             "while requests were in flight (transient), none after the settle."
         )
-    if observation.exercised_requests == 0 and _touched(observation):
+    if observation.exercised_requests == 0 and touched(observation):
         reasons.append(
-            f"Every response was a 4xx, but the requests ran SQL ({_evidence(observation)}), "
+            f"{observation.no_answer()}, but the requests ran SQL ({evidence(observation)}), "
             "so the row is judged like any other."
         )
     if observation.pool is None:
@@ -286,114 +288,3 @@ def _clean_reasons(observation: Observation, peak_idle_in_transaction: int) -> l
             )
         )
     return reasons
-
-
-def _touched(observation: Observation) -> bool:
-    """True when the database shows that requests reached it during the row.
-
-    Decided on what PostgreSQL reports at once: pool checkouts, connections
-    that ran a statement (query_start) and sessions opened. The transaction
-    count is only reported: a backend's statistics are flushed lazily (up to
-    10 s late), so transactions from before the row can land in it.
-    """
-    checkouts = observation.pool.checkouts if observation.pool is not None else 0
-    return (
-        checkouts > 0
-        or (observation.connections_used or 0) > 0
-        or (observation.new_sessions or 0) > 0
-    )
-
-
-def _evidence_known(observation: Observation) -> bool:
-    return (
-        observation.pool is not None
-        or observation.connections_used is not None
-        or observation.new_sessions is not None
-    )
-
-
-def _evidence(observation: Observation) -> str:
-    """``3 pool checkout(s), 2 connection(s) that ran a statement, ...``, with what is known."""
-    parts = []
-    if observation.pool is not None:
-        parts.append(f"{observation.pool.checkouts} pool checkout(s)")
-    if observation.connections_used is not None:
-        parts.append(f"{observation.connections_used} connection(s) that ran a statement")
-    if observation.new_sessions is not None:
-        parts.append(f"{observation.new_sessions} new session(s)")
-    if observation.database_transactions is not None:
-        parts.append(f"{observation.database_transactions} transaction(s) in the database")
-    return ", ".join(parts)
-
-
-def _doubt(observation: Observation, peak_total: int) -> str | None:
-    """Why a row with no leak still cannot be called clean, if it cannot (first reason wins).
-
-    Whether the requests reached the database is decided by the database
-    (its transaction count) and the pool (its checkouts), not by the HTTP
-    status: handlers answer 404, 409 or 403 after running SQL all the time.
-    """
-    ends = observation.session_ends
-    evidence_known = _evidence_known(observation)
-    touched = _touched(observation)
-    checks = (
-        (
-            observation.server_restarted,
-            "PostgreSQL restarted during the row, so its connections before and after "
-            "cannot be compared.",
-        ),
-        (
-            _too_patchy(observation),
-            f"{observation.sample_gaps} of {observation.expected_samples} samples of "
-            "pg_stat_activity were lost, too many to call the row clean.",
-        ),
-        (
-            observation.completed_requests == 0,
-            "No request completed, so nothing was exercised.",
-        ),
-        (
-            evidence_known and not touched and observation.exercised_requests == 0,
-            f"Every response was a 4xx client error and nothing touched the database "
-            f"({_evidence(observation)} during the row), so the handler never reached it; "
-            "check --endpoint and --body.",
-        ),
-        (
-            evidence_known and not touched,
-            f"Nothing touched the database during the row ({_evidence(observation)}), so "
-            "nothing could leak there; check that the endpoint uses this database (with "
-            "--url: --dsn and --application-name).",
-        ),
-        (
-            not evidence_known and observation.exercised_requests == 0,
-            "Every response was a 4xx client error and the database's own counts are "
-            "unknown, so the handler may never have run; check --endpoint and --body.",
-        ),
-        (
-            not evidence_known and peak_total == 0,
-            "No connection to the database was seen during the row, so nothing could leak "
-            "there; check that the endpoint uses this database (with --url: --dsn and "
-            "--application-name).",
-        ),
-    )
-    for failed, reason in checks:
-        if failed:
-            return reason
-    if ends is not None and ends.terminated > 0:
-        return _termination_reason(ends)
-    return None
-
-
-def _termination_reason(ends: SessionEnds) -> str:
-    return (
-        f"PostgreSQL ended {ends.terminated} session(s) of the database during the row "
-        f"({ends.fatal} by a FATAL error such as idle_in_transaction_session_timeout, "
-        f"{ends.killed} by pg_terminate_backend): a leaked connection may have been ended "
-        "silently, so the row cannot be called clean; turn the timeout off for the test "
-        "(or make it longer than the row) and run again."
-    )
-
-
-def _too_patchy(observation: Observation) -> bool:
-    if observation.expected_samples <= 0:
-        return observation.sample_gaps > 0
-    return observation.sample_gaps / observation.expected_samples > MAX_GAP_SHARE

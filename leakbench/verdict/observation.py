@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leakbench.results import ActivitySample, Capacity, CheckoutSite, PoolStats, SessionEnds
+from leakbench.results import (
+    ActivitySample,
+    Capacity,
+    CheckoutSite,
+    MadeEngines,
+    PoolStats,
+    Reclaims,
+    SessionEnds,
+)
 
 
 def is_quiet(sample: ActivitySample, baseline: ActivitySample) -> bool:
@@ -110,6 +118,33 @@ class Observation:
     idle_limit: int | None = None
     # Where the connections still checked out after the collection were taken.
     leak_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts held after the settle that the app returned since: requests in flight.
+    in_flight_sites: tuple[CheckoutSite, ...] = ()
+    # Checkouts the garbage collector ended during the load and the settle (probe).
+    reclaims: Reclaims | None = None
+    # Engines made during the row and still alive after the settle (probe).
+    made_engines: MadeEngines | None = None
+    # Requests that got no answer (timeouts, transport errors, disconnects), and of
+    # those the timeouts; answers with a 5xx status. Unknown (external load): 0.
+    failed_requests: int = 0
+    timed_out_requests: int = 0
+    server_errors: int = 0
+
+    @property
+    def answered(self) -> bool:
+        """False when requests completed but none got an HTTP answer."""
+        return self.completed_requests <= 0 or self.failed_requests < self.completed_requests
+
+    def no_answer(self) -> str:
+        """``Every response was a 4xx``, or the truth when no request got an answer at all."""
+        if self.answered:
+            return "Every response was a 4xx"
+        failed = self.failed_requests - self.timed_out_requests
+        return (
+            f"No request got an answer ({self.timed_out_requests} timed out"
+            + (f", {failed} failed" if failed else "")
+            + ")"
+        )
 
 
 def beyond_pools(

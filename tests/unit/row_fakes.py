@@ -16,7 +16,15 @@ from leakbench.config import Endpoint, Workload
 from leakbench.errors import TargetStartError
 from leakbench.postgres.admin import ServerInfo
 from leakbench.postgres.server import Server
-from leakbench.results import ActivitySample, CheckoutSite, Phase, PoolStats, SessionEnds
+from leakbench.results import (
+    ActivitySample,
+    CheckoutSite,
+    MadeEngines,
+    Phase,
+    PoolStats,
+    Reclaims,
+    SessionEnds,
+)
 from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
 
 State = Callable[[Phase], dict[str, int]]
@@ -99,6 +107,8 @@ class FakeTarget:
     collected: int = 0
     base_url: str = "http://127.0.0.1:1"
     held: frozenset[str] = frozenset()
+    # The checkouts the garbage collector ended during the row, as the probe reports them.
+    reclaimed: Reclaims | None = None
 
     def alive(self) -> bool:
         return self.up
@@ -127,6 +137,18 @@ class FakeTarget:
         return self.held
 
     def checkout_sites(self) -> tuple[CheckoutSite, ...]:
+        return ()
+
+    def checkout_fates(self) -> tuple[tuple[CheckoutSite, ...], tuple[CheckoutSite, ...]] | None:
+        return None
+
+    def reclaims(self) -> Reclaims | None:
+        return self.reclaimed
+
+    def made_engines(self) -> MadeEngines | None:
+        return None
+
+    def drivers(self) -> tuple[str, ...]:
         return ()
 
 

@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 from leakbench.cli import app
 from leakbench.command import repository_root
 from leakbench.output import ci
-from leakbench.results import CheckoutSite, LeakKind, RowResult, Verdict
+from leakbench.results import (
+    CheckoutSite,
+    EngineSite,
+    LeakKind,
+    MadeEngines,
+    Reclaims,
+    RowResult,
+    Verdict,
+)
 from tests.codequality import validate_codequality
 from tests.factories import failed_row, row, run_result
 
@@ -76,6 +84,38 @@ def test_an_error_at_each_leak_site_a_warning_per_doubt() -> None:
     assert lines[5].startswith("::error title=leakbench%3A shop.main%3Aapp GET /boom FAILED::")
     assert len(lines) == 6
     assert all("\n" not in line for line in lines)
+
+
+def test_the_collectors_and_the_engines_sites_are_annotated_too() -> None:
+    base = leaked("shop.main:app", CheckoutSite("shop/orders.py", 42, "create_order", 3))
+    assert base.findings is not None
+    findings = dataclasses.replace(
+        base.findings,
+        reclaims=Reclaims(
+            4,
+            sites=(
+                CheckoutSite("shop/orders.py", 42, "create_order", 1),  # the same line: once
+                CheckoutSite("shop/report.py", 8, "summary", 4),
+            ),
+        ),
+        made_engines=MadeEngines(
+            made=9,
+            alive=9,
+            holding=9,
+            connections=9,
+            sites=(EngineSite("shop/db.py", 5, "get_engine", 9, 9),),
+        ),
+    )
+    lines = ci.github_annotations(
+        run_result(dataclasses.replace(base, findings=findings)), folder_of, ROOT
+    )
+    assert [line.split(",title=")[0] for line in lines] == [
+        "::error file=services/shop/shop/orders.py,line=42",
+        "::error file=services/shop/shop/report.py,line=8",
+        "::error file=services/shop/shop/db.py,line=5",
+    ]
+    assert "given back only by the garbage collector" in lines[1]
+    assert "9 engine(s) made here in get_engine during the row were never disposed" in lines[2]
 
 
 def test_a_clean_run_has_no_annotation_and_an_empty_code_quality_report() -> None:

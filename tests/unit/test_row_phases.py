@@ -8,7 +8,7 @@ from leakbench.config import Endpoint, Workload
 from leakbench.errors import TargetError
 from leakbench.load.driver import LoadPlan, LoadProgress
 from leakbench.progress.events import RunObserver
-from leakbench.results import ExternalLoad, Phase, PoolStats, SessionEnds
+from leakbench.results import ExternalLoad, Phase, PoolStats, Reclaims, SessionEnds
 from leakbench.runner import phases
 from leakbench.targets.handle import RowSpec
 from leakbench.verdict import analysis
@@ -114,6 +114,16 @@ def test_second_look_counts_what_happened_since_the_baseline() -> None:
     assert not look.server_restarted
     assert look.connections_used == 2
     assert look.pool == POOL
+
+
+def test_second_look_reads_what_the_probe_saw_as_it_happened_only_with_a_pool() -> None:
+    reclaimed = Reclaims(2, 0.5, 0.9)
+    poller, target = FakePoller(), FakeTarget(pools=[POOL], reclaimed=reclaimed)
+    look = phases.second_look(poller, target, phases.take_baseline(poller, target), settled=True)
+    assert look is not None and look.reclaims == reclaimed
+    blind = FakeTarget(reclaimed=reclaimed)  # no probe answers: nothing is asked of it
+    look = phases.second_look(poller, blind, phases.take_baseline(poller, blind), settled=True)
+    assert look is not None and look.reclaims is None
 
 
 def test_second_look_sees_a_server_restart() -> None:

@@ -12,8 +12,10 @@ from leakbench.results import (
     Capacity,
     CheckoutSite,
     LeakKind,
+    MadeEngines,
     Phase,
     PoolStats,
+    Reclaims,
     SessionEnds,
     Verdict,
 )
@@ -87,6 +89,21 @@ def observations(draw: st.DrawFn) -> Observation:
         new_sessions=draw(st.none() | st.integers(0, 12)),
         idle_limit=draw(st.none() | st.integers(0, 4)),
         leak_sites=draw(st.sampled_from([(), (CheckoutSite("main.py", 7, "create", 2),)])),
+        reclaims=draw(st.none() | st.builds(Reclaims, count=st.integers(0, 3))),
+        made_engines=draw(
+            st.none()
+            | st.builds(
+                MadeEngines,
+                made=st.integers(0, 50),
+                alive=st.integers(0, 50),
+                holding=st.integers(0, 50),
+                connections=st.integers(0, 50),
+                processes=st.integers(1, 2),
+            )
+        ),
+        failed_requests=draw(st.integers(0, 5)),
+        timed_out_requests=draw(st.integers(0, 5)),
+        server_errors=draw(st.integers(0, 5)),
     )
 
 
@@ -110,6 +127,18 @@ def test_either_view_alone_makes_a_row_leaked(observation: Observation) -> None:
         assert findings.verdict is Verdict.LEAKED
     if findings.verdict is Verdict.CLEAN:
         assert pool is None or pool.leaked == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(observations())
+def test_a_leak_seen_as_it_happened_is_leaked_whatever_is_left(observation: Observation) -> None:
+    findings = judge(observation, capacity=None)
+    reclaimed = observation.reclaims is not None and observation.reclaims.count > 0
+    engines = observation.made_engines
+    kept_engines = engines is not None and engines.holding > engines.processes
+    if reclaimed or kept_engines:
+        assert findings.verdict is Verdict.LEAKED
+        assert findings.leak_kind is not LeakKind.NONE
 
 
 def idle(n: int, phase: Phase = Phase.FINAL) -> ActivitySample:
@@ -198,9 +227,13 @@ def test_without_the_pool_view_idle_beyond_what_the_pools_keep_is_leaked() -> No
     within = judge(observe(idle(2), idle_limit=2), capacity=None)
     assert within.verdict is Verdict.CLEAN
     assert "idle connections beyond the 2 the pools can keep idle" in within.reasons[-1]
+    # Blind (no pool view, no pool sizes): a growth far beyond the baseline cannot be vouched for.
     blind = judge(observe(idle(14), idle_limit=None), capacity=None)
-    assert blind.verdict is Verdict.CLEAN
-    assert "cannot be seen from the server alone" in blind.reasons[-1]
+    assert blind.verdict is Verdict.INCONCLUSIVE
+    assert "leakbench probe -- " in blind.reasons[0]
+    warmed = judge(observe(idle(5), idle_limit=None), capacity=None)
+    assert warmed.verdict is Verdict.CLEAN
+    assert "cannot be seen from the server alone" in warmed.reasons[-1]
 
 
 def test_a_4xx_after_sql_is_judged_and_a_4xx_before_it_is_inconclusive() -> None:

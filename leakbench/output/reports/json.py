@@ -19,15 +19,18 @@ from leakbench.results import (
     BackendDetail,
     Capacity,
     CheckoutSite,
+    EngineSite,
     ExternalLoad,
     Findings,
     LatencySummary,
     LeakKind,
     LoadStats,
+    MadeEngines,
     OldestTransaction,
     Phase,
     PoolReading,
     PoolStats,
+    Reclaims,
     RouteStats,
     RowResult,
     RunResult,
@@ -104,6 +107,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "pool_baseline": _optional(row.pool_baseline),
         "pool_after_gc": _optional(row.pool_after_gc),
         "external": _optional(row.external),
+        "drivers": list(row.drivers),
         "samples": [_sample(s) for s in row.samples],
         "pool_readings": [dataclasses.asdict(reading) for reading in row.pool_readings],
     }
@@ -132,8 +136,25 @@ def _row(row: RowResult) -> dict[str, Any]:
             "connections_used": findings.connections_used,
             "new_sessions": findings.new_sessions,
             "leak_sites": [dataclasses.asdict(site) for site in findings.leak_sites],
+            "in_flight_sites": [dataclasses.asdict(site) for site in findings.in_flight_sites],
+            "reclaims": _optional(findings.reclaims),
+            "made_engines": _optional(findings.made_engines),
         }
     return data
+
+
+def _reclaims_from(data: dict[str, Any] | None) -> Reclaims | None:
+    if not data:
+        return None
+    sites = tuple(CheckoutSite(**site) for site in data.get("sites", []))
+    return Reclaims(**{**data, "sites": sites})
+
+
+def _made_engines_from(data: dict[str, Any] | None) -> MadeEngines | None:
+    if not data:
+        return None
+    sites = tuple(EngineSite(**site) for site in data.get("sites", []))
+    return MadeEngines(**{**data, "sites": sites})
 
 
 def to_dict(result: RunResult, outcome: Outcome) -> dict[str, Any]:
@@ -258,6 +279,9 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             connections_used=f.get("connections_used"),
             new_sessions=f.get("new_sessions"),
             leak_sites=tuple(CheckoutSite(**site) for site in f.get("leak_sites", [])),
+            in_flight_sites=tuple(CheckoutSite(**s) for s in f.get("in_flight_sites", [])),
+            reclaims=_reclaims_from(f.get("reclaims")),
+            made_engines=_made_engines_from(f.get("made_engines")),
         )
     pool = PoolStats(**data["pool_after_settle"]) if data.get("pool_after_settle") else None
     baseline_pool = PoolStats(**data["pool_baseline"]) if data.get("pool_baseline") else None
@@ -282,6 +306,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         pool_after_gc=gc_pool,
         external=external,
         pool_readings=tuple(PoolReading(**reading) for reading in data.get("pool_readings", [])),
+        drivers=tuple(data.get("drivers", ())),
     )
 
 
@@ -295,7 +320,9 @@ def from_dict(data: dict[str, Any]) -> RunResult:
     try:
         return RunResult(
             rows=tuple(_row_from(row) for row in data["rows"]),
-            versions=Versions(**data["versions"]),
+            versions=Versions(
+                **{**data["versions"], "drivers": tuple(data["versions"].get("drivers", ()))}
+            ),
             settings=_settings_from(data["settings"]),
             started_at=data["started_at"],
             finished_at=data["finished_at"],
