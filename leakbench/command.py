@@ -11,17 +11,19 @@ as one line.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
 from rich.console import Console
 
+from leakbench.config import RunConfig
 from leakbench.errors import Interrupted, LeakbenchError, PartialRun, UsageError
 from leakbench.matrix.run import run_matrix
 from leakbench.options import MatrixOptions, RunOptions, WatchOptions
-from leakbench.output import reports
+from leakbench.output import ci, reports
 from leakbench.output.matrix import dumps as matrix_json
 from leakbench.output.matrix import render_matrix, render_matrix_paths, write_matrix_reports
 from leakbench.output.reports import ReportFormat
@@ -39,6 +41,38 @@ from leakbench.verdict.outcome import judge, judge_matrix
 
 # The report folder's subfolder with each spawned target's output.
 LOGS_FOLDER = "logs"
+
+
+def repository_root(environ: Mapping[str, str]) -> Path:
+    """The root CI paths are relative to: GitHub's workspace, GitLab's project, else here."""
+    for name in ("GITHUB_WORKSPACE", "CI_PROJECT_DIR"):
+        if environ.get(name):
+            return Path(environ[name]).resolve()
+    return Path.cwd()
+
+
+def _folders(config: RunConfig) -> ci.FolderOf:
+    """Each row's app folder (where its leak sites' relative paths start), by target name."""
+    folders = {target.name: (target.app_dir or Path.cwd()).resolve() for target in config.targets}
+    return lambda row: folders.get(row.pattern, Path.cwd())
+
+
+def _ci_outputs(
+    result: RunResult,
+    config: RunConfig,
+    codequality_path: Path | None,
+    console: Console,
+    environ: Mapping[str, str],
+) -> None:
+    """GitHub's annotations (when running in GitHub Actions) and GitLab's code quality file."""
+    root, folder_of = repository_root(environ), _folders(config)
+    if codequality_path is not None:
+        write_atomic(codequality_path, ci.codequality_json(result, folder_of, root))
+    if environ.get("GITHUB_ACTIONS") == "true":
+        # Written raw, one per line: the runner reads workflow commands from the log's lines.
+        for line in ci.github_annotations(result, folder_of, root):
+            console.file.write(line + "\n")
+        console.file.flush()
 
 
 def run_and_report(options: RunOptions | WatchOptions, console: Console | None = None) -> int:
@@ -79,6 +113,7 @@ def run_and_report(options: RunOptions | WatchOptions, console: Console | None =
                 report_json.write_json(result, outcome, options.json_path)
             render_run(console, result, outcome)
             render_report_paths(console, directory)
+            _ci_outputs(result, config, options.codequality_path, console, os.environ)
     except LeakbenchError:
         reports.discard_unused_default(directory, options.report_dir)
         raise

@@ -126,6 +126,7 @@ class RunOptions:
     max_p95_ms: float | None = None
     # The command: reports, progress and its own time limit.
     json_path: Path | None = None
+    codequality_path: Path | None = None
     report_dir: Path | None = None
     timeout: float = 3600.0
     live: bool = True
@@ -134,7 +135,7 @@ class RunOptions:
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout)
+        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
@@ -339,6 +340,7 @@ class WatchOptions:
     fail_on_leak: bool = True
     max_total_connections: int | None = None
     json_path: Path | None = None
+    codequality_path: Path | None = None
     report_dir: Path | None = None
     timeout: float = 3600.0
     live: bool = True
@@ -346,7 +348,7 @@ class WatchOptions:
 
     def check_command(self) -> None:
         """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout)
+        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the watched run, or a UsageError naming the bad value."""
@@ -370,32 +372,33 @@ class WatchOptions:
         )
 
 
-def check_command_options(json_path: Path | None, timeout: float) -> None:
-    """--json can be written and --timeout is positive (the command's own options).
+def check_command_options(
+    json_path: Path | None, timeout: float, codequality_path: Path | None = None
+) -> None:
+    """--json and --codequality can be written and --timeout is positive (the command's own).
 
     Checked before anything starts: finding an unwritable --json after the
     load would cost the run, and its error would stand where the verdict goes.
     """
-    if json_path is not None:
-        _check_writable(json_path)
+    for option, path in (("--json", json_path), ("--codequality", codequality_path)):
+        if path is not None:
+            _check_writable(option, path)
     if not 0 < timeout <= 1e9:  # NaN fails every comparison; 1e30 overflows the timer
         raise UsageError(f"--timeout {timeout:g} is invalid; give a positive number.")
 
 
-def _check_writable(json_path: Path) -> None:
-    """The report is written as a temporary file beside ``json_path``, then renamed onto it."""
-    folder = json_path.resolve().parent
+def _check_writable(option: str, path: Path) -> None:
+    """A report is written as a temporary file beside ``path``, then renamed onto it."""
+    folder = path.resolve().parent
     if not folder.is_dir():
-        raise UsageError(
-            f"--json {json_path}: the folder {folder} does not exist; create it first."
-        )
-    if json_path.is_dir():
-        raise UsageError(f"--json {json_path} is a folder; give a file name such as report.json.")
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist; create it first.")
+    if path.is_dir():
+        raise UsageError(f"{option} {path} is a folder; give a file name such as report.json.")
     try:
         with tempfile.TemporaryFile(dir=folder, prefix=".leakbench-probe-"):
             pass
     except OSError as exc:
         raise UsageError(
-            f"--json {json_path} cannot be written ({exc.strerror or exc}); "
+            f"{option} {path} cannot be written ({exc.strerror or exc}); "
             "choose a file in a folder you can write to."
         ) from None

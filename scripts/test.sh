@@ -5,7 +5,8 @@
 # included, for the plugin's test), installs Debian's chromium (the HTML report
 # test) and wrk (the watch and --load-command tests) when they are missing and
 # we may (root with apt-get), fills .cache/wheelhouse for the matrix tests, then
-# runs ruff, mypy, lint-imports (the layering contracts in pyproject.toml) and pytest.
+# runs ruff, mypy, lint-imports (the layering contracts in pyproject.toml), the docs build
+# (mkdocs build --strict) and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +37,10 @@ ruff check leakbench scenarios tests benchmarks examples
 ruff format --check leakbench scenarios tests benchmarks examples
 mypy
 lint-imports --no-logo
+# The documentation site: a broken link or anchor, or a page missing from the nav, fails.
+NO_MKDOCS_2_WARNING=1 mkdocs build --strict --quiet
 # Three workers, each a whole module at a time (module-scoped targets and runs stay
 # shared): a row spends most of its time waiting (settle, target start), so three
 # overlap well even on 2 cores (measured: 2 min 53 s against 3 min 50 s with two).
-# `pytest tests/unit` or `pytest -m "not slow"` for a quick look (README, Development).
+# `pytest tests/unit` or `pytest -m "not slow"` for a quick look (docs/development.md).
 python -m pytest -n 3 --dist loadscope "$@"

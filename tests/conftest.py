@@ -1,4 +1,4 @@
-"""The test lanes (README, Development): tests/unit is pure and quick; every test in
+"""The test lanes (docs/development.md): tests/unit is pure and quick; every test in
 tests/integration and tests/reliability is ``slow`` unless it is marked ``quick``.
 
 So a new test with real servers leaves ``pytest -m "not slow"`` quick by

@@ -33,7 +33,7 @@ from leakbench.cli.watch import EPILOG as WATCH_EPILOG
 from leakbench.cli.watch import watch_command
 from leakbench.command import report_again
 from leakbench.errors import EXIT_RUN_FAILED
-from leakbench.output.reports import ReportFormat
+from leakbench.output.reports import ReportFormat, newest_report
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -90,8 +90,13 @@ def scenarios_command() -> None:
 @app.command("report")
 def report_command(
     path: Annotated[
-        Path, typer.Argument(metavar="REPORT_JSON", help="A report.json written by leakbench run.")
-    ],
+        Path | None,
+        typer.Argument(
+            metavar="[REPORT_JSON]",
+            help="A report.json written by leakbench run (default: the newest under reports/).",
+            show_default=False,
+        ),
+    ] = None,
     report_dir: Annotated[
         Path | None,
         typer.Option(
@@ -115,9 +120,19 @@ def report_command(
 ) -> None:
     """Re-render a saved JSON report: the table, or the Markdown, HTML and JUnit files.
 
-    The exit code is the saved run's, judged against the thresholds it recorded.
+    Without a path, the newest report.json under ./reports/ is shown. The exit code
+    is the saved run's, judged against the thresholds it recorded.
     """
-    exit_on_error(lambda: report_again(path, report_dir, formats or ()))
+
+    def render() -> int:
+        saved = path
+        if saved is None:
+            saved = newest_report()
+            # On stderr: stdout may be the one format asked for.
+            typer.echo(f"report: {saved} (the newest)", err=True)
+        return report_again(saved, report_dir, formats or ())
+
+    exit_on_error(render)
 
 
 @app.command("version")

@@ -239,6 +239,17 @@ JsonPath = Annotated[
         show_default=False,
     ),
 ]
+CodeQuality = Annotated[
+    Path | None,
+    typer.Option(
+        "--codequality",
+        metavar="FILE",
+        help="Also write GitLab's code quality report (Code Climate JSON) here: an issue at "
+        "each line of the app's code that took a leaked connection.",
+        rich_help_panel=OUTPUT,
+        show_default=False,
+    ),
+]
 PrometheusPort = Annotated[
     int | None,
     typer.Option(

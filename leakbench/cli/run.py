@@ -76,6 +76,7 @@ def run_command(  # noqa: PLR0917 - typer maps each parameter to an option
     max_p95_ms: run_options.MaxP95Ms = None,
     report_dir: options.ReportDir = None,
     json_path: options.JsonPath = None,
+    codequality_path: options.CodeQuality = None,
     live: options.Live = _DEFAULTS.live,
     verbose: options.Verbose = False,
     prometheus_port: options.PrometheusPort = None,

@@ -44,6 +44,7 @@ def watch_command(  # noqa: PLR0917 - typer maps each parameter to an option
     max_total_connections: options.WatchMaxTotalConnections = None,
     report_dir: options.ReportDir = None,
     json_path: options.JsonPath = None,
+    codequality_path: options.CodeQuality = None,
     live: options.WatchLive = _DEFAULTS.live,
     prometheus_port: options.PrometheusPort = None,
 ) -> None:

@@ -15,8 +15,8 @@ from leakbench.results import RunResult, RunSettings, Verdict, Versions
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdFailure, ThresholdName, Thresholds
 
-# The reports' table (shaped like the pull request's), from the one table definition.
-COLUMNS: tuple[str, ...] = tuple(column.report_header or "" for column in REPORT_COLUMNS)
+# The reports' table (shaped like the pull request's), from the one table definition;
+# its headers, the first named for the run's rows, come from table.report_headers.
 # Columns holding numbers, right-aligned by both formats.
 NUMERIC_COLUMNS = frozenset(i for i, column in enumerate(REPORT_COLUMNS) if column.numeric)
 

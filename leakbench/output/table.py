@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from leakbench.output.sparkline import sparkline
-from leakbench.results import ExternalLoad, Findings, LoadStats, RowResult
+from leakbench.results import ExternalLoad, Findings, LoadStats, RowResult, RunResult
 
 # Characters of the idle-in-transaction sparkline; each shows the peak of its slice of samples.
 SPARKLINE_WIDTH = 12
@@ -161,6 +161,39 @@ COLUMNS: tuple[Column, ...] = (
 
 TERMINAL_COLUMNS = tuple(c for c in COLUMNS if c.terminal_header is not None)
 REPORT_COLUMNS = tuple(c for c in COLUMNS if c.report_header is not None)
+
+
+def names_scenarios(result: RunResult) -> bool:
+    """Whether every row is one of the shipped scenarios, started by leakbench.
+
+    An app's row is named after its ``--app`` spec, which always holds a ``:``
+    (``pkg.main:app``); an attached app after its URL; a watched load after its tool.
+    A scenario's name is a plain word (``with-session``).
+    """
+    settings = result.settings
+    if settings.attach_url is not None or settings.watched:
+        return False
+    return all(":" not in row.pattern for row in result.rows)
+
+
+def name_header(result: RunResult) -> str:
+    """The first column's header: Pattern for the shipped scenarios, Target for an app."""
+    return "Pattern" if names_scenarios(result) else "Target"
+
+
+def terminal_header(column: Column, result: RunResult) -> str:
+    """The column's header at the terminal, the first column's named for the run's rows."""
+    if column.key == "pattern":
+        return name_header(result)
+    return column.terminal_header or column.key
+
+
+def report_headers(result: RunResult) -> tuple[str, ...]:
+    """The reports' headers, in :data:`REPORT_COLUMNS` order, the first named for the rows."""
+    return tuple(
+        name_header(result) if column.key == "pattern" else column.report_header or ""
+        for column in REPORT_COLUMNS
+    )
 
 
 def report_cells(row: RowResult) -> tuple[str, ...]:

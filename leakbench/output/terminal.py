@@ -29,7 +29,7 @@ from leakbench.output.style import (
     warning_text,
 )
 from leakbench.output.summary import versions_line
-from leakbench.output.table import SPARKLINE_WIDTH, TERMINAL_COLUMNS, Column
+from leakbench.output.table import SPARKLINE_WIDTH, TERMINAL_COLUMNS, Column, terminal_header
 from leakbench.results import RowResult, RunResult
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.routes import route_summary
@@ -72,7 +72,7 @@ def _table(
         # The last resort of a narrow terminal: the target's name folds onto a second line.
         folds = name_width is not None and column.key == "pattern"
         table.add_column(
-            column.terminal_header or column.key,
+            terminal_header(column, result),
             justify="right" if column.numeric else "left",
             # A cropped sparkline would hide the end of the row, where a leak shows;
             # a cropped name or figure would be misread.
@@ -171,17 +171,22 @@ def render_run(console: Console, result: RunResult, outcome: Outcome) -> None:
 
 
 def render_thresholds(console: Console, outcome: Outcome) -> None:
-    """One line per threshold a row crossed, naming both (a leak's reasons are above)."""
+    """One line per leaked row and per threshold a row crossed (a leak's reasons are above).
+
+    A leak is said as a leak: failing on one is the default, not a limit the user set.
+    """
     for failure in outcome.failures:
-        text = (
-            f"{failure.row} is LEAKED."
-            if failure.threshold is ThresholdName.FAIL_ON_LEAK
-            else failure.message
-        )
-        console.print(
-            error_text(f"--{failure.threshold.value}: {text}", label="threshold failed:"),
-            highlight=False,
-        )
+        if failure.threshold is ThresholdName.FAIL_ON_LEAK:
+            line = error_text(
+                f"{failure.row} is LEAKED, so the run fails "
+                "(--no-fail-on-leak reports leaks without failing).",
+                label="leak:",
+            )
+        else:
+            line = error_text(
+                f"--{failure.threshold.value}: {failure.message}", label="threshold failed:"
+            )
+        console.print(line, highlight=False)
 
 
 def render_report_paths(console: Console, directory: Path) -> None:

@@ -154,6 +154,10 @@ class ActivityPoller:
             self.gaps = 0
             self._origin = time.monotonic()
 
+    def elapsed(self) -> float:
+        """Seconds since the row's clock started, as the samples' ``t`` counts them."""
+        return round(time.monotonic() - self._origin, 3)
+
     def samples(self) -> tuple[ActivitySample, ...]:
         with self._lock:
             return tuple(self._samples)

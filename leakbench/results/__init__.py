@@ -169,6 +169,14 @@ class PoolStats:
 
 
 @dataclass(frozen=True, slots=True)
+class PoolReading:
+    """The target's pools' checked-out count, read ``t`` seconds into the row."""
+
+    t: float
+    checked_out: int
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEnds:
     """Sessions of the database that the server ended during a row (pg_stat_database, PG 14+)."""
 
@@ -283,6 +291,10 @@ class RowResult:
     # ended: handlers still running after their client left (None: no pool view, or
     # no client left early).
     handlers_after_load: int | None = None
+    # The pools' checked-out count read during the load (never during the settle, where a
+    # read could set off the collection that hides a leak); the baseline, after-settle
+    # and after-collection counts are the pool_* fields above.
+    pool_readings: tuple[PoolReading, ...] = ()
     # The drivers and pool classes the app's engines used, as its probe read them.
     drivers: tuple[str, ...] = ()
 

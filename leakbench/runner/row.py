@@ -27,6 +27,7 @@ from leakbench.results import (
     ExternalLoad,
     LoadStats,
     Phase,
+    PoolReading,
     PoolStats,
     RowResult,
 )
@@ -44,8 +45,13 @@ _TICK_SECONDS = 0.25
 
 @contextlib.contextmanager
 def _ticker(
-    observer: RunObserver, progress: LoadProgress, poller: Poller, target: TargetHandle
+    observer: RunObserver,
+    progress: LoadProgress,
+    poller: Poller,
+    target: TargetHandle,
+    readings: list[PoolReading],
 ) -> Iterator[None]:
+    """Report progress four times a second; during the load, read the pool into ``readings``."""
     stop = threading.Event()
 
     def loop() -> None:
@@ -57,6 +63,7 @@ def _ticker(
             if poller.phase is Phase.LOAD:
                 pool = target.pool_stats()
                 if pool is not None:
+                    readings.append(PoolReading(poller.elapsed(), pool.checked_out))
                     observer.pool_seen(pool.checked_out)
 
     thread = threading.Thread(target=loop, name="leakbench-ticker", daemon=True)
@@ -87,7 +94,8 @@ def observe_row(
         phases.await_login_quiet(poller)
     baseline = phases.take_baseline(poller, target)
     plan = _load_plan(config, spec, target.base_url, headers)
-    with _ticker(observer, progress, poller, target):
+    readings: list[PoolReading] = []
+    with _ticker(observer, progress, poller, target, readings):
         outcome = phases.load(
             poller, observer, drive, plan, progress, duration=config.load.duration
         )
@@ -157,6 +165,7 @@ def observe_row(
         pool_baseline=baseline.pool,
         pool_after_gc=pool_view.after_gc if pool_view is not None else None,
         external=external,
+        pool_readings=tuple(readings),
         drivers=look.drivers,
         handlers_after_load=still_running,
     )

@@ -33,6 +33,9 @@ _SCENARIO_DIRS = tuple(
         str(Path(__file__).parent.parent / "scenarios") + os.sep,
     }
 )
+# Any installed package's folder is a library's too, wherever the environment is: the user
+# site, a folder added by a .pth file or PYTHONPATH (as leakbench matrix's environments do).
+_INSTALLED_PARTS = tuple(f"{os.sep}{name}{os.sep}" for name in ("site-packages", "dist-packages"))
 # co_filename -> how the app's file is shown, or None for a library's (or for
 # generated code such as "<string>"): decided once per file.
 _SHOWN: dict[str, str | None] = {}
@@ -59,7 +62,10 @@ def _shown(filename: str) -> str | None:
     if filename in _SHOWN:
         return _SHOWN[filename]
     shown: str | None = None
-    if filename.startswith(_SCENARIO_DIRS) or not filename.startswith(("<", *_LIBRARY_DIRS)):
+    installed = any(part in filename for part in _INSTALLED_PARTS)
+    if filename.startswith(_SCENARIO_DIRS) or (
+        not installed and not filename.startswith(("<", *_LIBRARY_DIRS))
+    ):
         cwd = str(Path.cwd())
         inside = filename.startswith(cwd + os.sep)
         shown = filename[len(cwd) + 1 :] if inside else filename

@@ -1,6 +1,6 @@
 """Pure analysis: from pg_stat_activity samples to a verdict. No I/O here.
 
-The rule (documented in the README):
+The rule (documented in docs/verdict.md):
 
 * Connections idle in transaction or active while requests are in flight are
   *transient*; their peak is reported, never judged.

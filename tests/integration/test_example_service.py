@@ -1,4 +1,4 @@
-"""examples/items-service, run the way its README says: `leakbench run` in its folder.
+"""examples/items-service, run the way docs/your-app.md says: `leakbench run` in its folder.
 
 Its [tool.leakbench] section makes a fresh database, runs the Alembic
 migrations and the seed (--setup-cmd), logs in with the OAuth2 password form

@@ -2,7 +2,7 @@
 
 On the external server the test creates an app role that owns a database,
 a monitoring role that is only ``IN ROLE pg_monitor`` and a plain role with
-no grant at all, as the README tells users to; the target runs as the app
+no grant at all, as docs/your-app.md tells users to; the target runs as the app
 role, and leakbench watches as the others. All are dropped at the end.
 """
 
@@ -44,7 +44,7 @@ def roles(external_server_dsn: str) -> Iterator[Roles]:
     monitor, plain = f"lb_monitor_{suffix}", f"lb_plain_{suffix}"
     statements = [
         sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(owner)),
-        # The README's lines: a login role that can only read the statistics views.
+        # The lines of docs/your-app.md: a login role that can only read the statistics views.
         sql.SQL("CREATE ROLE {} LOGIN IN ROLE pg_monitor").format(sql.Identifier(monitor)),
         sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(plain)),
         sql.SQL("CREATE DATABASE {} OWNER {}").format(

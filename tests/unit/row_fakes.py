@@ -54,6 +54,9 @@ class FakePoller:
         self._clock = time.monotonic()
         self._samples.clear()
 
+    def elapsed(self) -> float:
+        return time.monotonic() - self._clock
+
     def _look(self, phase: Phase) -> ActivitySample:
         sample = ActivitySample(t=time.monotonic() - self._clock, phase=phase, **self.state(phase))
         self._samples.append(sample)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import tempfile
 from collections.abc import Callable, Iterable
 from enum import StrEnum
@@ -89,10 +90,32 @@ def claim_dir(requested: Path | None) -> Path:
         ) from None
 
 
+# Written into the outermost folder leakbench creates for reports, as pytest does for its
+# cache, so runs in a project leave ``git status`` clean.
+GITIGNORE = "# Created by leakbench: its reports are not part of the project.\n*\n"
+
+
+def _first_missing(directory: Path) -> Path | None:
+    """The outermost folder of ``directory`` that does not exist yet, if any."""
+    missing = None
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
+
+
 def prepare_dir(directory: Path) -> Path:
-    """Create ``directory`` and prove it is writable, before any load is spent on a run."""
+    """Create ``directory`` and prove it is writable, before any load is spent on a run.
+
+    The outermost folder created here gets a ``.gitignore`` of ``*``; a folder
+    that was already there is the user's, and is left as it is.
+    """
     try:
+        created = _first_missing(directory)
         directory.mkdir(parents=True, exist_ok=True)
+        if created is not None:
+            (created / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
         with tempfile.TemporaryFile(dir=directory, prefix=".leakbench-probe-"):
             pass
     except OSError as exc:
@@ -103,11 +126,33 @@ def prepare_dir(directory: Path) -> Path:
     return directory
 
 
+def newest_report(parent: Path = DEFAULT_PARENT) -> Path:
+    """The ``report.json`` written last under ``parent`` (``reports/``), for ``leakbench report``.
+
+    Raises a UsageError naming the folder when it holds none.
+    """
+    found = [path for path in parent.glob("*/report.json") if path.is_file()]
+    if not found:
+        raise UsageError(
+            f"No report.json was found in {parent}{os.sep}*{os.sep}; give the path of one "
+            "(leakbench report DIR/report.json), or run leakbench run first."
+        )
+    return max(found, key=lambda path: (path.stat().st_mtime, str(path)))
+
+
 def discard_unused_default(directory: Path | None, requested: Path | None) -> None:
     """Remove the default folder again when a run that failed wrote nothing into it."""
     if directory is not None and requested is None:
         with contextlib.suppress(OSError):
             directory.rmdir()  # refuses a folder that is not empty
+            # And reports/ itself, when it holds nothing but the .gitignore made with it.
+            parent = directory.parent
+            ignore = parent / ".gitignore"
+            if [p.name for p in parent.iterdir()] == [ignore.name] and ignore.read_text(
+                encoding="utf-8"
+            ) == GITIGNORE:
+                ignore.unlink()
+                parent.rmdir()
 
 
 def write_all(

@@ -1,10 +1,16 @@
-"""An inline SVG chart of one row's connections by state over time.
+"""An inline SVG chart of one row's connections by state over time, beside the pool's count.
 
 Drawn here in Python so the HTML report needs no script: step lines (each
 sample holds until the next), the load and settle phases as shaded bands, the
 after-settle snapshot and the forced collection as markers, and a hover title
 per sample. Long rows are thinned to one column per pixel, keeping each
 column's peaks, so a spike never disappears from the picture.
+
+The app's own view is drawn beside the server's: the pools' checked-out count
+at the baseline, during the load, after the settle and after the collection.
+A connection kept checked out but idle leaves every server line flat and
+healthy; only this line stays up. It is dashed across the settle, where the
+pool is not read (a read could set off the collection that hides a leak).
 """
 
 from __future__ import annotations
@@ -57,6 +63,37 @@ SERIES: tuple[Series, ...] = (
         2.6,
     ),
 )
+
+
+POOL_COLOR = "#0d9488"  # teal: apart from the states and the purple limit line
+POOL_LABEL = "checked out of the pool (the app's view)"
+
+
+def pool_points(row: RowResult) -> list[tuple[float, int]]:
+    """The pools' checked-out count over the row: baseline, load, after settle, after GC."""
+    findings = row.findings
+    points: list[tuple[float, int]] = []
+    if findings is not None and row.pool_baseline is not None:
+        points.append((findings.baseline.t, row.pool_baseline.checked_out))
+    points += [(reading.t, reading.checked_out) for reading in row.pool_readings]
+    if findings is not None and row.pool_after_settle is not None:
+        points.append((findings.after_settle.t, row.pool_after_settle.checked_out))
+        if findings.after_gc is not None and row.pool_after_gc is not None:
+            points.append((findings.after_gc.t, row.pool_after_gc.checked_out))
+    return sorted(points)
+
+
+def _thin_points(points: Sequence[tuple[float, int]], most: int) -> list[tuple[float, int]]:
+    """At most ``most`` points, each the highest count of its time slice."""
+    if len(points) <= most:
+        return list(points)
+    start, span = points[0][0], (points[-1][0] - points[0][0]) or 1.0
+    buckets: dict[int, tuple[float, int]] = {}
+    for t, value in points:
+        index = min(most - 1, int((t - start) / span * most))
+        first_t, peak = buckets.get(index, (t, value))
+        buckets[index] = (first_t, max(peak, value))
+    return list(buckets.values())
 
 
 def thin(samples: Sequence[ActivitySample], max_points: int) -> list[ActivitySample]:
@@ -228,6 +265,44 @@ def _annotations(row: RowResult, points: Sequence[ActivitySample], scale: _Scale
     return out
 
 
+def _pool_line(row: RowResult, scale: _Scale) -> list[str]:
+    """The pools' checked-out count as a step line, dashed over the unread settle."""
+    points = pool_points(row)
+    if not points:
+        return []
+    findings = row.findings
+    final_t = findings.after_settle.t if findings is not None else None
+    # The load's readings and the baseline; then what the settle left, read only at its end.
+    read = [p for p in points if final_t is None or p[0] < final_t]
+    after = [p for p in points if final_t is not None and p[0] >= final_t]
+    read = _thin_points(read, MAX_POINTS)
+    out = []
+    # Wider than the in-transaction line drawn over it, so a coinciding one still shows.
+    attrs = f'stroke="{POOL_COLOR}" stroke-width="3.6" stroke-opacity="0.85" fill="none"'
+    if read:
+        first_t, first_v = read[0]
+        d = [f"M{scale.x(first_t)},{scale.y(first_v)}"]
+        d += [f"H{scale.x(t)}V{scale.y(v)}" for t, v in read[1:]]
+        out.append(f'<path class="line line-pool" d="{"".join(d)}" {attrs}/>')
+    if after:
+        previous = read[-1] if read else after[0]
+        d = [f"M{scale.x(previous[0])},{scale.y(previous[1])}"]
+        d += [f"H{scale.x(t)}V{scale.y(v)}" for t, v in after]
+        out.append(
+            f'<path class="line line-pool-settle" d="{"".join(d)}" {attrs} stroke-dasharray="5 4"/>'
+        )
+        last_t, last_v = after[0]
+        baseline = row.pool_baseline.checked_out if row.pool_baseline is not None else 0
+        x, y = scale.x(last_t), scale.y(last_v)
+        out.append(f'<circle class="dot-pool" cx="{x}" cy="{y}" r="4" fill="{POOL_COLOR}"/>')
+        if last_v > baseline:
+            out.append(
+                f'<text class="note-pool" x="{x - 8}" y="{y - 8}" text-anchor="end" '
+                f'fill="{POOL_COLOR}">{last_v} still checked out</text>'
+            )
+    return out
+
+
 def _limit_line(scale: _Scale, limit: int) -> str:
     y = scale.y(limit)
     return (
@@ -244,6 +319,7 @@ def render(row: RowResult, max_total_connections: int | None = None) -> str:
     samples = sorted(row.samples, key=lambda s: s.t)
     points = thin(samples, MAX_POINTS)
     top = max(max(series.value(s) for series in SERIES) for s in samples)
+    top = max([top, *(value for _, value in pool_points(row))])
     if max_total_connections is not None:
         top = max(top, max_total_connections)
     # Headroom above the highest line, rounded up to a whole tick.
@@ -260,6 +336,10 @@ def render(row: RowResult, max_total_connections: int | None = None) -> str:
     if max_total_connections is not None:
         parts.append(_limit_line(scale, max_total_connections))
     for series in SERIES:
+        if series.key == "aborted":
+            # Above the idle line it would hide (a kept, idle connection), under the
+            # in-transaction lines it borders when they coincide.
+            parts += _pool_line(row, scale)
         dash = f' stroke-dasharray="{series.dash}"' if series.dash else ""
         parts.append(
             f'<path class="line line-{series.key}" d="{_step_path(points, series, scale)}" '
@@ -280,6 +360,11 @@ def legend() -> str:
         + f"/></svg>{escape(s.label)}</span>"
         for s in SERIES
     ]
+    items.append(
+        f'<span class="key"><svg width="22" height="8" aria-hidden="true">'
+        f'<line x1="0" y1="4" x2="22" y2="4" stroke="{POOL_COLOR}" stroke-width="2.8"/>'
+        f"</svg>{escape(POOL_LABEL)}</span>"
+    )
     items += [
         '<span class="key"><span class="swatch band-load-swatch"></span>load phase</span>',
         '<span class="key"><span class="swatch band-settle-swatch"></span>settle phase</span>',

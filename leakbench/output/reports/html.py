@@ -12,7 +12,6 @@ from leakbench.output.notes import leak_kind_label, row_notes
 from leakbench.output.reports import chart
 from leakbench.output.reports.json import SCHEMA_VERSION
 from leakbench.output.summary import (
-    COLUMNS,
     NUMERIC_COLUMNS,
     headline,
     period,
@@ -20,7 +19,7 @@ from leakbench.output.summary import (
     threshold_outcomes,
     version_items,
 )
-from leakbench.output.table import report_cells
+from leakbench.output.table import report_cells, report_headers
 from leakbench.results import RowResult, RunResult, Verdict
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.thresholds import ThresholdName
@@ -75,6 +74,8 @@ ul.why { margin:8px 0 0; padding-left:18px; }
 .chart .line { fill:none; stroke-linejoin:round; }
 .chart .dot-iit { fill:#dc2626; stroke:#fff; stroke-width:1.5; }
 .chart .note-iit { font-size:11px; font-weight:600; fill:#b91c1c; }
+.chart .dot-pool { stroke:#fff; stroke-width:1.5; }
+.chart .note-pool { font-size:11px; font-weight:600; }
 .chart .limit { stroke:#7c3aed; stroke-dasharray:6 4; }
 .chart .limit-label { font-size:10.5px; fill:#7c3aed; }
 .chart .hover { fill:transparent; }
@@ -101,7 +102,7 @@ def _pill(verdict: Verdict, big: bool = False) -> str:
 def _results_table(result: RunResult) -> str:
     head = "".join(
         f'<th class="num">{escape(c)}</th>' if i in NUMERIC_COLUMNS else f"<th>{escape(c)}</th>"
-        for i, c in enumerate(COLUMNS)
+        for i, c in enumerate(report_headers(result))
     )
     body = []
     for index, row in enumerate(result.rows):

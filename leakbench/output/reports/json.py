@@ -29,6 +29,7 @@ from leakbench.results import (
     MadeEngines,
     OldestTransaction,
     Phase,
+    PoolReading,
     PoolStats,
     Reclaims,
     RouteStats,
@@ -115,6 +116,7 @@ def _row(row: RowResult) -> dict[str, Any]:
         "handlers_after_load": row.handlers_after_load,
         "drivers": list(row.drivers),
         "samples": [_sample(s) for s in row.samples],
+        "pool_readings": [dataclasses.asdict(reading) for reading in row.pool_readings],
     }
     if load is not None:
         load_data = dataclasses.asdict(load)
@@ -317,6 +319,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
         external=external,
         note=data.get("note"),
         handlers_after_load=data.get("handlers_after_load"),
+        pool_readings=tuple(PoolReading(**reading) for reading in data.get("pool_readings", [])),
         drivers=tuple(data.get("drivers", ())),
     )
 

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from leakbench.output.notes import row_notes
 from leakbench.output.summary import (
-    COLUMNS,
     NUMERIC_COLUMNS,
     VERDICT_MARKS,
     headline,
@@ -16,7 +15,7 @@ from leakbench.output.summary import (
     threshold_outcomes,
     version_items,
 )
-from leakbench.output.table import report_cells
+from leakbench.output.table import report_cells, report_headers
 from leakbench.results import RunResult
 from leakbench.verdict.outcome import Outcome
 from leakbench.verdict.routes import route_summary
@@ -57,7 +56,7 @@ def render(result: RunResult, outcome: Outcome) -> str:
         cells = [escape(cell) for cell in report_cells(row)]
         cells[-1] = f"{VERDICT_MARKS[row.verdict]} {cells[-1]}"
         rows.append(tuple(cells))
-    out += [_table(COLUMNS, rows, NUMERIC_COLUMNS), ""]
+    out += [_table(report_headers(result), rows, NUMERIC_COLUMNS), ""]
     if result.settings.all_routes:
         out += [f"**{escape(route_summary(result.rows))}**", ""]
 
