@@ -14,11 +14,12 @@ returns the last Python traceback, its own lines, not folded into a paragraph.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
+
+from leakbench.redaction import redact
 
 # Per file: the log and its one rotated predecessor hold at most twice this.
 DEFAULT_CAP_BYTES = 1024 * 1024
@@ -127,15 +128,14 @@ class TargetOutput:
         return block
 
     def save(self, destination: Path) -> Path | None:
-        """Copy what is kept to ``destination`` (its folder is made); None if that failed."""
+        """Copy what is kept to ``destination`` (its folder is made), redacted as every
+        output is (an app may print its DATABASE_URL); None if that failed."""
         self.wait()
         try:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            with destination.open("wb") as out:
-                for path in (self.rotated, self.path):
-                    if path.is_file():
-                        with path.open("rb") as part:
-                            shutil.copyfileobj(part, out)
+            parts = [path.read_bytes() for path in (self.rotated, self.path) if path.is_file()]
+            text = b"".join(parts).decode("utf-8", errors="replace")
+            destination.write_text(redact(text), encoding="utf-8")
         except OSError:
             return None
         return destination

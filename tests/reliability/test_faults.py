@@ -193,7 +193,9 @@ def test_a_server_restart_mid_row_is_inconclusive_not_clean(tmp_path: Path) -> N
 
 def test_verbose_streams_the_targets_output_live(tmp_path: Path, embedded_dsn: str) -> None:
     broken = tmp_path / "loud.py"
-    broken.write_text("print('loud app: importing')\nraise RuntimeError('loud failure')\n")
+    broken.write_text(
+        "print('loud app: importing')\napp = None\nraise RuntimeError('loud failure')\n"
+    )
     result = runner.invoke(
         app,
         [

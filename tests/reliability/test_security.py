@@ -68,7 +68,9 @@ def test_a_wrong_password_is_a_one_line_error_without_it(secured: EmbeddedPostgr
 
 
 def test_no_server_at_the_dsn_names_where_it_looked() -> None:
-    result = runner.invoke(app, ["run", "--dsn", "postgresql://u:pw-Zq9@127.0.0.1:9/db"])
+    result = runner.invoke(
+        app, ["run", "-p", "try-finally", "--dsn", "postgresql://u:pw-Zq9@127.0.0.1:9/db"]
+    )
     assert result.exit_code == 3
     assert "Cannot connect to PostgreSQL at u@127.0.0.1:9/db" in result.output
     assert "pw-Zq9" not in result.output

@@ -66,7 +66,7 @@ def default_dir(now: datetime.datetime | None = None) -> Path:
     started together can win; the other moves on to the next suffix.
     """
     stamp = (now or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%SZ")
-    DEFAULT_PARENT.mkdir(parents=True, exist_ok=True)
+    _make_folder(DEFAULT_PARENT)
     for suffix in range(1, 10_000):
         candidate = DEFAULT_PARENT / (stamp if suffix == 1 else f"{stamp}-{suffix}")
         try:
@@ -105,6 +105,14 @@ def _first_missing(directory: Path) -> Path | None:
     return missing
 
 
+def _make_folder(directory: Path) -> None:
+    """Create ``directory``; the outermost folder created gets a ``.gitignore`` of ``*``."""
+    created = _first_missing(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if created is not None:
+        (created / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+
+
 def prepare_dir(directory: Path) -> Path:
     """Create ``directory`` and prove it is writable, before any load is spent on a run.
 
@@ -112,10 +120,7 @@ def prepare_dir(directory: Path) -> Path:
     that was already there is the user's, and is left as it is.
     """
     try:
-        created = _first_missing(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if created is not None:
-            (created / ".gitignore").write_text(GITIGNORE, encoding="utf-8")
+        _make_folder(directory)
         with tempfile.TemporaryFile(dir=directory, prefix=".leakbench-probe-"):
             pass
     except OSError as exc:
@@ -141,18 +146,24 @@ def newest_report(parent: Path = DEFAULT_PARENT) -> Path:
 
 
 def discard_unused_default(directory: Path | None, requested: Path | None) -> None:
-    """Remove the default folder again when a run that failed wrote nothing into it."""
-    if directory is not None and requested is None:
-        with contextlib.suppress(OSError):
+    """Remove what a run that failed made for its reports when it wrote nothing into it.
+
+    The default ``reports/<timestamp>/``, then ``reports/`` itself when it holds nothing but
+    the ``.gitignore`` made with it; a ``--report-dir`` only when leakbench made it (it holds
+    that ``.gitignore`` and nothing else).
+    """
+    if directory is None:
+        return
+    with contextlib.suppress(OSError):
+        if requested is None:
             directory.rmdir()  # refuses a folder that is not empty
-            # And reports/ itself, when it holds nothing but the .gitignore made with it.
-            parent = directory.parent
-            ignore = parent / ".gitignore"
-            if [p.name for p in parent.iterdir()] == [ignore.name] and ignore.read_text(
-                encoding="utf-8"
-            ) == GITIGNORE:
-                ignore.unlink()
-                parent.rmdir()
+            directory = directory.parent
+        ignore = directory / ".gitignore"
+        if [p.name for p in directory.iterdir()] == [ignore.name] and ignore.read_text(
+            encoding="utf-8"
+        ) == GITIGNORE:
+            ignore.unlink()
+            directory.rmdir()
 
 
 def write_all(
