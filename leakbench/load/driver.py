@@ -1,14 +1,13 @@
-"""Drive concurrent HTTP requests at one endpoint with httpx2, closed or open loop.
+"""Drive concurrent HTTP requests at one endpoint, closed or open loop.
 
-httpx2 is the maintained continuation of httpx (same API; httpx has had no
-release since 0.28.1). One ``httpx2.AsyncClient`` serves every worker, with
-leakbench's own transport behind it (:mod:`leakbench.load.transport`):
-httpcore's pool (httpx2 runs on its fork, httpcore2) serialised concurrent
-requests on its lock (httpx issue 3215, measured on httpcore 1.0) and spent
-several times the app's CPU per request, which on a small machine is taken
-from the app under test. Every worker sends the same pre-built
-``httpx2.Request``, encoded once, unless the route varies per request
-(``{n}``, ``{uuid}``) or the row is a mix (:mod:`leakbench.load.requests`).
+Requests are ``httpx2.Request`` objects (httpx2 is httpx's maintained
+continuation), each fixed one built once (:mod:`leakbench.load.requests`),
+sent by leakbench's own HTTP/1.1 transport (:mod:`leakbench.load.transport`).
+Workers call the transport's ``fetch`` directly: httpcore's pool serialised
+concurrent requests on its lock (httpx issue 3215) and httpx2's client layers
+(auth and redirect flows, hooks, an ``httpx2.Response`` to build and close)
+cost as much CPU as the transport itself, taken on a small machine from the
+app under test.
 
 Closed loop (the default), each worker sends its next request as soon as
 the last is answered. Open loop (``rate``), requests are due at a fixed
@@ -36,17 +35,11 @@ from leakbench import __version__
 from leakbench.client_spec import DEFAULT_WEBSOCKET, PERFECT_CLIENT, ClientBehaviour, WebSocketSpec
 from leakbench.config import Endpoint
 from leakbench.load.histogram import LatencyHistogram
-from leakbench.load.leaving import RouteLeaving, leaving_for
+from leakbench.load.leaving import ClientLeft, RouteLeaving, leaving_for
 from leakbench.load.limits import ensure_open_files
 from leakbench.load.requests import RequestShape, RequestSource
-from leakbench.load.transport import (
-    LEAVING,
-    ClientLeft,
-    LoadTransport,
-    ServerDisconnected,
-    StreamGauge,
-)
-from leakbench.load.websocket import WebSocketAnswer, session, websocket_url
+from leakbench.load.transport import LoadTransport, ServerDisconnected
+from leakbench.load.websocket import session, websocket_url
 from leakbench.request_spec import JSON_TYPE, WS_METHOD, Route
 from leakbench.results import LoadStats, RouteStats
 from leakbench.system import shutdown
@@ -55,10 +48,6 @@ from leakbench.system import shutdown
 # retries, so a dead target does not turn the driver into a busy loop.
 _ERROR_BACKOFF_SECONDS = 0.01
 _USER_AGENT = f"leakbench/{__version__}"
-_DRAINED = httpx2.ByteStream(b"")
-_NO_AUTH = httpx2.Auth()
-
-
 # How often the driver looks whether the user asked the run to stop.
 _STOP_POLL_SECONDS = 0.05
 
@@ -171,41 +160,6 @@ class _Budget:
         return slot
 
 
-class _NoCookies(httpx2.Cookies):
-    """Keeps no cookie: each worker replays one pre-built request, which carries none.
-
-    httpx's cookie extraction built urllib request and message objects for
-    every response, about a fifth of the driver's CPU; httpx2 skips answers
-    without Set-Cookie, but an app that sets cookies would still pay it (and
-    grow the jar). A load driver has no use for them.
-    """
-
-    def extract_cookies(self, response: httpx2.Response) -> None:
-        return
-
-
-class LoadClient(httpx2.AsyncClient):
-    """An ``httpx2.AsyncClient`` over :class:`LoadTransport` that keeps no cookies."""
-
-    _NO_COOKIES = _NoCookies()
-
-    def __init__(self, request_timeout: float, gauge: StreamGauge | None = None) -> None:
-        super().__init__(
-            transport=LoadTransport(gauge=gauge),
-            timeout=httpx2.Timeout(request_timeout),
-            follow_redirects=False,
-            trust_env=False,
-        )
-
-    @property
-    def cookies(self) -> httpx2.Cookies:
-        return self._NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, _: object) -> None:
-        return
-
-
 def request_source(plan: LoadPlan) -> RequestSource:
     """The row's requests: minimal headers plus the user's, each fixed body encoded once."""
     shape = RequestShape(
@@ -220,18 +174,11 @@ def request_source(plan: LoadPlan) -> RequestSource:
     return RequestSource(plan.all_routes, shape, _USER_AGENT)
 
 
-def build_request(plan: LoadPlan) -> httpx2.Request:
-    """The one request of a single fixed route (what every worker sends)."""
-    request = request_source(plan).fixed
-    assert request is not None, "the plan's route varies per request"
-    return request
-
-
 @dataclass(frozen=True, slots=True)
 class _Row:
     """What every worker of a row shares."""
 
-    client: httpx2.AsyncClient
+    transport: LoadTransport
     source: RequestSource
     budget: _Budget
     histogram: LatencyHistogram
@@ -246,7 +193,7 @@ class _Row:
 
 
 async def _worker(row: _Row) -> None:  # noqa: PLR0912 - the per-request loop stays inline: a call per request costs
-    send, clock, record = row.client.send, time.perf_counter, row.histogram.record
+    fetch, clock, record = row.transport.fetch, time.perf_counter, row.histogram.record
     source, budget, progress, leaving = row.source, row.budget, row.progress, row.leaving
     fixed, per_route = source.fixed, progress.route_counts or None
     route_histograms = row.route_histograms
@@ -261,20 +208,16 @@ async def _worker(row: _Row) -> None:  # noqa: PLR0912 - the per-request loop st
             index, request = source.next()
         assert request is not None
         progress.sent += 1
+        leave = None
         if leaving is not None:
-            # Each worker is a task of its own: the variable is this request's alone.
             leaver = leaving[index]
-            LEAVING.set(leaver.draw())
+            leave = leaver.draw()
         try:
-            # stream=True: the transport has already read the body whole; httpx2's
-            # decoding layers would only copy it. An explicit (empty) Auth spares
-            # httpx2 from parsing the URL for credentials on every request.
-            response: httpx2.Response | WebSocketAnswer
             if websockets is not None and (spec := websockets[index]) is not None:
                 url = websocket_url(str(request.url))
-                response = await session(url, spec, row.request_timeout)
+                status = (await session(url, spec, row.request_timeout)).status_code
             else:
-                response = await send(request, stream=True, auth=_NO_AUTH)
+                status = (await fetch(request, leave)).status
         except ClientLeft as left:
             # As asked: neither an answer nor an error, and no latency of an answer.
             progress.left(streaming=left.streaming)
@@ -288,11 +231,7 @@ async def _worker(row: _Row) -> None:  # noqa: PLR0912 - the per-request loop st
             if not isinstance(error, ServerDisconnected | httpx2.TimeoutException):
                 await asyncio.sleep(_ERROR_BACKOFF_SECONDS)
             continue
-        await response.aclose()
-        # httpx2 links a response and its stream both ways; unlinking lets the
-        # pair be freed now instead of piling up (5+ MB) until a full collection.
-        response.stream = _DRAINED
-        progress.answer(response.status_code, per_route[index] if per_route else None)
+        progress.answer(status, per_route[index] if per_route else None)
         elapsed = clock() - started
         if leaver is not None:
             leaver.answered(elapsed)
@@ -370,7 +309,7 @@ async def drive(
         (route.websocket or plan.websocket) if route.method == WS_METHOD else None
         for route in routes
     )
-    async with LoadClient(plan.request_timeout, gauge=progress) as client:
+    async with LoadTransport(gauge=progress) as transport:
         cpu_started, wait_started = time.thread_time(), _cpu_wait()
         progress.started_at = time.monotonic()
         started = time.perf_counter()
@@ -379,7 +318,7 @@ async def drive(
             asyncio.ensure_future(
                 _worker(
                     _Row(
-                        client,
+                        transport,
                         source,
                         budget,
                         histogram,

@@ -1,4 +1,4 @@
-"""A minimal, sans-I/O HTTP/1.1 response reader for the load transport.
+"""A minimal, sans-I/O HTTP/1.1 response reader (and request encoder) for the load transport.
 
 It understands what a keep-alive client must: Content-Length bodies,
 chunked bodies (with extensions and trailers), bodies delimited by the
@@ -256,3 +256,20 @@ class ResponseReader:
         self._state = _State.HEAD
         self._body.clear()
         return response
+
+
+def encode_request(
+    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
+) -> bytes:
+    """The request's bytes on the wire; a streamed body goes out as one chunk."""
+    chunked = any(name.lower() == b"transfer-encoding" for name, _ in headers)
+    lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
+    lines.append(b"\r\n")
+    if chunked:
+        if body:
+            lines.append(b"%x\r\n%s\r\n" % (len(body), body))
+        lines.append(b"0\r\n\r\n")
+    else:
+        lines.append(body)
+    return b"".join(lines)

@@ -1,8 +1,8 @@
 """Which requests' clients leave early, and when: ``--abort``, ``--stream-read``, ``--hold``.
 
 Each route of a row gets a :class:`RouteLeaving` that draws, request by
-request, a :class:`~leakbench.load.transport.Leave` (or None for a client
-that reads the answer to its end). An ``--abort`` without WHEN leaves at a
+request, a :class:`Leave` (or None for a client that reads the answer to
+its end), which the worker hands to the transport. An ``--abort`` without WHEN leaves at a
 random point within the route's observed latency: a latency drawn from the
 route's recent answers, times a uniform fraction, so cancellations land in
 every phase of the handler (the query, the commit, the return to the pool)
@@ -15,14 +15,34 @@ only ones (a short load on a slow route) still has clients that leave.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
-from leakbench.client_spec import ClientBehaviour
-from leakbench.load.transport import Leave
+from leakbench.client_spec import ClientBehaviour, StreamLimit
 
 # Recent answered latencies kept per route: enough to follow a drifting latency.
 _RECENT = 64
 # Before a route's first answer, requests are left within this share of the timeout.
 _UNKNOWN_LATENCY_SHARE = 0.25
+
+
+class ClientLeft(Exception):
+    """The client left before the answer's end, as asked: its connection is closed.
+
+    ``streaming`` is True when it left a streamed answer part way (the head
+    had arrived), False when it abandoned the request before the answer.
+    """
+
+    def __init__(self, *, streaming: bool) -> None:
+        super().__init__("The client left before the end of the answer, as asked.")
+        self.streaming = streaming
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    """When the client of one request leaves: seconds after sending, and how far into a stream."""
+
+    abort_after: float | None = None
+    stream: StreamLimit | None = None
 
 
 class RouteLeaving:

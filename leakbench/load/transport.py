@@ -15,27 +15,35 @@ than reused (see :data:`_CLOSE_AFTER_STATUS`). Bodies are read whole.
 The read timeout covers the whole exchange, from writing the request to the
 last byte of the response.
 
-A client that leaves (``--abort``, ``--stream-read``, ``--hold``; set per
-request through :data:`LEAVING`) closes its connection: the server sees a
-real disconnect, Starlette's ``http.disconnect``, and the exchange raises
-:class:`ClientLeft`, which is no error of the server's nor of the driver's.
+A client that leaves (``--abort``, ``--stream-read``, ``--hold``: the
+:class:`~leakbench.load.leaving.Leave` given to :meth:`LoadTransport.fetch`)
+closes its connection: the server sees a real disconnect, Starlette's
+``http.disconnect``, and the exchange raises
+:class:`~leakbench.load.leaving.ClientLeft`, which is no error of the
+server's nor of the driver's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from contextvars import ContextVar
-from dataclasses import dataclass
-from typing import Protocol, cast
+from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple, Protocol, cast
 
 import httpx2
 
 from leakbench.client_spec import StreamLimit
-from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
+from leakbench.load.http11 import (
+    ParsedResponse,
+    ResponseFormatError,
+    ResponseReader,
+    encode_request,
+)
+from leakbench.load.leaving import ClientLeft, Leave
 
 _HTTP11 = {"http_version": b"HTTP/1.1"}
-# Fixed requests whose bytes are kept: a mix has one per route.
+# Fixed requests whose preparation is kept: a mix has one per route.
 _MAX_ENCODED = 64
 # Set on a request built for one use: its encoding is not kept.
 SINGLE_USE = "leakbench_single_use"
@@ -57,30 +65,6 @@ class ServerDisconnected(httpx2.RemoteProtocolError):
     request written on it meanwhile is never answered. It is not a fault of
     the driver; the next request opens a fresh connection.
     """
-
-
-class ClientLeft(Exception):
-    """The client left before the answer's end, as asked: its connection is closed.
-
-    ``streaming`` is True when it left a streamed answer part way (the head
-    had arrived), False when it abandoned the request before the answer.
-    """
-
-    def __init__(self, *, streaming: bool) -> None:
-        super().__init__("The client left before the end of the answer, as asked.")
-        self.streaming = streaming
-
-
-@dataclass(frozen=True, slots=True)
-class Leave:
-    """When the client of one request leaves: seconds after sending, and how far into a stream."""
-
-    abort_after: float | None = None
-    stream: StreamLimit | None = None
-
-
-# Set by the load's worker around a request whose client leaves early; read by the transport.
-LEAVING: ContextVar[Leave | None] = ContextVar("leakbench_leaving", default=None)
 
 
 class StreamGauge(Protocol):
@@ -137,10 +121,14 @@ class _Connection(asyncio.Protocol):
         self._reader.expect(head_request=head_request, discard_body=stream is not None)
         waiter = self._waiter = self._loop.create_future()
         self._transport.write(payload)
+        abort_after = leave.abort_after if leave is not None else None
+        if abort_after is not None:
+            self._leave_timer = self._loop.call_later(abort_after, self._leave)
+            if timeout is not None and abort_after < timeout:
+                # The client leaves before the timeout could fire: one timer is enough.
+                timeout = None
         if timeout is not None:
             self._timer = self._loop.call_later(timeout, self._time_out, timeout)
-        if leave is not None and leave.abort_after is not None:
-            self._leave_timer = self._loop.call_later(leave.abort_after, self._leave)
         return waiter
 
     def data_received(self, data: bytes) -> None:
@@ -246,29 +234,47 @@ class _Connection(asyncio.Protocol):
             self._transport.abort()
 
 
-def encode_request(
-    method: bytes, target: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-) -> bytes:
-    """The request's bytes on the wire; a streamed body goes out as one chunk."""
-    chunked = any(name.lower() == b"transfer-encoding" for name, _ in headers)
-    lines = [b"%s %s HTTP/1.1\r\n" % (method, target)]
-    lines += [b"%s: %s\r\n" % (name, value) for name, value in headers]
-    lines.append(b"\r\n")
-    if chunked:
-        if body:
-            lines.append(b"%x\r\n%s\r\n" % (len(body), body))
-        lines.append(b"0\r\n\r\n")
-    else:
-        lines.append(body)
-    return b"".join(lines)
+class _Prepared(NamedTuple):
+    """A request as the transport sends it: its bytes, where, and its timeouts."""
+
+    request: httpx2.Request
+    payload: bytes
+    origin: _Origin
+    read_timeout: float | None
+    connect_timeout: float | None
+    head: bool
+
+
+class _ConnectDeadline:
+    """Cancels the connecting task after the connect timeout: one timer, no context manager.
+
+    ``asyncio.timeout`` costs about 10 µs per use; a reconnection after every
+    client that left (``--abort``) would pay it each time.
+    """
+
+    __slots__ = ("expired", "handle", "task")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        task = asyncio.current_task()
+        assert task is not None, "a connection is opened from a task"
+        self.task = task
+        self.expired = False
+        self.handle = loop.call_later(timeout, self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self.task.cancel()
 
 
 class LoadTransport(httpx2.AsyncBaseTransport):
     """An ``httpx2.AsyncBaseTransport`` tuned for driving load at one origin.
 
-    A request object sent many times is encoded once (keyed by identity):
-    do not change a request after sending it. One marked single-use
-    (the :data:`SINGLE_USE` extension) is encoded and forgotten.
+    A request object sent many times is prepared once (its bytes, origin and
+    timeouts, keyed by identity): do not change a request after sending it.
+    One marked single-use (the :data:`SINGLE_USE` extension) is prepared and
+    forgotten. The load's workers call :meth:`fetch`, which skips building an
+    ``httpx2.Response`` and httpx2's client layers; ``httpx2.AsyncClient``
+    works over :meth:`handle_async_request` as over any transport.
     """
 
     def __init__(
@@ -276,35 +282,15 @@ class LoadTransport(httpx2.AsyncBaseTransport):
     ) -> None:
         self._gauge = gauge
         self._idle: dict[_Origin, list[_Connection]] = {}
-        # id(request) -> (request, bytes): the request is kept so its id stays unique.
-        self._encoded: dict[int, tuple[httpx2.Request, bytes]] = {}
+        # id(request) -> its preparation, which keeps the request so its id stays unique.
+        self._prepared: dict[int, _Prepared] = {}
         self._ssl_context = ssl_context
         self._closed = False
+        # The protocol factory of the loop the connections are opened on, made once.
+        self._factory: tuple[asyncio.AbstractEventLoop, Callable[[], _Connection]] | None = None
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        url = request.url
-        if url.scheme not in _DEFAULT_PORTS:
-            raise httpx2.UnsupportedProtocol(
-                f"leakbench's load transport speaks http:// and https://, not {url.scheme}://."
-            )
-        payload = await self._payload(request)
-        timeouts = request.extensions.get("timeout", {})
-        origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
-        connection = self._checkout(origin) or await self._connect(origin, timeouts.get("connect"))
-        try:
-            parsed = await connection.exchange(
-                payload,
-                timeouts.get("read"),
-                head_request=request.method == "HEAD",
-                leave=LEAVING.get(),
-            )
-        except BaseException:
-            connection.abort()  # an unfinished exchange leaves the connection unusable
-            raise
-        if connection.closed or self._closed or parsed.status >= _CLOSE_AFTER_STATUS:
-            connection.close()
-        else:
-            self._idle.setdefault(origin, []).append(connection)
+        parsed = await self.fetch(request)
         return httpx2.Response(
             parsed.status,
             headers=parsed.headers,
@@ -312,17 +298,49 @@ class LoadTransport(httpx2.AsyncBaseTransport):
             extensions={**_HTTP11, "reason_phrase": parsed.reason},
         )
 
-    async def _payload(self, request: httpx2.Request) -> bytes:
-        cached = self._encoded.get(id(request))
-        if cached is not None and cached[0] is request:
-            return cached[1]
+    async def fetch(self, request: httpx2.Request, leave: Leave | None = None) -> ParsedResponse:
+        """Send ``request`` and read its answer whole; raise ClientLeft if ``leave`` says so."""
+        prepared = self._prepared.get(id(request))
+        if prepared is None or prepared.request is not request:
+            prepared = await self._prepare(request)
+        origin = prepared.origin
+        connection = self._checkout(origin) or await self._connect(origin, prepared.connect_timeout)
+        try:
+            parsed = await connection.exchange(
+                prepared.payload, prepared.read_timeout, head_request=prepared.head, leave=leave
+            )
+        except BaseException:
+            if not connection.closed:
+                connection.abort()  # an unfinished exchange leaves the connection unusable
+            raise
+        if connection.closed or self._closed or parsed.status >= _CLOSE_AFTER_STATUS:
+            connection.close()
+        else:
+            self._idle.setdefault(origin, []).append(connection)
+        return parsed
+
+    async def _prepare(self, request: httpx2.Request) -> _Prepared:
+        url = request.url
+        if url.scheme not in _DEFAULT_PORTS:
+            raise httpx2.UnsupportedProtocol(
+                f"leakbench's load transport speaks http:// and https://, not {url.scheme}://."
+            )
         body = await request.aread()
         payload = encode_request(
-            request.method.encode("ascii"), request.url.raw_path, request.headers.raw, body
+            request.method.encode("ascii"), url.raw_path, request.headers.raw, body
         )
-        if not request.extensions.get(SINGLE_USE) and len(self._encoded) < _MAX_ENCODED:
-            self._encoded[id(request)] = (request, payload)
-        return payload
+        timeouts = request.extensions.get("timeout", {})
+        prepared = _Prepared(
+            request,
+            payload,
+            (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme]),
+            timeouts.get("read"),
+            timeouts.get("connect"),
+            request.method == "HEAD",
+        )
+        if not request.extensions.get(SINGLE_USE) and len(self._prepared) < _MAX_ENCODED:
+            self._prepared[id(request)] = prepared
+        return prepared
 
     def _checkout(self, origin: _Origin) -> _Connection | None:
         idle = self._idle.get(origin)
@@ -338,21 +356,25 @@ class LoadTransport(httpx2.AsyncBaseTransport):
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls, hostname = (self._tls(), host) if scheme == "https" else (None, None)
+        if self._factory is None or self._factory[0] is not loop:
+            self._factory = (loop, partial(_Connection, loop, self._gauge))
+        deadline = _ConnectDeadline(loop, timeout) if timeout is not None else None
         try:
-            async with asyncio.timeout(timeout):
-                _, connection = await loop.create_connection(
-                    lambda: _Connection(loop, self._gauge),
-                    host,
-                    port,
-                    ssl=tls,
-                    server_hostname=hostname,
-                )
-        except TimeoutError:
+            _, connection = await loop.create_connection(
+                self._factory[1], host, port, ssl=tls, server_hostname=hostname
+            )
+        except asyncio.CancelledError:
+            if deadline is None or not deadline.expired:
+                raise
+            deadline.task.uncancel()
             raise httpx2.ConnectTimeout(
                 f"Connecting to {host}:{port} took more than {timeout:g} s."
             ) from None
         except OSError as exc:
             raise httpx2.ConnectError(f"Cannot connect to {host}:{port}: {exc}.") from None
+        finally:
+            if deadline is not None:
+                deadline.handle.cancel()
         return connection
 
     def _tls(self) -> ssl.SSLContext:

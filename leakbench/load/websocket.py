@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from leakbench.client_spec import WebSocketSpec
-from leakbench.load.transport import ClientLeft
+from leakbench.load.leaving import ClientLeft
 
 # What a session answered: 101, the upgrade; else the status of a refused upgrade.
 SWITCHING_PROTOCOLS = 101
