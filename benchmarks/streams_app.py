@@ -1,7 +1,8 @@
 """Benchmark-only target for clients that leave: no database, bare ASGI.
 
-``/pause`` answers after a 2 ms pause, so an ``--abort`` drawn within the
-observed latency lands before the answer as often as a real route's would.
+``/pause`` answers after a 2 ms pause (``/pause?ms=50``: 50 ms), so an
+``--abort`` drawn within the observed latency lands before the answer as
+often as a real route's would.
 ``/events`` is a text/event-stream of one event a second for a minute,
 stopped when its client leaves: what ``--hold`` keeps open by the thousand.
 """
@@ -17,7 +18,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _BODY = b'{"ok": true}'
 _HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_BODY))]
-_PAUSE_SECONDS = 0.002
+_PAUSE = 0.002
 _EVENTS = 60
 
 
@@ -29,7 +30,9 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
     if scope["path"] == "/events":
         await _events(receive, send)
         return
-    await asyncio.sleep(_PAUSE_SECONDS)
+    query = scope.get("query_string", b"")
+    pause = int(query[3:]) / 1000 if query.startswith(b"ms=") and query[3:].isdigit() else _PAUSE
+    await asyncio.sleep(pause)
     await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
     await send({"type": "http.response.body", "body": _BODY})
 

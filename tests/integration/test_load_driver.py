@@ -153,6 +153,34 @@ def test_a_refused_connection_is_a_transport_error(target: TargetProcess) -> Non
     assert stats.responses == 0
 
 
+def test_a_connection_never_accepted_times_out_as_a_timeout() -> None:
+    # A listener that never accepts: once its accept queue is full, the kernel
+    # drops new SYNs and a connect waits for ever; the connect timeout ends it.
+    with socket.create_server(("127.0.0.1", 0), backlog=0) as listener:
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            stats = run_load(
+                LoadPlan(
+                    base_url=f"http://127.0.0.1:{port}",
+                    endpoint=Endpoint("GET", "/"),
+                    concurrency=2,
+                    duration=30.0,
+                    requests=2,
+                    request_timeout=0.5,
+                )
+            )
+        finally:
+            for filler in fillers:
+                filler.close()
+
+    assert (stats.timeouts, stats.transport_errors, stats.responses) == (2, 0, 0)
+    assert 0.5 <= stats.elapsed_seconds < 5
+
+
 def test_a_thousand_connections_run_without_driver_errors(target: TargetProcess) -> None:
     try:
         ensure_open_files(MANY_CONNECTIONS)
