@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0"
 
 if TYPE_CHECKING:
-    from leakbench.config import (
+    from leakbench._results import RowResult, RunResult, Verdict
+    from leakbench._runner.pipeline import run
+    from leakbench._settings import (
         AttachTarget,
         Endpoint,
         EnvTemplate,
@@ -20,32 +22,30 @@ if TYPE_CHECKING:
         VerdictSettings,
         WatchTarget,
     )
-    from leakbench.request_spec import Header, Login, RequestSettings, Route
-    from leakbench.results import RowResult, RunResult, Verdict
-    from leakbench.runner.run import run
+    from leakbench._settings.requests import Header, Login, RequestSettings, Route
 
 # The public names import their modules on first use: importing the package
 # must stay cheap for the pytest plugin (loaded by every pytest session) and
 # for the probe inside each target.
 _EXPORTS = {
-    "AttachTarget": "leakbench.config",
-    "EnvTemplate": "leakbench.config",
-    "Endpoint": "leakbench.config",
-    "LoadCommand": "leakbench.config",
-    "LoadSettings": "leakbench.config",
-    "PoolSettings": "leakbench.config",
-    "RunConfig": "leakbench.config",
-    "Target": "leakbench.config",
-    "VerdictSettings": "leakbench.config",
-    "Header": "leakbench.request_spec",
-    "Login": "leakbench.request_spec",
-    "RequestSettings": "leakbench.request_spec",
-    "Route": "leakbench.request_spec",
-    "WatchTarget": "leakbench.config",
-    "RowResult": "leakbench.results",
-    "RunResult": "leakbench.results",
-    "Verdict": "leakbench.results",
-    "run": "leakbench.runner.run",
+    "AttachTarget": "leakbench._settings",
+    "EnvTemplate": "leakbench._settings",
+    "Endpoint": "leakbench._settings",
+    "LoadCommand": "leakbench._settings",
+    "LoadSettings": "leakbench._settings",
+    "PoolSettings": "leakbench._settings",
+    "RunConfig": "leakbench._settings",
+    "Target": "leakbench._settings",
+    "VerdictSettings": "leakbench._settings",
+    "Header": "leakbench._settings.requests",
+    "Login": "leakbench._settings.requests",
+    "RequestSettings": "leakbench._settings.requests",
+    "Route": "leakbench._settings.requests",
+    "WatchTarget": "leakbench._settings",
+    "RowResult": "leakbench._results",
+    "RunResult": "leakbench._results",
+    "Verdict": "leakbench._results",
+    "run": "leakbench._runner.pipeline",
 }
 
 

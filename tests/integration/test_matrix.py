@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.config import TargetInterpreter
-from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
-from leakbench.matrix.environments import EnvironmentCache
-from leakbench.targets.interpreter import check
+from leakbench._cli import app
+from leakbench._matrix.environments import EnvironmentCache
+from leakbench._settings import TargetInterpreter
+from leakbench._settings.matrix import Combination, combinations, parse_axes, requirements
+from leakbench._targets.interpreter import check
 from tests.integration import wheelhouse
 
 runner = CliRunner()

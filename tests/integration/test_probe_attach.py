@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.system.processes import stop_process_group
-from leakbench.targets import autoload
-from leakbench.targets.autoload import PROBE_DIR_ENV
-from leakbench.targets.probe import CONTROL_DIR_ENV
+from leakbench._cli import app
+from leakbench._settings import dsn as dsn_tools
+from leakbench._system.processes import stop_process_group
+from leakbench._targets import autoload
+from leakbench._targets.autoload import PROBE_DIR_ENV
+from leakbench._targets.probe import CONTROL_DIR_ENV
 from tests.integration.test_attach import _clean_environment, _wait_until_up, run_cli
 
 LOAD = ["-c", "10", "-d", "1", "--settle", "2", "--request-timeout", "3", "--no-live"]
@@ -202,7 +202,7 @@ def test_python_started_with_the_environment_loads_the_probe(tmp_path: Path) -> 
     assert env[CONTROL_DIR_ENV] == str(folder)
     autoload.prepare(folder)
     code = (
-        "import builtins, sys; from leakbench.targets import probe; "
+        "import builtins, sys; from leakbench._targets import probe; "
         "print(probe.COUNTERS.sqlalchemy, getattr(builtins, 'OWN_SITECUSTOMIZE', False))"
     )
     try:

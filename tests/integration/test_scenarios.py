@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from leakbench import LoadSettings, PoolSettings, RunConfig, VerdictSettings, run, scenarios
-from leakbench.client_spec import AbortSpec, ClientBehaviour, WebSocketSpec
-from leakbench.results import LeakKind, RowResult, Verdict
-from leakbench.targets.specs import scenario_target
+from leakbench._results import LeakKind, RowResult, Verdict
+from leakbench._settings.clients import AbortSpec, ClientBehaviour, WebSocketSpec
+from leakbench._settings.target_names import scenario_target
 from tests.consistency import contradictions
 
 # Small load, as CI runs this on 2 cores: a second drains a leaking pool many

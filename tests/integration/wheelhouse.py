@@ -20,7 +20,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from leakbench.matrix.axes import combinations, parse_axes, requirements
+from leakbench._settings.matrix import combinations, parse_axes, requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"

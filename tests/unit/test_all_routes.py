@@ -12,12 +12,10 @@ from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from leakbench.errors import UsageError
-from leakbench.openapi import operations, values
-from leakbench.openapi.flow import Flow
-from leakbench.openapi.operations import RouteFilter
-from leakbench.options import ALL_ROUTES_CONCURRENCY, ALL_ROUTES_DURATION, RunOptions
-from leakbench.results import (
+from leakbench._openapi import operations, values
+from leakbench._openapi.flow import Flow
+from leakbench._openapi.operations import RouteFilter
+from leakbench._results import (
     ActivitySample,
     Findings,
     LatencySummary,
@@ -26,7 +24,9 @@ from leakbench.results import (
     RowResult,
     Verdict,
 )
-from leakbench.verdict.routes import explained, fresh_target_note, route_summary
+from leakbench._settings.options import ALL_ROUTES_CONCURRENCY, ALL_ROUTES_DURATION, RunOptions
+from leakbench._verdict.routes import explained, fresh_target_note, route_summary
+from leakbench.errors import UsageError
 
 
 class OrderIn(BaseModel):

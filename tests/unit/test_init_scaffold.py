@@ -10,13 +10,13 @@ import pytest
 import tomlkit
 from typer.testing import CliRunner
 
-from leakbench import project_config
-from leakbench.cli import app as cli_app
+from leakbench._cli import app as cli_app
+from leakbench._scaffold.discover import read_project
+from leakbench._scaffold.openapi import read_schema, simple_body
+from leakbench._scaffold.plan import THROWAWAY_PASSWORD, THROWAWAY_USER, Plan
+from leakbench._scaffold.section import build, render, write
+from leakbench._settings import project_file as project_config
 from leakbench.errors import UsageError
-from leakbench.scaffold.discover import read_project
-from leakbench.scaffold.openapi import read_schema, simple_body
-from leakbench.scaffold.plan import THROWAWAY_PASSWORD, THROWAWAY_USER, Plan
-from leakbench.scaffold.section import build, render, write
 
 SCHEMA: dict[str, Any] = {
     "paths": {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from leakbench.output.reports import junit
-from leakbench.results import RowResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.reports import junit
+from leakbench._results import RowResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import run_result
 
 # What a crashed target's log can end with: colours, a bell, NUL, form feeds, a stray escape.

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakbench.load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
-from leakbench.load.transport import encode_request
+from leakbench._load.http11 import ParsedResponse, ResponseFormatError, ResponseReader
+from leakbench._load.transport import encode_request
 
 CHUNKED = (
     b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import (
+from leakbench._load.driver import LoadProgress
+from leakbench._progress.events import (
     DatabaseCreated,
     Event,
     LoadSnapshot,
@@ -20,9 +20,9 @@ from leakbench.progress.events import (
     RunWarning,
     Tick,
 )
-from leakbench.progress.group import ObserverGroup
-from leakbench.progress.tracker import RowTracker
-from leakbench.results import ActivitySample, Phase, RowResult, Verdict
+from leakbench._progress.group import ObserverGroup
+from leakbench._progress.tracker import RowTracker
+from leakbench._results import ActivitySample, Phase, RowResult, Verdict
 
 
 class Recorder(RunObserver):

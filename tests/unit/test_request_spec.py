@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.errors import UsageError
-from leakbench.load.requests import RequestShape, RequestSource, weighted_order
-from leakbench.load.transport import SINGLE_USE
-from leakbench.request_spec import (
+from leakbench._cli import app
+from leakbench._load.requests import RequestShape, RequestSource, weighted_order
+from leakbench._load.transport import SINGLE_USE
+from leakbench._settings.requests import (
     FORM_TYPE,
     Header,
     Login,
@@ -22,6 +21,7 @@ from leakbench.request_spec import (
     expand_env,
     from_options,
 )
+from leakbench.errors import UsageError
 
 
 def test_a_header_value_names_environment_variables_read_at_run_time() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from leakbench._settings.options import DEFAULT_DURATION, RunOptions
 from leakbench.errors import UsageError
-from leakbench.options import DEFAULT_DURATION, RunOptions
 
 
 def test_no_target_is_a_usage_error_naming_what_to_give() -> None:
@@ -75,7 +75,7 @@ def test_every_option_of_the_run_command_has_a_field() -> None:
     """The command line builds RunOptions from its parsed parameters, one to one."""
     from typer.main import get_command  # noqa: PLC0415
 
-    from leakbench.cli import app  # noqa: PLC0415 - the command line only for this check
+    from leakbench._cli import app  # noqa: PLC0415 - the command line only for this check
 
     group = get_command(app)
     run = group.commands["run"]  # type: ignore[attr-defined]

@@ -7,11 +7,11 @@ import io
 
 import pytest
 
-from leakbench.output.style import make_console
-from leakbench.output.terminal import render_run
-from leakbench.progress.live import finished_line
-from leakbench.results import Capacity, RowResult, RunResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.style import make_console
+from leakbench._output.terminal import render_run
+from leakbench._progress.live import finished_line
+from leakbench._results import Capacity, RowResult, RunResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import failed_row, row, run_result
 
 LEAK_REASON = "12 connection(s) are still idle in transaction after the settle: a leak."
