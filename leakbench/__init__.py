@@ -1,4 +1,11 @@
-"""leakbench: prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections."""
+"""leakbench: prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections.
+
+The public API is what this module exports (``run``, ``RunConfig``,
+``RunResult``, ``judge``, the settings and result types, the errors), plus
+:mod:`leakbench.errors`, :mod:`leakbench.pytest_plugin`, :mod:`leakbench.locust`
+and :mod:`leakbench.scenarios`. Every module whose name starts with ``_`` is
+private: it may change in any release (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +30,15 @@ if TYPE_CHECKING:
         WatchTarget,
     )
     from leakbench._settings.requests import Header, Login, RequestSettings, Route
+    from leakbench._verdict.outcome import Outcome, judge
+    from leakbench._verdict.thresholds import Thresholds
+    from leakbench.errors import (
+        Interrupted,
+        LeakbenchError,
+        PartialRun,
+        RunError,
+        UsageError,
+    )
 
 # The public names import their modules on first use: importing the package
 # must stay cheap for the pytest plugin (loaded by every pytest session) and
@@ -46,6 +62,14 @@ _EXPORTS = {
     "RunResult": "leakbench._results",
     "Verdict": "leakbench._results",
     "run": "leakbench._runner.pipeline",
+    "Outcome": "leakbench._verdict.outcome",
+    "judge": "leakbench._verdict.outcome",
+    "Thresholds": "leakbench._verdict.thresholds",
+    "Interrupted": "leakbench.errors",
+    "LeakbenchError": "leakbench.errors",
+    "PartialRun": "leakbench.errors",
+    "RunError": "leakbench.errors",
+    "UsageError": "leakbench.errors",
 }
 
 
@@ -61,19 +85,27 @@ __all__ = [
     "Endpoint",
     "EnvTemplate",
     "Header",
+    "Interrupted",
+    "LeakbenchError",
     "LoadCommand",
     "LoadSettings",
     "Login",
+    "Outcome",
+    "PartialRun",
     "PoolSettings",
     "RequestSettings",
     "Route",
     "RowResult",
     "RunConfig",
+    "RunError",
     "RunResult",
     "Target",
+    "Thresholds",
+    "UsageError",
     "Verdict",
     "VerdictSettings",
     "WatchTarget",
     "__version__",
+    "judge",
     "run",
 ]

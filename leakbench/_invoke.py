@@ -54,7 +54,7 @@ def repository_root(environ: Mapping[str, str]) -> Path:
 def _folders(config: RunConfig) -> ci.FolderOf:
     """Each row's app folder (where its leak sites' relative paths start), by target name."""
     folders = {target.name: (target.app_dir or Path.cwd()).resolve() for target in config.targets}
-    return lambda row: folders.get(row.pattern, Path.cwd())
+    return lambda row: folders.get(row.target, Path.cwd())
 
 
 def _ci_outputs(

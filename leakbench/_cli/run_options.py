@@ -23,13 +23,8 @@ from leakbench._cli.options import (
     THRESHOLDS,
     finite_number,
 )
-from leakbench._settings import PLACEHOLDER_HELP
-from leakbench._settings.options import (
-    ALL_ROUTES_CONCURRENCY,
-    ALL_ROUTES_DURATION,
-    DEFAULT_CONCURRENCY,
-    DEFAULT_DURATION,
-)
+from leakbench._settings import PLACEHOLDER_HELP, defaults
+from leakbench._settings.requests import Route
 
 
 def _complete_pattern(incomplete: str) -> list[tuple[str, str]]:
@@ -152,8 +147,8 @@ Concurrency = Annotated[
         "--concurrency",
         "-c",
         metavar="N",
-        help=f"Concurrent connections ({DEFAULT_CONCURRENCY}; "
-        f"{ALL_ROUTES_CONCURRENCY} with --all-routes).",
+        help=f"Concurrent connections ({defaults.CONCURRENCY}; "
+        f"{defaults.ALL_ROUTES_CONCURRENCY} with --all-routes).",
         rich_help_panel=LOAD,
         show_default=False,
     ),
@@ -164,8 +159,9 @@ Duration = Annotated[
         "--duration",
         "-d",
         metavar="SECONDS",
-        help=f"Seconds of load per row ({DEFAULT_DURATION:g}, {ALL_ROUTES_DURATION:g} with "
-        "--all-routes, unless --requests is given).",
+        help=f"Seconds of load per row ({defaults.DURATION:g} unless --requests is given; "
+        f"with --all-routes, {defaults.ALL_ROUTES_REQUESTS} requests within "
+        f"{defaults.ALL_ROUTES_DURATION:g} s).",
         rich_help_panel=LOAD,
         show_default=False,
         parser=finite_number,
@@ -306,7 +302,8 @@ Body = Annotated[
     typer.Option(
         metavar="BODY",
         help="Body sent with each request (POST/PUT/PATCH of a mix). {n} (a request "
-        'counter) and {uuid} vary it per request. [default: \'{"name": "test"}\']',
+        "counter) and {uuid} vary it per request. "
+        f"[default: '{defaults.BODY.decode()}']",
         rich_help_panel=REQUESTS,
         show_default=False,
     ),
@@ -353,10 +350,18 @@ Header = Annotated[
         show_default=False,
     ),
 ]
+
+
+def _mix_route(value: str | Route) -> str | Route:
+    """A --mix text, parsed with the other options; a project file's route, checked already."""
+    return value
+
+
 Mix = Annotated[
     list[str] | None,
     typer.Option(
         "--mix",
+        parser=_mix_route,
         metavar="'[WEIGHT] METHOD /PATH [BODY]'",
         help="A route of a weighted mix served by one target in one row, e.g. "
         "'3 GET /items/' (or a JSON object like a config table). Repeatable; reported "

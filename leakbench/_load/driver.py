@@ -46,7 +46,7 @@ from leakbench._load.transport import (
 )
 from leakbench._load.websocket import WebSocketAnswer, session, websocket_url
 from leakbench._results import LoadStats, RouteStats
-from leakbench._settings import Endpoint
+from leakbench._settings import Endpoint, defaults
 from leakbench._settings.clients import (
     DEFAULT_WEBSOCKET,
     PERFECT_CLIENT,
@@ -77,7 +77,7 @@ class LoadPlan:
     concurrency: int
     duration: float
     requests: int | None = None
-    request_timeout: float = 10.0
+    request_timeout: float = defaults.REQUEST_TIMEOUT
     body: bytes = b""
     # Requests per second for an open-loop load; None: closed loop, as fast as answered.
     rate: float | None = None
@@ -245,7 +245,7 @@ class _Row:
     leaving: list[RouteLeaving] | None = None
     # One per route: the WebSocket session of a WS route, None for an HTTP one.
     websockets: tuple[WebSocketSpec | None, ...] = ()
-    request_timeout: float = 10.0
+    request_timeout: float = defaults.REQUEST_TIMEOUT
     # One per route of a mix (empty for one route): each route's own latencies.
     route_histograms: list[LatencyHistogram] = field(default_factory=list)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import random
 
 from leakbench._load.transport import Leave
+from leakbench._settings import defaults
 from leakbench._settings.clients import ClientBehaviour
 
 # Recent answered latencies kept per route: enough to follow a drifting latency.
@@ -31,7 +32,10 @@ class RouteLeaving:
     __slots__ = ("_abort", "_next", "_random", "_recent", "_stream", "_unknown")
 
     def __init__(
-        self, behaviour: ClientBehaviour, rng: random.Random, request_timeout: float = 10.0
+        self,
+        behaviour: ClientBehaviour,
+        rng: random.Random,
+        request_timeout: float = defaults.REQUEST_TIMEOUT,
     ) -> None:
         self._abort = behaviour.abort
         self._unknown = request_timeout * _UNKNOWN_LATENCY_SHARE
@@ -65,7 +69,7 @@ class RouteLeaving:
 def leaving_for(
     row: ClientBehaviour,
     routes: tuple[ClientBehaviour | None, ...],
-    request_timeout: float = 10.0,
+    request_timeout: float = defaults.REQUEST_TIMEOUT,
     seed: int | None = None,
 ) -> list[RouteLeaving] | None:
     """One RouteLeaving per route, or None when every client reads every answer whole."""

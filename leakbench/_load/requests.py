@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import httpx2
 
 from leakbench._load.transport import SINGLE_USE
+from leakbench._settings import defaults
 from leakbench._settings.requests import JSON_TYPE, Route
 
 
@@ -27,7 +28,7 @@ class RequestShape:
     headers: tuple[tuple[str, str], ...]
     default_body: bytes
     default_content_type: str = JSON_TYPE
-    timeout: float = 10.0
+    timeout: float = defaults.REQUEST_TIMEOUT
     # {n} of the first request, and the step between requests: several driver
     # processes sharing one row count 1, 3, 5... and 2, 4, 6..., never the same n.
     counter_start: int = 1

@@ -63,7 +63,7 @@ class PlacedSite:
         findings = self.row.findings
         kind = findings.leak_kind if findings is not None else LeakKind.UNKNOWN
         return (
-            f"{self.site.what} ({self.row.pattern} {self.row.endpoint}, LEAKED, "
+            f"{self.site.what} ({self.row.target} {self.row.endpoint}, LEAKED, "
             f"{leak_kind_label(kind)})."
         )
 
@@ -157,7 +157,7 @@ def command(kind: str, message: str, **properties: str | int) -> str:
 
 
 def _title(row: RowResult) -> str:
-    return f"leakbench: {row.pattern} {row.endpoint} {row.verdict.value}"
+    return f"leakbench: {row.target} {row.endpoint} {row.verdict.value}"
 
 
 def _summary(row: RowResult) -> str:
@@ -173,7 +173,7 @@ def github_annotations(result: RunResult, folder_of: FolderOf, root: Path) -> li
     for placed in placed_sites(result, folder_of, root):
         sited.add(id(placed.row))
         row, site = placed.row, placed.site
-        title = f"leakbench: connection leak ({row.pattern} {row.endpoint})"
+        title = f"leakbench: connection leak ({row.target} {row.endpoint})"
         if placed.path is not None:
             line = command("error", placed.message, file=placed.path, line=site.line, title=title)
         else:  # outside the repository: no line to show it at, so the place is in the text
@@ -201,7 +201,7 @@ def codequality_issues(
     issues: list[dict[str, object]] = []
     for placed in placed_sites(result, folder_of, root):
         row = placed.row
-        place_key = (placed.shown, placed.site.function, row.pattern, row.endpoint)
+        place_key = (placed.shown, placed.site.function, row.target, row.endpoint)
         key = "\0".join((CHECK_NAME, *place_key))
         issues.append(
             {

@@ -154,7 +154,7 @@ def capacity_lines(result: RunResult) -> list[str]:
             continue
         text = capacity_tools.describe(row.findings.capacity)
         if text is not None:
-            by_text.setdefault(text, []).append(f"{row.pattern} {row.endpoint}")
+            by_text.setdefault(text, []).append(f"{row.target} {row.endpoint}")
     if len(by_text) == 1:
         return [f"Capacity: {next(iter(by_text))}."]
     return [f"Capacity of {', '.join(rows)}: {text}." for text, rows in by_text.items()]
@@ -263,7 +263,7 @@ def pool_text(result: RunResult) -> str:
     for row in result.rows:
         capacity = row.findings.capacity if row.findings is not None else None
         if capacity is not None and capacity.per_worker is not None:
-            per_worker.setdefault(row.pattern, capacity.per_worker)
+            per_worker.setdefault(row.target, capacity.per_worker)
     own = {
         target: size
         for target, size in per_worker.items()

@@ -65,7 +65,7 @@ def _chart(row: RowResult) -> str:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("pattern", "Pattern", "Pattern", lambda row: row.pattern),
+    Column("pattern", "Pattern", "Pattern", lambda row: row.target),
     Column("endpoint", "Endpoint", "Endpoint", lambda row: row.endpoint),
     # Answered requests, whatever the status; those never answered have their own column.
     Column(
@@ -173,7 +173,7 @@ def names_scenarios(result: RunResult) -> bool:
     settings = result.settings
     if settings.attach_url is not None or settings.watched:
         return False
-    return all(":" not in row.pattern for row in result.rows)
+    return all(":" not in row.target for row in result.rows)
 
 
 def name_header(result: RunResult) -> str:

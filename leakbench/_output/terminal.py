@@ -126,7 +126,7 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
         columns = tuple(c for c in shown if c not in dropped)
         table = _table(result, columns, spacing=spacing)
     if excess(table) > 0:
-        longest = max((len(row.pattern) for row in result.rows), default=0)
+        longest = max((len(row.target) for row in result.rows), default=0)
         name_width = max(_NARROWEST_NAME, longest - excess(table))
         table = _table(result, columns, spacing=spacing, name_width=name_width)
     if dropped:
@@ -138,7 +138,7 @@ def results_table(result: RunResult, width: int | None = None) -> Table:
 
 def notes_block(row: RowResult) -> RenderableType:
     """The row, its verdict, and each note as a bullet whose wrapped lines stay indented."""
-    heading = Text.assemble((f"{row.pattern} {row.endpoint}", NAME_STYLE), " ")
+    heading = Text.assemble((f"{row.target} {row.endpoint}", NAME_STYLE), " ")
     heading.append_text(verdict_text(row.verdict))
     bullets = Table.grid(padding=(0, 1))
     bullets.add_column(no_wrap=True)

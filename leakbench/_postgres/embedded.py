@@ -33,6 +33,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
+from leakbench._settings import defaults
 from leakbench._system import shutdown
 from leakbench._system.processes import (
     StartedInWith,
@@ -199,7 +200,9 @@ def _serves(process: psutil.Process, data_dir: Path) -> bool:
 class EmbeddedPostgres(StartedInWith):
     """A PostgreSQL server in a temporary folder, alive inside a ``with`` block."""
 
-    def __init__(self, startup_timeout: float = 30.0, password: str | None = None) -> None:
+    def __init__(
+        self, startup_timeout: float = defaults.STARTUP_TIMEOUT, password: str | None = None
+    ) -> None:
         self.startup_timeout = startup_timeout
         # With a password, TCP logins need it (scram-sha-256), as on a real server.
         self.password = password

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from leakbench._postgres.admin import ServerInfo, connect, server_info
 from leakbench._postgres.embedded import EmbeddedPostgres
+from leakbench._settings import defaults
 from leakbench._settings import dsn as dsn_tools
 
 
@@ -24,7 +25,9 @@ class Server:
 
 
 @contextmanager
-def open_server(dsn: str | None, startup_timeout: float = 30.0) -> Iterator[Server]:
+def open_server(
+    dsn: str | None, startup_timeout: float = defaults.STARTUP_TIMEOUT
+) -> Iterator[Server]:
     """Yield the external server at ``dsn``, or start (and later remove) an embedded one."""
     if dsn is not None:
         dsn_tools.validate(dsn)

@@ -67,7 +67,7 @@ class DatabaseCreated:
 class RowStarted:
     """A row's target is up and its load is about to begin."""
 
-    pattern: str
+    target: str
     endpoint: str
     duration: float | None
 

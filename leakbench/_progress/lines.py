@@ -48,6 +48,6 @@ class LineObserver(RunObserver):
 
     def _finish(self, row: RowResult) -> None:
         if not self._row_open:  # the row failed before its load began
-            self.console.print(f"{row.pattern} {row.endpoint}:", highlight=False, end="")
+            self.console.print(f"{row.target} {row.endpoint}:", highlight=False, end="")
         self.console.print(" → ", verdict_text(row.verdict), highlight=False)
         self._row_open = False

@@ -60,7 +60,7 @@ def _seconds(value: float) -> str:
 def _phase_line(snapshot: RowSnapshot) -> Table:
     line = Table.grid(padding=(0, 1))
     line.add_row(
-        Text(f"{snapshot.pattern} {snapshot.endpoint}", style=NAME_STYLE),
+        Text(f"{snapshot.target} {snapshot.endpoint}", style=NAME_STYLE),
         Text(_PHASE_NAMES[snapshot.phase], style=PHASE_STYLE),
         *_phase_progress(snapshot),
     )
@@ -151,7 +151,7 @@ def finished_line(row: RowResult, width: int | None = None) -> Text:
 
 
 def _finished_line(row: RowResult, *, compact: bool) -> Text:
-    text = Text(f"{row.pattern} {row.endpoint}", style=NAME_STYLE)
+    text = Text(f"{row.target} {row.endpoint}", style=NAME_STYLE)
     load, findings = row.load, row.findings
     if load is not None:
         unanswered = f", {load.disconnects:,} unanswered" if load.disconnects else ""

@@ -51,7 +51,7 @@ _STATES = (
 class FinishedRow:
     """A finished row's last figures, kept so its counters do not vanish."""
 
-    pattern: str
+    target: str
     endpoint: str
     completed: int
     errors: int
@@ -131,7 +131,7 @@ def _rows(view: MetricsView) -> list[_Family]:
         "then after the settle.",
     )
     for row in view.finished:
-        key = {"pattern": row.pattern, "endpoint": row.endpoint}
+        key = {"pattern": row.target, "endpoint": row.endpoint}
         requests.add(row.completed, **key)
         errors.add(row.errors, **key, kind="transport")
         errors.add(row.server_errors, **key, kind="http_5xx")
@@ -139,7 +139,7 @@ def _rows(view: MetricsView) -> list[_Family]:
             pool.add(row.pool_checked_out, **key)
     running = view.running
     if running is not None:
-        key = {"pattern": running.pattern, "endpoint": running.endpoint}
+        key = {"pattern": running.target, "endpoint": running.endpoint}
         requests.add(running.completed, **key)
         errors.add(running.errors, **key, kind="transport")
         errors.add(running.server_errors, **key, kind="http_5xx")
@@ -179,7 +179,7 @@ class MetricsObserver(RunObserver):
         running = self.tracker.snapshot()
         load, pool = row.load, row.pool_after_settle
         finished = FinishedRow(
-            pattern=row.pattern,
+            target=row.target,
             endpoint=row.endpoint,
             completed=load.completed if load else running.completed if running else 0,
             errors=load.errors if load else running.errors if running else 0,
@@ -187,7 +187,7 @@ class MetricsObserver(RunObserver):
             pool_checked_out=pool.checked_out if pool is not None else None,
         )
         with self._lock:
-            self._finished[(row.pattern, row.endpoint)] = finished
+            self._finished[(row.target, row.endpoint)] = finished
         self.tracker.finish()
 
     def view(self) -> MetricsView:

@@ -38,7 +38,7 @@ RATE_WINDOW_SECONDS = 1.0
 class RowSnapshot:
     """Where the current row stands, at one moment."""
 
-    pattern: str
+    target: str
     endpoint: str
     phase: Phase
     duration: float | None
@@ -165,7 +165,7 @@ class RowTracker:
             sent, completed, answered, errors = self._counts
             server_errors, left, streams_open = self._extra
             return RowSnapshot(
-                pattern=pattern,
+                target=pattern,
                 endpoint=endpoint,
                 phase=self._phase,
                 duration=duration,

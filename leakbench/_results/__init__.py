@@ -264,9 +264,9 @@ class Findings:
 
 @dataclass(frozen=True, slots=True)
 class RowResult:
-    """One (pattern, endpoint) row of the comparison table."""
+    """One (target, endpoint) row of the comparison table; ``target`` names a scenario or an app."""
 
-    pattern: str
+    target: str
     endpoint: str
     verdict: Verdict
     load: LoadStats | None
@@ -346,11 +346,11 @@ class MatrixColumn:
     def installed(self, package: str) -> str | None:
         return dict(self.packages).get(package)
 
-    def row(self, pattern: str, endpoint: str) -> RowResult | None:
+    def row(self, target: str, endpoint: str) -> RowResult | None:
         if self.result is None:
             return None
         for row in self.result.rows:
-            if row.pattern == pattern and row.endpoint == endpoint:
+            if row.target == target and row.endpoint == endpoint:
                 return row
         return None
 

@@ -155,7 +155,7 @@ def observe_row(
     )
     pool_view = collection.pool_view
     return RowResult(
-        pattern=spec.name,
+        target=spec.name,
         endpoint=spec.workload.label,
         verdict=findings.verdict,
         load=load,

@@ -10,6 +10,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakbench._settings import defaults
 from leakbench._settings._endpoints import COMMAND_ENDPOINT, Endpoint, Workload
 from leakbench._settings._env import PLACEHOLDER_HELP, PLACEHOLDERS, EnvTemplate
 from leakbench._settings._limits import (
@@ -42,7 +43,7 @@ from leakbench._settings.requests import (
 from leakbench._verdict.thresholds import Thresholds
 from leakbench.errors import UsageError
 
-DEFAULT_BODY = b'{"name": "test"}'
+DEFAULT_BODY = defaults.BODY
 # The settings, with those of its private modules (and BODY_METHODS, HTTP_METHODS, which
 # callers long found here).
 __all__ = [
@@ -78,9 +79,9 @@ __all__ = [
 class PoolSettings:
     """The SQLAlchemy pool settings handed to scenario targets."""
 
-    pool_size: int = 2
-    max_overflow: int = 10
-    pool_timeout: float = 30.0
+    pool_size: int = defaults.POOL_SIZE
+    max_overflow: int = defaults.MAX_OVERFLOW
+    pool_timeout: float = defaults.POOL_TIMEOUT
 
     def __post_init__(self) -> None:
         if self.pool_size < 1:
@@ -102,10 +103,10 @@ class PoolSettings:
 class LoadSettings:
     """How hard and how long to drive each (target, endpoint) row."""
 
-    concurrency: int = 300
-    duration: float | None = 8.0
+    concurrency: int = defaults.CONCURRENCY
+    duration: float | None = defaults.DURATION
     requests: int | None = None
-    request_timeout: float = 10.0
+    request_timeout: float = defaults.REQUEST_TIMEOUT
     # The --body given; None: DEFAULT_BODY for POST, PUT and PATCH, none otherwise.
     body: bytes | None = None
     # Open loop: requests per second, due at a fixed pace; None is closed loop.
@@ -164,9 +165,9 @@ class LoadSettings:
 class VerdictSettings:
     """What counts as a leak once the target has settled."""
 
-    settle: float = 5.0
+    settle: float = defaults.SETTLE
     quiet_period: float = 1.0
-    max_idle_in_transaction: int = 0
+    max_idle_in_transaction: int = defaults.MAX_IDLE_IN_TRANSACTION
 
     def __post_init__(self) -> None:
         if not 0 <= self.settle <= MAX_SETTLE_SECONDS:
@@ -206,9 +207,9 @@ class RunConfig:
     pool: PoolSettings = field(default_factory=PoolSettings)
     verdict: VerdictSettings = field(default_factory=VerdictSettings)
     dsn: str | None = None
-    workers: int = 1
-    poll_interval: float = 0.1
-    startup_timeout: float = 30.0
+    workers: int = defaults.WORKERS
+    poll_interval: float = defaults.POLL_INTERVAL
+    startup_timeout: float = defaults.STARTUP_TIMEOUT
     # Not used to run; recorded in the result so every report is judged the same way.
     thresholds: Thresholds = field(default_factory=Thresholds)
     # Extra variables for spawned targets (--app-env), and SQL run in each fresh database.

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from leakbench._settings import defaults
 from leakbench._settings._endpoints import Endpoint
 from leakbench._settings._limits import MAX_DURATION_SECONDS
 from leakbench._settings.requests import Route
@@ -119,7 +120,7 @@ class LoadCommand:
 
     argv: tuple[str, ...]
     # The longest the command may run before leakbench stops it (and fails the row).
-    time_limit: float = 600.0
+    time_limit: float = defaults.LOAD_TIMEOUT
     # Judge the row even when the command failed (exited non-zero or was stopped).
     judge_failed_load: bool = False
     allow_remote: bool = False

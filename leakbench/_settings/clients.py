@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from leakbench._settings import defaults
 from leakbench.errors import UsageError
 
 _RATE = re.compile(r"^(\d+(?:\.\d+)?)%$")
@@ -235,8 +236,8 @@ class WebSocketSpec:
     (code 1005 or 1006, by server) wherever it waits.
     """
 
-    message: str = "ping"
-    receive: int = 1
+    message: str = defaults.WS_SEND
+    receive: int = defaults.WS_RECEIVE
     drop: bool = False
 
     def __post_init__(self) -> None:

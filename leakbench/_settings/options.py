@@ -33,6 +33,7 @@ from leakbench._settings import (
     TargetInterpreter,
     VerdictSettings,
     WatchTarget,
+    defaults,
 )
 from leakbench._settings import dsn as dsn_tools
 from leakbench._settings.clients import ClientBehaviour, WebSocketSpec
@@ -43,22 +44,52 @@ from leakbench._settings.matrix import (
     parse_axes,
     parse_extra_requirement,
 )
-from leakbench._settings.requests import DEFAULT_TOKEN_FIELD, from_options
+from leakbench._settings.request_options import from_options
+from leakbench._settings.requests import DEFAULT_TOKEN_FIELD, Route
 from leakbench._settings.target_names import parse_app, resolve_patterns
 from leakbench._verdict.thresholds import Thresholds, parse_rate
 from leakbench.errors import UsageError
 
-# Seconds of load per row when neither --duration nor --requests bounds it.
-DEFAULT_DURATION = 8.0
-DEFAULT_CONCURRENCY = 300
-# --all-routes: short, light rows, so a 20-route API is judged in about a minute. A leak
-# on one request in 20 still shows: a row sends hundreds of requests.
-ALL_ROUTES_DURATION = 1.0
-ALL_ROUTES_CONCURRENCY = 8
+
+@dataclass(frozen=True, slots=True)
+class JudgingOptions:
+    """The options ``run`` and ``watch`` share: the database, the verdict, the command's own."""
+
+    dsn: str | None = None
+    # Attach mode (run --url) and watch: which connections are the app's.
+    application_name: str | None = None
+    allow_remote: bool = False
+    # Another tool's load (--load-command; watch's command).
+    judge_failed_load: bool = False
+    load_timeout: float = defaults.LOAD_TIMEOUT
+    # Verdict.
+    settle: float = defaults.SETTLE
+    max_idle_in_transaction: int = defaults.MAX_IDLE_IN_TRANSACTION
+    poll_interval: float = defaults.POLL_INTERVAL
+    # Thresholds.
+    fail_on_leak: bool = True
+    max_total_connections: int | None = None
+    # The command: reports, progress and its own time limit.
+    json_path: Path | None = None
+    codequality_path: Path | None = None
+    report_dir: Path | None = None
+    timeout: float = defaults.COMMAND_TIMEOUT
+    live: bool = True
+    prometheus_port: int | None = None
+
+    def check_command(self) -> None:
+        """The options of the command itself, checked before anything starts."""
+        check_command_options(self.json_path, self.timeout, self.codequality_path)
+
+    def verdict_settings(self) -> VerdictSettings:
+        """How the verdict is reached, checked."""
+        return VerdictSettings(
+            settle=self.settle, max_idle_in_transaction=self.max_idle_in_transaction
+        )
 
 
 @dataclass(frozen=True, slots=True)
-class RunOptions:
+class RunOptions(JudgingOptions):
     """What ``leakbench run`` was given; ``None`` or empty where an option was left out."""
 
     # What to run.
@@ -70,21 +101,18 @@ class RunOptions:
     app_env: Sequence[str] | None = None
     setup_sql: Path | None = None
     url: str | None = None
-    application_name: str | None = None
-    allow_remote: bool = False
-    dsn: str | None = None
     # Load (None: the default, lighter with --all-routes).
     concurrency: int | None = None
     duration: float | None = None
     requests: int | None = None
-    request_timeout: float = 10.0
+    request_timeout: float = defaults.REQUEST_TIMEOUT
     rate: float | None = None
     # Clients that leave early (leakbench._settings.clients).
     abort: str | None = None
     stream_read: str | None = None
     hold: float | None = None
-    ws_send: str = "ping"
-    ws_receive: int = 1
+    ws_send: str = defaults.WS_SEND
+    ws_receive: int = defaults.WS_RECEIVE
     ws_drop: bool = False
     # Requests (leakbench._settings.requests): None or empty where left out.
     body: str | None = None
@@ -92,7 +120,8 @@ class RunOptions:
     form: Sequence[str] | None = None
     content_type: str | None = None
     header: Sequence[str] | None = None
-    mix: Sequence[str] | None = None
+    # Text as given, or routes the project file's tables already made.
+    mix: Sequence[str | Route] | None = None
     login: str | None = None
     login_form: Sequence[str] | None = None
     login_body: str | None = None
@@ -107,38 +136,20 @@ class RunOptions:
     driver_processes: int | None = None
     # Load from another tool instead of the driver.
     load_command: str | None = None
-    judge_failed_load: bool = False
-    load_timeout: float = 600.0
     # Targets and their pools.
-    pool_size: int = 2
-    max_overflow: int = 10
-    pool_timeout: float = 30.0
-    workers: int = 1
-    startup_timeout: float = 30.0
+    pool_size: int = defaults.POOL_SIZE
+    max_overflow: int = defaults.MAX_OVERFLOW
+    pool_timeout: float = defaults.POOL_TIMEOUT
+    workers: int = defaults.WORKERS
+    startup_timeout: float = defaults.STARTUP_TIMEOUT
     # The app's interpreter (leakbench._targets.interpreter), and the settings file read, if any.
     python: Path | None = None
     settings_file: Path | None = None
-    # Verdict.
-    settle: float = 5.0
-    max_idle_in_transaction: int = 0
-    poll_interval: float = 0.1
-    # Thresholds.
-    fail_on_leak: bool = True
-    max_total_connections: int | None = None
+    # Thresholds of run only.
     max_error_rate: str | None = None
     max_p95_ms: float | None = None
-    # The command: reports, progress and its own time limit.
-    json_path: Path | None = None
-    codequality_path: Path | None = None
-    report_dir: Path | None = None
-    timeout: float = 3600.0
-    live: bool = True
-    prometheus_port: int | None = None
+    # The targets' own output, streamed.
     verbose: bool = False
-
-    def check_command(self) -> None:
-        """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the run, or a UsageError naming the bad value."""
@@ -163,14 +174,20 @@ class RunOptions:
                 concurrency=(
                     self.concurrency
                     if self.concurrency is not None
-                    else (ALL_ROUTES_CONCURRENCY if self.all_routes else DEFAULT_CONCURRENCY)
+                    else (
+                        defaults.ALL_ROUTES_CONCURRENCY if self.all_routes else defaults.CONCURRENCY
+                    )
                 ),
                 duration=(
                     self.duration
                     if self.duration is not None or self.requests is not None
-                    else (ALL_ROUTES_DURATION if self.all_routes else DEFAULT_DURATION)
+                    else (defaults.ALL_ROUTES_DURATION if self.all_routes else defaults.DURATION)
                 ),
-                requests=self.requests,
+                requests=(
+                    defaults.ALL_ROUTES_REQUESTS
+                    if self.all_routes and self.duration is None and self.requests is None
+                    else self.requests
+                ),
                 request_timeout=self.request_timeout,
                 body=default_body,
                 rate=self.rate,
@@ -181,9 +198,7 @@ class RunOptions:
                 websocket=WebSocketSpec(self.ws_send, self.ws_receive, self.ws_drop),
             ),
             pool=PoolSettings(self.pool_size, self.max_overflow, self.pool_timeout),
-            verdict=VerdictSettings(
-                settle=self.settle, max_idle_in_transaction=self.max_idle_in_transaction
-            ),
+            verdict=self.verdict_settings(),
             dsn=self.dsn,
             workers=self.workers,
             poll_interval=self.poll_interval,
@@ -328,38 +343,16 @@ class MatrixOptions:
 
 
 @dataclass(frozen=True, slots=True)
-class WatchOptions:
+class WatchOptions(JudgingOptions):
     """What ``leakbench watch`` was given: the load command and how to judge around it."""
 
     command: Sequence[str] = ()
-    dsn: str | None = None
-    application_name: str | None = None
-    allow_remote: bool = False
-    judge_failed_load: bool = False
-    load_timeout: float = 600.0
-    settle: float = 5.0
-    max_idle_in_transaction: int = 0
-    poll_interval: float = 0.1
-    fail_on_leak: bool = True
-    max_total_connections: int | None = None
-    json_path: Path | None = None
-    codequality_path: Path | None = None
-    report_dir: Path | None = None
-    timeout: float = 3600.0
-    live: bool = True
-    prometheus_port: int | None = None
-
-    def check_command(self) -> None:
-        """The options of the command itself, checked before anything starts."""
-        check_command_options(self.json_path, self.timeout, self.codequality_path)
 
     def config(self) -> RunConfig:
         """The checked configuration of the watched run, or a UsageError naming the bad value."""
         return RunConfig(
             targets=(),
-            verdict=VerdictSettings(
-                settle=self.settle, max_idle_in_transaction=self.max_idle_in_transaction
-            ),
+            verdict=self.verdict_settings(),
             dsn=self.dsn,
             poll_interval=self.poll_interval,
             thresholds=Thresholds(

@@ -32,35 +32,16 @@ from pydantic import (
     create_model,
 )
 
+from leakbench._settings.mix import MixTable, parse_mix
 from leakbench.errors import UsageError
 
 PYPROJECT = "pyproject.toml"
 LEAKBENCH_TOML = "leakbench.toml"
 
 
-class MixRoute(BaseModel):
-    """A ``[[tool.leakbench.mix]]`` table: one route of the mix."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
-
-    method: StrictStr = "GET"
-    path: StrictStr
-    weight: StrictInt = 1
-    body: StrictStr | dict[str, Any] | list[Any] | None = None
-    form: dict[str, StrictStr | StrictInt | StrictFloat] | None = None
-    content_type: StrictStr | None = Field(default=None, alias="content-type")
-    # The route's own clients that leave early (leakbench._settings.clients).
-    abort: StrictStr | None = None
-    stream_read: StrictStr | StrictInt | None = Field(default=None, alias="stream-read")
-    hold: StrictFloat | StrictInt | None = None
-    ws_send: StrictStr | None = Field(default=None, alias="ws-send")
-    ws_receive: StrictInt | None = Field(default=None, alias="ws-receive")
-    ws_drop: StrictBool | None = Field(default=None, alias="ws-drop")
-
-
 # Keys whose table form is richer than the command line's text: converted to that text.
 _RICHER: dict[str, Any] = {
-    "mix": list[StrictStr | MixRoute] | StrictStr | MixRoute,
+    "mix": list[StrictStr | MixTable] | StrictStr | MixTable,
     "login-body": StrictStr | dict[str, Any],
 }
 
@@ -199,7 +180,10 @@ def default_map(command: Command, source: Path, section: dict[str, Any]) -> dict
         elif name == "app_spec":
             values[name] = [_app_from(source.parent, spec) for spec in value]
         elif name == "mix":
-            values[name] = [_mix_text(entry) for entry in value]
+            # Checked once, here: the command line receives the routes themselves.
+            values[name] = [
+                parse_mix(entry) if isinstance(entry, str) else entry.route() for entry in value
+            ]
         elif isinstance(value, dict):  # login-body given as a table
             values[name] = json.dumps(value)
         else:
@@ -218,24 +202,18 @@ def _app_from(folder: Path, spec: str) -> str:
     return spec
 
 
-def _mix_text(entry: str | MixRoute) -> str:
-    if isinstance(entry, str):
-        return entry
-    return json.dumps(entry.model_dump(by_alias=True, exclude_none=True))
-
-
 def _explain(source: Path, exc: ValidationError, model: type[BaseModel]) -> str:
     # Of a union's failed branches, the deepest tells the most (a table's own bad key).
     error = max(exc.errors(), key=lambda e: len(e["loc"]))
     where = f"{source.name} [tool.leakbench]" if source.name == PYPROJECT else source.name
     keys = {field.alias or name for name, field in model.model_fields.items()}
-    keys |= {field.alias or name for name, field in MixRoute.model_fields.items()}
-    # Drop the union branches' tags ("str", "float", "MixRoute"): they are no key of the file.
+    keys |= {field.alias or name for name, field in MixTable.model_fields.items()}
+    # Drop the union branches' tags ("str", "float", "MixTable"): they are no key of the file.
     location = [str(part) for part in error["loc"] if isinstance(part, int) or part in keys]
     if error["type"] == "extra_forbidden":
         # The bad key itself is no known key, so it is not in ``location``.
         bad, parents = str(error["loc"][-1]), location
-        table = MixRoute if parents else model
+        table = MixTable if parents else model
         known = [field.alias or name for name, field in table.model_fields.items()]
         close = difflib.get_close_matches(bad, known, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -15,17 +15,15 @@ Two kinds of placeholder, never confused:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote_plus, urlencode
 
 from leakbench import _redaction as redaction
-from leakbench._settings.clients import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
+from leakbench._settings import defaults
+from leakbench._settings.clients import ClientBehaviour, WebSocketSpec
 from leakbench.errors import UsageError
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -37,8 +35,8 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 VARIATIONS = ("{n}", "{uuid}")
 JSON_TYPE = "application/json"
 FORM_TYPE = "application/x-www-form-urlencoded"
-DEFAULT_TOKEN_FIELD = "access_token"  # noqa: S105 - a JSON field's name, not a password
-DEFAULT_BODY = b'{"name": "test"}'
+DEFAULT_TOKEN_FIELD = defaults.LOGIN_TOKEN_FIELD
+DEFAULT_BODY = defaults.BODY
 _PATH_CHARS = re.compile(r"^/[A-Za-z0-9._~!$&'()*+,;=:@%/?{}\-]*$")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # RFC 9110 token characters: what a header name may be made of.
@@ -185,6 +183,11 @@ def encode_form(pairs: Iterable[tuple[str, str]]) -> bytes:
     return text.encode("ascii")
 
 
+def default_body(method: str, body: bytes | None) -> bytes | None:
+    """No body for a method that takes none; None (the run's default body) otherwise."""
+    return b"" if body is None and method not in BODY_METHODS else body
+
+
 @dataclass(frozen=True, slots=True)
 class Route:
     """One request of the load: a method and path (query allowed), its body and its weight.
@@ -212,134 +215,6 @@ class Route:
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
-
-    @classmethod
-    def parse_mix(cls, text: str) -> Route:
-        """``"3 GET /items/"``, ``"POST /items/ {json}"``, or a JSON object like a config table."""
-        raw = text.strip()
-        if raw.startswith("{"):
-            try:
-                table = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"--mix {raw[:40]!r} is not valid JSON ({exc.msg}).") from None
-            if not isinstance(table, dict):
-                raise UsageError(f"--mix {raw[:40]!r} must be a JSON object.")
-            return cls.from_table(table)
-        parts = raw.split(maxsplit=1)
-        weight = 1
-        if parts and parts[0].isdigit():
-            weight, raw = int(parts[0]), parts[1] if len(parts) > 1 else ""
-        pieces = raw.split(maxsplit=2)
-        if len(pieces) < 2:
-            raise UsageError(
-                f"--mix {text!r} is malformed; write '[WEIGHT] METHOD /path [BODY]' such as "
-                "'3 GET /items/'."
-            )
-        method, path = parse_method_path(" ".join(pieces[:2]), "--mix")
-        body = pieces[2].encode() if len(pieces) == 3 else None
-        # A body that opens like JSON is sent as JSON, whatever the row's --form says.
-        content_type = JSON_TYPE if body is not None and body[:1] in (b"{", b"[") else None
-        return cls(method, path, _default_body(method, body), content_type, weight)
-
-    @classmethod
-    def from_table(cls, table: Mapping[str, Any]) -> Route:
-        """A route from a config table: method, path, weight, body (text or table), form."""
-        known = {
-            "method",
-            "path",
-            "weight",
-            "body",
-            "form",
-            "content-type",
-            "abort",
-            "stream-read",
-            "hold",
-            "ws-send",
-            "ws-receive",
-            "ws-drop",
-        }
-        unknown = sorted(set(table) - known)
-        if unknown:
-            raise UsageError(
-                f"mix: unknown key {unknown[0]!r}; a route takes {', '.join(sorted(known))}."
-            )
-        path = table.get("path")
-        method = str(table.get("method", "GET"))
-        weight = table.get("weight", 1)
-        if not isinstance(path, str) or not isinstance(weight, int) or isinstance(weight, bool):
-            raise UsageError("mix: each route needs a text 'path' and a whole-number 'weight'.")
-        method, path = parse_method_path(f"{method} {path}", "mix")
-        body_value, form = table.get("body"), table.get("form")
-        if body_value is not None and form is not None:
-            raise UsageError(f"mix {method} {path}: give 'body' or 'form', not both.")
-        body: bytes | None
-        content_type = table.get("content-type")
-        if isinstance(form, Mapping):
-            body = encode_form((str(k), str(v)) for k, v in form.items())
-            content_type = content_type or FORM_TYPE
-        elif isinstance(body_value, str):
-            body = body_value.encode()
-        elif isinstance(body_value, Mapping | list):
-            body = json.dumps(body_value).encode()
-            content_type = content_type or JSON_TYPE
-        elif body_value is None and form is None:
-            body = None
-        else:
-            raise UsageError(
-                f"mix {method} {path}: 'body' must be text or a table, 'form' a table."
-            )
-        if content_type is not None and not isinstance(content_type, str):
-            raise UsageError(f"mix {method} {path}: 'content-type' must be text.")
-        client = _route_client(table, f"mix {method} {path}")
-        websocket = _route_websocket(table, f"mix {method} {path}")
-        body = _default_body(method, body)
-        return cls(method, path, body, content_type, weight, client, websocket)
-
-
-def _route_client(table: Mapping[str, Any], where: str) -> ClientBehaviour | None:
-    """A mix route's own abort, stream-read and hold, or None when it sets none."""
-    abort, stream_read, hold = table.get("abort"), table.get("stream-read"), table.get("hold")
-    if abort is None and stream_read is None and hold is None:
-        return None
-    if abort is not None and not isinstance(abort, str):
-        raise UsageError(f"{where}: 'abort' must be text such as '20%' or '50%@30ms'.")
-    if stream_read is not None and not isinstance(stream_read, str | int):
-        raise UsageError(f"{where}: 'stream-read' must be bytes (4096, '64KB') or '2s'.")
-    if hold is not None and (not isinstance(hold, int | float) or isinstance(hold, bool)):
-        raise UsageError(f"{where}: 'hold' must be a number of seconds.")
-    return ClientBehaviour(
-        abort=AbortSpec.parse(abort, f"{where}: abort") if abort is not None else None,
-        stream_read=(
-            StreamLimit.parse(str(stream_read), f"{where}: stream-read")
-            if stream_read is not None
-            else None
-        ),
-        hold=float(hold) if hold is not None else None,
-    )
-
-
-def _route_websocket(table: Mapping[str, Any], where: str) -> WebSocketSpec | None:
-    """A WS route's own session, or None when it sets none of ws-send, ws-receive, ws-drop."""
-    keys = ("ws-send", "ws-receive", "ws-drop")
-    if all(table.get(key) is None for key in keys):
-        return None
-    message, receive, drop = (table.get(key) for key in keys)
-    default = WebSocketSpec()
-    if message is not None and not isinstance(message, str):
-        raise UsageError(f"{where}: 'ws-send' must be text.")
-    if receive is not None and (not isinstance(receive, int) or isinstance(receive, bool)):
-        raise UsageError(f"{where}: 'ws-receive' must be a whole number.")
-    if drop is not None and not isinstance(drop, bool):
-        raise UsageError(f"{where}: 'ws-drop' must be true or false.")
-    return WebSocketSpec(
-        message=message if message is not None else default.message,
-        receive=receive if receive is not None else default.receive,
-        drop=drop if drop is not None else default.drop,
-    )
-
-
-def _default_body(method: str, body: bytes | None) -> bytes | None:
-    return b"" if body is None and method not in BODY_METHODS else body
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,56 +274,3 @@ class RequestSettings:
     @property
     def mix_label(self) -> str:
         return f"mix ({len(self.mix)} route{'s' if len(self.mix) != 1 else ''})"
-
-
-def from_options(
-    *,
-    headers: Iterable[str] = (),
-    form: Iterable[str] = (),
-    body: str | None = None,
-    body_file: Path | None = None,
-    content_type: str | None = None,
-    mix: Iterable[str] = (),
-    login: str | None = None,
-    login_form: Iterable[str] = (),
-    login_body: str | None = None,
-    login_token_field: str = DEFAULT_TOKEN_FIELD,
-) -> tuple[bytes | None, RequestSettings]:
-    """The default body and the request settings, from ``leakbench run``'s options."""
-    form_pairs = parse_pairs(form, "--form")
-    given = [name for name, value in (("--body", body), ("--body-file", body_file)) if value]
-    if form_pairs:
-        given.append("--form")
-    if len(given) > 1:
-        raise UsageError(f"{' and '.join(given)} both give the body; give one of them.")
-    default_type = JSON_TYPE
-    data: bytes | None
-    if body_file is not None:
-        try:
-            data = body_file.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"--body-file {body_file}: cannot read it ({exc.strerror}).") from None
-    elif form_pairs:
-        data, default_type = encode_form(form_pairs), FORM_TYPE
-    else:
-        # None: the run's default, {"name": "test"} for POST, PUT and PATCH only.
-        data = body.encode() if body is not None else None
-    login_spec = None
-    if login is not None:
-        method, path = parse_method_path(login, "--login")
-        login_spec = Login(
-            method,
-            path,
-            form=parse_pairs(login_form, "--login-form"),
-            body=login_body,
-            token_field=login_token_field,
-        )
-    elif list(login_form) or login_body is not None:
-        raise UsageError("--login-form and --login-body need --login 'POST /path/to/login'.")
-    settings = RequestSettings(
-        headers=tuple(Header.parse(text) for text in headers),
-        content_type=content_type or default_type,
-        mix=tuple(Route.parse_mix(text) for text in mix),
-        login=login_spec,
-    )
-    return data, settings

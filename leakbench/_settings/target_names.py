@@ -6,7 +6,7 @@ from pathlib import Path
 
 from leakbench import scenarios
 from leakbench._settings import Endpoint, Target
-from leakbench._settings.requests import Route
+from leakbench._settings.mix import parse_mix
 from leakbench.errors import UsageError
 
 
@@ -16,7 +16,7 @@ def scenario_target(scenario: scenarios.Scenario) -> Target:
         app=scenario.app,
         kind="scenario",
         default_endpoints=tuple(Endpoint.parse(e) for e in scenario.endpoints),
-        default_mix=tuple(Route.parse_mix(m) for m in scenario.mix),
+        default_mix=tuple(parse_mix(m) for m in scenario.mix),
         requires=scenario.requires,
         drivers=scenario.drivers,
     )

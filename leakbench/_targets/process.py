@@ -19,7 +19,7 @@ import httpx2
 
 from leakbench._redaction import redact
 from leakbench._results import CheckoutSite, MadeEngines, PoolStats, Reclaims
-from leakbench._settings import Target, TargetInterpreter
+from leakbench._settings import Target, TargetInterpreter, defaults
 from leakbench._system import shutdown
 from leakbench._system.processes import StartedInWith
 from leakbench._targets.boot import APP_DIR_ENV, APP_ENV
@@ -40,7 +40,7 @@ class TargetProcess(StartedInWith):
         work_dir: Path,
         *,
         workers: int = 1,
-        startup_timeout: float = 30.0,
+        startup_timeout: float = defaults.STARTUP_TIMEOUT,
         spare: Spare | None = None,
         interpreter: TargetInterpreter | None = None,
         echo: Callable[[str], None] | None = None,

@@ -34,7 +34,7 @@ class Outcome:
     def failures_of(self, row: RowResult) -> tuple[ThresholdFailure, ...]:
         """The failures of one row, in threshold order."""
         return tuple(
-            f for f in self.failures if (f.pattern, f.endpoint) == (row.pattern, row.endpoint)
+            f for f in self.failures if (f.target, f.endpoint) == (row.target, row.endpoint)
         )
 
 

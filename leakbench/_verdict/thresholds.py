@@ -90,7 +90,7 @@ class ThresholdFailure:
     """One threshold one row crossed. ``observed``/``limit`` are None for a leak."""
 
     threshold: ThresholdName
-    pattern: str
+    target: str
     endpoint: str
     observed: float | None
     limit: float | None
@@ -98,7 +98,7 @@ class ThresholdFailure:
 
     @property
     def row(self) -> str:
-        return f"{self.pattern} {self.endpoint}"
+        return f"{self.target} {self.endpoint}"
 
 
 def _leak(row: RowResult) -> ThresholdFailure:
@@ -106,18 +106,18 @@ def _leak(row: RowResult) -> ThresholdFailure:
     because = f": {' '.join(reasons)}" if reasons else "."
     return ThresholdFailure(
         ThresholdName.FAIL_ON_LEAK,
-        row.pattern,
+        row.target,
         row.endpoint,
         None,
         None,
-        f"{row.pattern} {row.endpoint} is LEAKED{because}",
+        f"{row.target} {row.endpoint} is LEAKED{because}",
     )
 
 
 def _numeric(row: RowResult, thresholds: Thresholds) -> list[ThresholdFailure]:
     """The opt-in ceilings; a row without load figures or findings has nothing to check."""
     failures: list[ThresholdFailure] = []
-    name = f"{row.pattern} {row.endpoint}"
+    name = f"{row.target} {row.endpoint}"
     findings, limit = row.findings, thresholds.max_total_connections
     if findings is not None and limit is not None:
         peak = findings.peak_total_connections
@@ -125,7 +125,7 @@ def _numeric(row: RowResult, thresholds: Thresholds) -> list[ThresholdFailure]:
             failures.append(
                 ThresholdFailure(
                     ThresholdName.MAX_TOTAL_CONNECTIONS,
-                    row.pattern,
+                    row.target,
                     row.endpoint,
                     peak,
                     limit,
@@ -140,7 +140,7 @@ def _numeric(row: RowResult, thresholds: Thresholds) -> list[ThresholdFailure]:
         failures.append(
             ThresholdFailure(
                 ThresholdName.MAX_ERROR_RATE,
-                row.pattern,
+                row.target,
                 row.endpoint,
                 load.error_rate,
                 rate,
@@ -154,7 +154,7 @@ def _numeric(row: RowResult, thresholds: Thresholds) -> list[ThresholdFailure]:
         failures.append(
             ThresholdFailure(
                 ThresholdName.MAX_P95_MS,
-                row.pattern,
+                row.target,
                 row.endpoint,
                 load.latency.p95,
                 p95,

@@ -74,7 +74,7 @@ def scenario_rows(embedded_dsn: str) -> dict[str, tuple[RowResult, ...]]:
 
 def explain(row: RowResult) -> str:
     reasons = row.findings.reasons if row.findings else ()
-    return f"{row.pattern} {row.endpoint}: {row.verdict} {row.error or ''} {' | '.join(reasons)}"
+    return f"{row.target} {row.endpoint}: {row.verdict} {row.error or ''} {' | '.join(reasons)}"
 
 
 @pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=lambda s: s.name)

@@ -24,7 +24,8 @@ from leakbench._results import (
     RowResult,
     Verdict,
 )
-from leakbench._settings.options import ALL_ROUTES_CONCURRENCY, ALL_ROUTES_DURATION, RunOptions
+from leakbench._settings import defaults
+from leakbench._settings.options import RunOptions
 from leakbench._verdict.routes import explained, fresh_target_note, route_summary
 from leakbench.errors import UsageError
 
@@ -233,8 +234,13 @@ def test_a_finding_s_reason_explains_an_inconclusive_row() -> None:
 
 def test_all_routes_rows_are_short_and_light_by_default() -> None:
     options = RunOptions(pattern=("both",), all_routes=True).config()
-    assert options.load.duration == ALL_ROUTES_DURATION
-    assert options.load.concurrency == ALL_ROUTES_CONCURRENCY
+    # Bounded by a count, so a busy machine still sends each route as many requests.
+    assert options.load.requests == defaults.ALL_ROUTES_REQUESTS
+    assert options.load.duration == defaults.ALL_ROUTES_DURATION
+    assert options.load.concurrency == defaults.ALL_ROUTES_CONCURRENCY
+    # A duration given replaces both: the row lasts that long, however many requests it sends.
+    timed = RunOptions(pattern=("both",), all_routes=True, duration=2.0).config()
+    assert (timed.load.duration, timed.load.requests) == (2.0, None)
     assert options.all_routes is not None and not options.all_routes.destructive
     assert (
         RunOptions(pattern=("both",), all_routes=True, concurrency=3).config().load.concurrency == 3

@@ -15,7 +15,7 @@ _LOG_TAIL = "\x1b[31mERROR\x1b[0m: boom\x00 \x07done\x0b\x0c \x1b| next line\x7f
 
 def test_control_characters_in_a_log_tail_leave_valid_xml() -> None:
     row = RowResult(
-        pattern="app",
+        target="app",
         endpoint="/ok",
         verdict=Verdict.FAILED,
         load=None,

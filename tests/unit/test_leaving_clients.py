@@ -21,7 +21,7 @@ from leakbench._output.terminal import render_run
 from leakbench._results import LatencySummary, LoadStats, RowResult, Verdict
 from leakbench._settings import LoadSettings
 from leakbench._settings.clients import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
-from leakbench._settings.requests import Route
+from leakbench._settings.mix import route_from_table
 from leakbench._verdict.outcome import judge
 from leakbench.errors import UsageError
 from tests.factories import run_result
@@ -82,7 +82,7 @@ def test_a_route_overrides_the_row_key_by_key() -> None:
     assert route.over(row) == ClientBehaviour(
         abort=AbortSpec.parse("20%"), stream_read=StreamLimit(max_bytes=10)
     )
-    table = Route.from_table({"path": "/feed", "abort": "50%@30ms", "stream-read": 4096})
+    table = route_from_table({"path": "/feed", "abort": "50%@30ms", "stream-read": 4096})
     assert table.client == ClientBehaviour(
         abort=AbortSpec.parse("50%@30ms"), stream_read=StreamLimit(max_bytes=4096)
     )
@@ -197,9 +197,9 @@ def test_websocket_routes_and_their_sessions_parse() -> None:
     from leakbench._settings import Endpoint  # noqa: PLC0415 - next to its only use
 
     assert Endpoint.parse("WS /ws") == Endpoint("WS", "/ws")
-    route = Route.from_table({"method": "WS", "path": "/ws", "ws-receive": 3, "ws-drop": True})
+    route = route_from_table({"method": "WS", "path": "/ws", "ws-receive": 3, "ws-drop": True})
     assert route.websocket == WebSocketSpec(message="ping", receive=3, drop=True)
     with pytest.raises(UsageError, match="--ws-receive -1 is out of range"):
         WebSocketSpec(receive=-1)
-    with pytest.raises(UsageError, match="'ws-drop' must be true or false"):
-        Route.from_table({"method": "WS", "path": "/ws", "ws-drop": "yes"})
+    with pytest.raises(UsageError, match="mix: ws-drop: input should be a valid boolean"):
+        route_from_table({"method": "WS", "path": "/ws", "ws-drop": "yes"})

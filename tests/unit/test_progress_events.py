@@ -89,7 +89,7 @@ def test_the_tracker_follows_a_row_from_events_alone() -> None:
         tracker.apply(event)
     snapshot = tracker.snapshot()
     assert snapshot is not None
-    assert (snapshot.pattern, snapshot.phase, snapshot.completed) == (
+    assert (snapshot.target, snapshot.phase, snapshot.completed) == (
         "with-session",
         Phase.LOAD,
         10,

@@ -74,7 +74,7 @@ def _terminal(width: int) -> str:
 
 def _notes() -> str:
     return "".join(
-        f"{r.pattern} {r.endpoint}\n" + "".join(f"  - {note}\n" for note in row_notes(r))
+        f"{r.target} {r.endpoint}\n" + "".join(f"  - {note}\n" for note in row_notes(r))
         for r in _run().rows
     )
 

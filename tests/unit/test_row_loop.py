@@ -122,7 +122,7 @@ def test_the_loop_measures_each_row_on_its_own_target_and_judges_it() -> None:
     )
     observer = _Rows()
     result = loop.run_rows(FAST, targets, observer)
-    assert [(r.pattern, r.endpoint, r.verdict) for r in result.rows] == [
+    assert [(r.target, r.endpoint, r.verdict) for r in result.rows] == [
         ("clean", "GET /a", Verdict.CLEAN),
         ("leaky", "GET /b", Verdict.LEAKED),
     ]
@@ -181,7 +181,7 @@ def test_an_interrupted_run_keeps_its_rows_and_marks_the_one_under_way() -> None
     )
     result = loop.run_rows(FAST, targets, _Rows())
     assert result.interrupted
-    assert [(r.pattern, r.verdict) for r in result.rows] == [
+    assert [(r.target, r.verdict) for r in result.rows] == [
         ("first", Verdict.CLEAN),
         ("second", Verdict.INTERRUPTED),
     ]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from leakbench._settings.options import DEFAULT_DURATION, RunOptions
+from leakbench._settings import defaults
+from leakbench._settings.options import RunOptions
 from leakbench.errors import UsageError
 
 
@@ -26,7 +27,7 @@ def test_no_target_is_a_usage_error_naming_what_to_give() -> None:
 def test_the_pull_requests_pair_runs_eight_seconds_by_default() -> None:
     config = RunOptions(pattern=("both",)).config()
     assert [target.name for target in config.targets] == ["with-session", "try-finally"]
-    assert config.load.duration == DEFAULT_DURATION
+    assert config.load.duration == defaults.DURATION
     assert config.load.requests is None
 
 

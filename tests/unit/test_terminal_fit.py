@@ -57,13 +57,13 @@ def _unboxed(text: str) -> list[str]:
 
 def _table_line(text: str, result_row: RowResult) -> str:
     """The table's line of a row: it starts with the target and the endpoint, as given."""
-    prefix = result_row.pattern
+    prefix = result_row.target
     lines = [
         line
         for line in _unboxed(text)
         if line.startswith(prefix) and result_row.endpoint in line.removeprefix(prefix)[:20]
     ]
-    assert lines, f"no table line for {result_row.pattern} {result_row.endpoint}:\n{text}"
+    assert lines, f"no table line for {result_row.target} {result_row.endpoint}:\n{text}"
     return lines[0]
 
 

@@ -326,7 +326,7 @@ def render(row: RowResult, max_total_connections: int | None = None) -> str:
     room = max(4, top + 1)
     step = max(1, int(nice_step(room, 5)))
     scale = _Scale(t_max=max(samples[-1].t, 0.1), y_max=math.ceil(room / step) * step)
-    label = escape(f"{row.pattern} {row.endpoint}: connections by state over time")
+    label = escape(f"{row.target} {row.endpoint}: connections by state over time")
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
         f'role="img" aria-label="{label}" xmlns="http://www.w3.org/2000/svg">',

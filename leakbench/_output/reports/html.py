@@ -190,7 +190,7 @@ def _row_card(index: int, row: RowResult, max_total_connections: int | None) -> 
     notes = "".join(f"<li>{_note(note)}</li>" for note in row_notes(row))
     return (
         f'<section class="card" id="row-{index}">'
-        f"<h3>{escape(row.pattern)} <code>{escape(row.endpoint)}</code> {_pill(row.verdict)}</h3>"
+        f"<h3>{escape(row.target)} <code>{escape(row.endpoint)}</code> {_pill(row.verdict)}</h3>"
         f"{_facts(row)}"
         f"{chart.render(row, max_total_connections)}"
         f"{chart.legend()}" + (f'<ul class="why">{notes}</ul>' if notes else "") + "</section>"

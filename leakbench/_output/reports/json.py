@@ -85,7 +85,7 @@ def _route_from(data: dict[str, Any]) -> RouteStats:
 def _row(row: RowResult) -> dict[str, Any]:
     load, findings = row.load, row.findings
     data: dict[str, Any] = {
-        "pattern": row.pattern,
+        "pattern": row.target,
         "endpoint": row.endpoint,
         "verdict": row.verdict.value,
         "error": row.error,
@@ -304,7 +304,7 @@ def _row_from(data: dict[str, Any]) -> RowResult:
             raw_external["latency"] = LatencySummary(**raw_external["latency"])
         external = ExternalLoad(**raw_external)
     return RowResult(
-        pattern=data["pattern"],
+        target=data["pattern"],
         endpoint=data["endpoint"],
         verdict=Verdict(data["verdict"]),
         load=load,

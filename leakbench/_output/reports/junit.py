@@ -57,7 +57,7 @@ def _seconds(row: RowResult) -> str:
 def _case(row: RowResult, failures: tuple[ThresholdFailure, ...]) -> ET.Element:
     case = ET.Element(
         "testcase",
-        {"classname": f"leakbench.{row.pattern}", "name": row.endpoint, "time": _seconds(row)},
+        {"classname": f"leakbench.{row.target}", "name": row.endpoint, "time": _seconds(row)},
     )
     notes = row_notes(row)
     if failures:

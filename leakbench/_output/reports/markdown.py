@@ -67,7 +67,7 @@ def render(result: RunResult, outcome: Outcome) -> str:
             # A note's lines after the first (an app's traceback) follow as printed.
             firsts = " ".join(text.partition("\n")[0] for text in texts)
             out.append(
-                f"- **{escape(row.pattern)} {escape(row.endpoint)}** ({row.verdict.value}): "
+                f"- **{escape(row.target)} {escape(row.endpoint)}** ({row.verdict.value}): "
                 f"{escape(firsts)}"
             )
             for text in texts:
