@@ -41,6 +41,7 @@ from leakbench._results import (
     WaitEventCount,
 )
 from leakbench._verdict.outcome import Outcome
+from leakbench._verdict.thresholds import ThresholdFailure
 from leakbench.errors import ReportError
 
 SCHEMA_VERSION = 2
@@ -188,11 +189,15 @@ def _thresholds(outcome: Outcome) -> dict[str, Any]:
     """The outcome only: the limits themselves are in ``settings``, where a re-read finds them."""
     return {
         "passed": outcome.passed,
-        "failures": [
-            {**dataclasses.asdict(failure), "threshold": failure.threshold.value}
-            for failure in outcome.failures
-        ],
+        "failures": [_failure(failure) for failure in outcome.failures],
     }
+
+
+def _failure(failure: ThresholdFailure) -> dict[str, Any]:
+    """A failed threshold; the row's target keeps the key ``pattern`` it had since schema 1."""
+    fields = dataclasses.asdict(failure)
+    fields["threshold"] = failure.threshold.value
+    return {("pattern" if key == "target" else key): value for key, value in fields.items()}
 
 
 _REPORT_MODE = 0o644
