@@ -338,6 +338,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         twin="cancelled-psycopg",
         when_clients_leave="CLEAN",
         cancels=True,
+        leave_client_lost=True,
         # Its engine is asyncpg's whatever the matrix's driver: --versions driver=asyncpg
         # installs it; without it the column says n/a.
         requires=(*STACK, ("asyncpg", ">=0.29")),
