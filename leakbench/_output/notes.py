@@ -116,7 +116,7 @@ def leak_site_notes(row: RowResult) -> list[str]:
 
 def _pool_side(row: RowResult) -> str:
     pool = row.pool_after_settle
-    if pool is None:
+    if pool is None or not pool.seen:
         return _NO_POOL_VIEW
     text = f"the pool still has {pool.checked_out} checked out"
     if row.pool_baseline is not None:

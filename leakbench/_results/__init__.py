@@ -167,6 +167,12 @@ class PoolStats:
     def checked_out(self) -> int:
         return self.checkouts - self.checkins - self.detaches
 
+    @property
+    def seen(self) -> bool:
+        """Whether the target has a SQLAlchemy pool at all: the probe answers as soon as
+        SQLAlchemy is importable, and an app on another pool (psycopg_pool's) has made none."""
+        return self.pools_made > 0 or self.checkouts > 0
+
 
 @dataclass(frozen=True, slots=True)
 class PoolReading:

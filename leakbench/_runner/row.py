@@ -272,7 +272,9 @@ def _handlers_still_running(
     if not isinstance(outcome, LoadStats) or not outcome.left or pool_before is None:
         return None
     pool = target.pool_stats()
-    return None if pool is None else max(0, pool.checked_out - pool_before.checked_out)
+    if pool is None or not pool.seen:  # no SQLAlchemy pool: whether handlers run is unknown
+        return None
+    return max(0, pool.checked_out - pool_before.checked_out)
 
 
 def _exercised(load: LoadStats | None) -> int:

@@ -215,7 +215,9 @@ def judge(
         reasons.extend(_clean_reasons(observation, peak_idle_in_transaction))
     if observation.capacity is not None:
         reasons.extend(
-            capacity_reasons(observation.capacity, verdict=verdict, pool_seen=pool is not None)
+            capacity_reasons(
+                observation.capacity, verdict=verdict, pool_seen=pool is not None and pool.seen
+            )
         )
     return Findings(
         verdict=verdict,

@@ -80,6 +80,11 @@ class PoolView:
         return max(0, self.after_gc.checked_out - self.baseline.checked_out)
 
     @property
+    def seen(self) -> bool:
+        """Whether the target has a SQLAlchemy pool whose counts can vouch for anything."""
+        return self.after_settle.seen
+
+    @property
     def checkouts(self) -> int:
         """Checkouts during the row: requests that ran SQL through the pool."""
         return max(0, self.after_settle.checkouts - self.baseline.checkouts)
