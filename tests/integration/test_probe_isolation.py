@@ -25,8 +25,6 @@ import pytest
 import leakbench
 from leakbench.targets.autoload import PROBE_DIR_ENV
 
-pytestmark = pytest.mark.quick  # two short-lived interpreters, well under a second each
-
 LEAKBENCH_DIR = str(Path(leakbench.__file__).resolve().parent)
 # What the app reports: its own leakbench, its probe's answer, what it sees of leakbench.
 APP = """
