@@ -17,7 +17,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from leakbench._targets.sites import Site, caller_site
+# Relative: see leakbench._targets.probe (the probe's files are loaded as a package of their own).
+from .sites import Site, caller_site
 
 # A detached connection leaves the pool for good without a checkin.
 EVENTS = ("connect", "checkout", "checkin", "detach", "invalidate", "close")

@@ -33,6 +33,20 @@ SQLAlchemy from the fairy's weakref callback (``_finalize_fairy``, in 1.3,
 dialect, the detach event). The probe keeps its own weak reference to the
 fairy of every checkout: when the checkin arrives and that reference is
 already dead, the collector, not the app, returned the connection.
+
+The forced collection (``gc``) runs on the app's event loop, not in the
+probe's thread. A collection runs the finalizers of what it frees in the
+thread that runs it, and on an asyncio dialect SQLAlchemy's
+``_finalize_fairy`` terminates the connection there ("which will be
+terminated"): on asyncpg, ``Connection.terminate()`` aborts the transport
+and schedules callbacks with ``loop.call_soon``, which only the loop's own
+thread may do. From the probe's thread that corrupted uvloop's loop and the
+app died of a segmentation fault in the middle of the collection, so the
+collection never answered and the leak's kind was unknown. The probe
+remembers the event loop the app's connections are opened on (the running
+loop at each pool ``connect``) and hands the collection to it with
+``call_soon_threadsafe``; an app with no running loop (sync drivers in
+threads) is collected in the probe's thread as before.
 """
 
 from __future__ import annotations
@@ -43,12 +57,16 @@ import json
 import os
 import platform
 import socket
+import sys
 import threading
+import weakref
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from leakbench._targets.pool_counters import TIMEOUT, PoolCounters
+# Relative, as the probe's files import each other: ``leakbench probe`` loads them into the
+# app as a private package of their own, without the leakbench package (see autoload).
+from .pool_counters import TIMEOUT, PoolCounters
 
 CONTROL_DIR_ENV = "LEAKBENCH_CONTROL_DIR"
 # "0" turns the recording of checkout sites off (the benchmark compares both).
@@ -57,6 +75,9 @@ CHECKOUT_SITES_ENV = "LEAKBENCH_CHECKOUT_SITES"
 # the collector ended (the benchmark compares both; leakbench never turns it off).
 CHECKOUT_HOLDERS_ENV = "LEAKBENCH_CHECKOUT_HOLDERS"
 COUNTERS = PoolCounters()
+# Most seconds the probe waits for the app's event loop to run a forced collection (less
+# than the 10 s leakbench waits for an answer): a loop blocked that long answers an error.
+LOOP_COLLECT_SECONDS = 8.0
 # The distributions a report records, read in the target process.
 RECORDED_PACKAGES = (
     "fastapi",
@@ -83,6 +104,7 @@ def _listen_to_pools() -> None:
     # The proxy is the checkout's holder (the fairy): its death tells a collected checkout.
     event.listen(Pool, "checkout", lambda _dbapi, rec, proxy: COUNTERS.checked_out(rec, proxy))
     event.listen(Pool, "checkin", lambda _dbapi, record: COUNTERS.checked_in(record))
+    event.listen(Pool, "connect", lambda *_: LOOPS.note())
     event.listen(Pool, "detach", lambda _dbapi, record: COUNTERS.checked_in(record, "detach"))
     COUNTERS.sqlalchemy = True
     _watch_queue_pools()
@@ -129,6 +151,58 @@ def versions() -> dict[str, str]:
     return {"python": platform.python_version(), **{n: _version(n) for n in RECORDED_PACKAGES}}
 
 
+class AppLoops:
+    """The event loop the app's connections are opened on: the last one seen running at a
+    pool ``connect`` (weakly: a loop the app closed and dropped is forgotten)."""
+
+    def __init__(self) -> None:
+        self._loop: weakref.ref[Any] | None = None
+
+    def note(self) -> None:
+        """Remember the running event loop of the calling thread, if it has one."""
+        asyncio = sys.modules.get("asyncio")  # not imported: no loop can be running
+        loop = asyncio._get_running_loop() if asyncio is not None else None
+        if loop is not None and (self._loop is None or self._loop() is not loop):
+            self._loop = weakref.ref(loop)
+
+    def running(self) -> Any:
+        """The remembered loop if it still runs, else None."""
+        loop = self._loop() if self._loop is not None else None
+        if loop is None or loop.is_closed() or not loop.is_running():
+            return None
+        return loop
+
+
+LOOPS = AppLoops()
+
+
+def collect(loops: AppLoops = LOOPS, within: float = LOOP_COLLECT_SECONDS) -> dict[str, Any]:
+    """A full garbage collection, on the app's event loop when it has one (see the module's
+    docstring); an error when that loop does not run it within ``within`` seconds."""
+    loop = loops.running()
+    if loop is None:
+        return {"collected": gc.collect(), "thread": threading.current_thread().name}
+    done = threading.Event()
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer.update(collected=gc.collect(), thread=threading.current_thread().name)
+        finally:
+            done.set()
+
+    try:
+        loop.call_soon_threadsafe(run)
+    except RuntimeError:  # closed since: nothing runs on it any more
+        return {"collected": gc.collect(), "thread": threading.current_thread().name}
+    if not done.wait(within):
+        return {
+            "error": f"the app's event loop did not run the collection within {within:g} s "
+            "(a handler blocking it?)"
+        }
+    return answer
+
+
 _COMMANDS: dict[str, Any] = {
     "stats": COUNTERS.as_dict,
     "mark": lambda: {"mark": COUNTERS.mark()},
@@ -139,7 +213,7 @@ _COMMANDS: dict[str, Any] = {
     "pools": COUNTERS.made_pools,
     "drivers": lambda: {"drivers": COUNTERS.drivers()},
     "versions": lambda: {"versions": versions()},
-    "gc": lambda: {"collected": gc.collect()},
+    "gc": collect,
 }
 
 

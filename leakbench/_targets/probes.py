@@ -146,8 +146,10 @@ class ProbeClient:
         return tuple(f"{driver} ({', '.join(sorted(pools[driver]))})" for driver in sorted(pools))
 
     def force_gc(self, expected: int) -> bool:
-        """Run a full garbage collection in every process; True if ``expected`` answered."""
-        return len(self.ask_all("gc")) >= max(1, expected)
+        """Run a full garbage collection in every process; True if ``expected`` ran one (a
+        probe whose app's event loop did not run it answers an error, not a count)."""
+        ran = [a for a in self.ask_all("gc") if isinstance(a.get("collected"), int)]
+        return len(ran) >= max(1, expected)
 
 
 def _summed_sites(listings: Any) -> tuple[CheckoutSite, ...]:

@@ -201,8 +201,9 @@ def test_python_started_with_the_environment_loads_the_probe(tmp_path: Path) -> 
     env = autoload.environment({**os.environ, "PYTHONPATH": str(own)}, folder)
     assert env[CONTROL_DIR_ENV] == str(folder)
     autoload.prepare(folder)
+    # The probe is loaded as a private package of its own (see test_probe_isolation.py).
     code = (
-        "import builtins, sys; from leakbench._targets import probe; "
+        "import builtins, sys; probe = sys.modules['_leakbench_probe.probe']; "
         "print(probe.COUNTERS.sqlalchemy, getattr(builtins, 'OWN_SITECUSTOMIZE', False))"
     )
     try:

@@ -4,9 +4,14 @@ The command runs with this folder first on ``PYTHONPATH``: Python imports its
 ``sitecustomize`` at start-up in every process of the command (the server,
 its workers, its reloader), which starts the probe before the app is
 imported, then hands over to any ``sitecustomize`` of the app's own
-environment. Each probe listens in the probe folder (``LEAKBENCH_PROBE_DIR``,
-else a folder of the user's own under the temporary directory), where
-``leakbench run --url`` and ``leakbench watch`` look for it.
+environment. Nothing else of leakbench goes on the app's ``sys.path``: the
+probe's own files are loaded from ``LEAKBENCH_PROBE_HOME`` (the folder of
+:mod:`leakbench._targets.probe`) by path: the app never has leakbench's
+installation on its ``sys.path``, so neither leakbench's other modules nor
+its dependencies can shadow the app's. Each probe listens in the probe
+folder (``LEAKBENCH_PROBE_DIR``, else a folder of the user's own under the
+temporary directory), where ``leakbench run --url`` and ``leakbench watch``
+look for it.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ from pathlib import Path
 from leakbench._targets.probe import CONTROL_DIR_ENV
 
 PROBE_DIR_ENV = "LEAKBENCH_PROBE_DIR"
-# The folder that holds the leakbench package, for the app's interpreter to find the probe.
+# The folder of the probe's own files (probe.py and what it imports), which the app's
+# interpreter loads by path: never leakbench's installation folder.
 HOME_ENV = "LEAKBENCH_PROBE_HOME"
 AUTOLOAD_DIR = Path(__file__).resolve().parent
-_LEAKBENCH_HOME = AUTOLOAD_DIR.parent.parent.parent
+PROBE_HOME = AUTOLOAD_DIR.parent
 
 
 def probe_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -49,7 +55,7 @@ def environment(env: Mapping[str, str], folder: Path) -> dict[str, str]:
     return {
         **env,
         CONTROL_DIR_ENV: str(folder),
-        HOME_ENV: str(_LEAKBENCH_HOME),
+        HOME_ENV: str(PROBE_HOME),
         "PYTHONPATH": os.pathsep.join([str(AUTOLOAD_DIR), *inherited]),
     }
 
