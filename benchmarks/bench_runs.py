@@ -28,9 +28,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from leakbench.config import Endpoint
-from leakbench.load.driver import LoadPlan, LoadProgress, run_load
-from leakbench.load.processes import run_load_processes
+from leakbench._load.driver import LoadPlan, LoadProgress, run_load
+from leakbench._load.processes import run_load_processes
+from leakbench._settings import Endpoint
 
 WRK = shutil.which("wrk")
 _WRK_SCRIPT = """wrk.method = "{method}"
@@ -252,8 +252,8 @@ class _AlternateSampling(threading.Thread):
         self.samples = 0
 
     def run(self) -> None:
-        from leakbench.postgres.poller import activity_poller  # noqa: PLC0415 - child only
-        from leakbench.results import Phase  # noqa: PLC0415
+        from leakbench._postgres.poller import activity_poller  # noqa: PLC0415 - child only
+        from leakbench._results import Phase  # noqa: PLC0415
 
         assert self.spec.poll_dsn and self.spec.poll_database
         with activity_poller(self.spec.poll_dsn, self.spec.poll_database, 3600) as poller:

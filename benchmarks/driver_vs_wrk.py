@@ -59,17 +59,17 @@ from pathlib import Path
 import psutil
 from bench_runs import WRK, ChildFailed, DriverSpec, Outcome, run_driver, run_wrk
 
-from leakbench.config import RunConfig, Target
-from leakbench.load.limits import ensure_open_files
-from leakbench.postgres import admin
-from leakbench.postgres.poller import activity_poller
-from leakbench.postgres.server import Server, open_server
-from leakbench.results import Phase
-from leakbench.runner.versions import collect
-from leakbench.targets.probe import CHECKOUT_HOLDERS_ENV, CHECKOUT_SITES_ENV
-from leakbench.targets.process import TargetProcess
-from leakbench.targets.spawned import target_environment
-from leakbench.targets.specs import resolve_patterns
+from leakbench._load.limits import ensure_open_files
+from leakbench._postgres import admin
+from leakbench._postgres.poller import activity_poller
+from leakbench._postgres.server import Server, open_server
+from leakbench._results import Phase
+from leakbench._runner.versions import collect
+from leakbench._settings import RunConfig, Target
+from leakbench._settings.target_names import resolve_patterns
+from leakbench._targets.probe import CHECKOUT_HOLDERS_ENV, CHECKOUT_SITES_ENV
+from leakbench._targets.process import TargetProcess
+from leakbench._targets.spawned import target_environment
 
 HERE = Path(__file__).resolve().parent
 BODY = '{"name": "test"}'
@@ -424,7 +424,7 @@ def _bookkeeping_microseconds(count: int = 20_000) -> tuple[float, float]:
     """The probe's own work per checkout + checkin, holders tracked and not (best of 7)."""
     import timeit  # noqa: PLC0415 - only this section needs it
 
-    from leakbench.targets.pool_counters import PoolCounters  # noqa: PLC0415
+    from leakbench._targets.pool_counters import PoolCounters  # noqa: PLC0415
 
     class Holder:  # stands for SQLAlchemy's connection fairy (weak-referenceable)
         pass
@@ -455,7 +455,7 @@ def _checkout_microseconds(
     import psycopg  # noqa: PLC0415 - only this section needs these
     from sqlalchemy import create_engine  # noqa: PLC0415
 
-    from leakbench.targets import probe  # noqa: PLC0415
+    from leakbench._targets import probe  # noqa: PLC0415
 
     probe._listen_to_pools()  # what probe.install() does, without the socket
     dsn = bench.server.admin_dsn

@@ -43,12 +43,12 @@ from pathlib import Path
 
 from bench_runs import WRK, run_wrk
 
-from leakbench.client_spec import AbortSpec, ClientBehaviour
-from leakbench.config import Endpoint, Target
-from leakbench.load.driver import LoadPlan, LoadProgress, run_load
-from leakbench.load.limits import ensure_open_files
-from leakbench.results import LoadStats
-from leakbench.targets.process import TargetProcess
+from leakbench._load.driver import LoadPlan, LoadProgress, run_load
+from leakbench._load.limits import ensure_open_files
+from leakbench._results import LoadStats
+from leakbench._settings import Endpoint, Target
+from leakbench._settings.clients import AbortSpec, ClientBehaviour
+from leakbench._targets.process import TargetProcess
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = ("abort", "hold", "instructions")

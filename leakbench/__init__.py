@@ -1,4 +1,11 @@
-"""leakbench: prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections."""
+"""leakbench: prove whether a FastAPI + SQLAlchemy service leaks PostgreSQL connections.
+
+The public API is what this module exports (``run``, ``RunConfig``,
+``RunResult``, ``judge``, the settings and result types, the errors), plus
+:mod:`leakbench.errors`, :mod:`leakbench.pytest_plugin`, :mod:`leakbench.locust`
+and :mod:`leakbench.scenarios`. Every module whose name starts with ``_`` is
+private: it may change in any release (docs/api.md).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.2.0"
 
 if TYPE_CHECKING:
-    from leakbench.config import (
+    from leakbench._results import RowResult, RunResult, Verdict
+    from leakbench._runner.pipeline import run
+    from leakbench._settings import (
         AttachTarget,
         Endpoint,
         EnvTemplate,
@@ -20,32 +29,47 @@ if TYPE_CHECKING:
         VerdictSettings,
         WatchTarget,
     )
-    from leakbench.request_spec import Header, Login, RequestSettings, Route
-    from leakbench.results import RowResult, RunResult, Verdict
-    from leakbench.runner.run import run
+    from leakbench._settings.requests import Header, Login, RequestSettings, Route
+    from leakbench._verdict.outcome import Outcome, judge
+    from leakbench._verdict.thresholds import Thresholds
+    from leakbench.errors import (
+        Interrupted,
+        LeakbenchError,
+        PartialRun,
+        RunError,
+        UsageError,
+    )
 
 # The public names import their modules on first use: importing the package
 # must stay cheap for the pytest plugin (loaded by every pytest session) and
 # for the probe inside each target.
 _EXPORTS = {
-    "AttachTarget": "leakbench.config",
-    "EnvTemplate": "leakbench.config",
-    "Endpoint": "leakbench.config",
-    "LoadCommand": "leakbench.config",
-    "LoadSettings": "leakbench.config",
-    "PoolSettings": "leakbench.config",
-    "RunConfig": "leakbench.config",
-    "Target": "leakbench.config",
-    "VerdictSettings": "leakbench.config",
-    "Header": "leakbench.request_spec",
-    "Login": "leakbench.request_spec",
-    "RequestSettings": "leakbench.request_spec",
-    "Route": "leakbench.request_spec",
-    "WatchTarget": "leakbench.config",
-    "RowResult": "leakbench.results",
-    "RunResult": "leakbench.results",
-    "Verdict": "leakbench.results",
-    "run": "leakbench.runner.run",
+    "AttachTarget": "leakbench._settings",
+    "EnvTemplate": "leakbench._settings",
+    "Endpoint": "leakbench._settings",
+    "LoadCommand": "leakbench._settings",
+    "LoadSettings": "leakbench._settings",
+    "PoolSettings": "leakbench._settings",
+    "RunConfig": "leakbench._settings",
+    "Target": "leakbench._settings",
+    "VerdictSettings": "leakbench._settings",
+    "Header": "leakbench._settings.requests",
+    "Login": "leakbench._settings.requests",
+    "RequestSettings": "leakbench._settings.requests",
+    "Route": "leakbench._settings.requests",
+    "WatchTarget": "leakbench._settings",
+    "RowResult": "leakbench._results",
+    "RunResult": "leakbench._results",
+    "Verdict": "leakbench._results",
+    "run": "leakbench._runner.pipeline",
+    "Outcome": "leakbench._verdict.outcome",
+    "judge": "leakbench._verdict.outcome",
+    "Thresholds": "leakbench._verdict.thresholds",
+    "Interrupted": "leakbench.errors",
+    "LeakbenchError": "leakbench.errors",
+    "PartialRun": "leakbench.errors",
+    "RunError": "leakbench.errors",
+    "UsageError": "leakbench.errors",
 }
 
 
@@ -61,19 +85,27 @@ __all__ = [
     "Endpoint",
     "EnvTemplate",
     "Header",
+    "Interrupted",
+    "LeakbenchError",
     "LoadCommand",
     "LoadSettings",
     "Login",
+    "Outcome",
+    "PartialRun",
     "PoolSettings",
     "RequestSettings",
     "Route",
     "RowResult",
     "RunConfig",
+    "RunError",
     "RunResult",
     "Target",
+    "Thresholds",
+    "UsageError",
     "Verdict",
     "VerdictSettings",
     "WatchTarget",
     "__version__",
+    "judge",
     "run",
 ]

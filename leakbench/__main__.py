@@ -1,3 +1,3 @@
-from leakbench.entry import main
+from leakbench._entry import main
 
 main()

@@ -75,7 +75,7 @@ class ReportError(RunError):
 class PartialRun(LeakbenchError):
     """An error ended a run after rows had started: the rows so far, and the error.
 
-    ``result`` (a :class:`~leakbench.results.RunResult`, typed loosely here at
+    ``result`` (a :class:`~leakbench._results.RunResult`, typed loosely here at
     the bottom of the layers) is reported as any run's; ``cause`` then tells
     what ended it, with its own exit code.
     """

@@ -33,17 +33,17 @@ from locust.event import EventHook
 from locust.runners import MasterRunner, WorkerRunner
 from rich.console import Console
 
-from leakbench.config import RunConfig, VerdictSettings, WatchTarget
+from leakbench._output import reports
+from leakbench._output.style import make_console
+from leakbench._output.terminal import render_report_paths, render_run
+from leakbench._results import ExternalLoad, LatencySummary
+from leakbench._runner.watch_session import WatchSession
+from leakbench._settings import RunConfig, VerdictSettings, WatchTarget
+from leakbench._settings.dsn import redact
+from leakbench._targets.loopback import is_loopback
+from leakbench._verdict.outcome import judge
+from leakbench._verdict.thresholds import Thresholds
 from leakbench.errors import LeakbenchError, UsageError
-from leakbench.output import reports
-from leakbench.output.style import make_console
-from leakbench.output.terminal import render_report_paths, render_run
-from leakbench.postgres.dsn import redact
-from leakbench.results import ExternalLoad, LatencySummary
-from leakbench.runner.watch_session import WatchSession
-from leakbench.targets.loopback import is_loopback
-from leakbench.verdict.outcome import judge
-from leakbench.verdict.thresholds import Thresholds
 
 _OPTIONS_GROUP = "leakbench"
 

@@ -55,6 +55,14 @@ class Scenario:
     leave_leak_kind: LeakKindName | None = None
     # Messages each session of a WS route waits for (``--ws-receive``).
     ws_receive: int = 1
+    # Its handlers are cancelled when their client leaves (scenarios/_cancel.py's
+    # CancelOnDisconnect), and its target's log counts each cancellation and where it landed.
+    cancels: bool = False
+    # Its cancelled handlers can close a connection PostgreSQL is still answering on, which
+    # PostgreSQL 14+ counts as a session ended by a FATAL error ("connection to client
+    # lost"), as it counts a timeout ending a leaked session: leakbench cannot tell them
+    # apart, so such a row with clients that leave is CLEAN or INCONCLUSIVE, never LEAKED.
+    leave_client_lost: bool = False
     # The most connections its verdict is measured with, when a client that times out
     # waiting for the pool would itself be a client that leaves (and leak): below the pool.
     max_concurrency: int | None = None
@@ -312,11 +320,14 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="cancelled-psycopg",
         module="cancelled_psycopg",
-        summary="Behind a pass-through BaseHTTPMiddleware, `async with` sessions on psycopg async.",
+        summary="Handlers cancelled when their client leaves, behind a BaseHTTPMiddleware: "
+        "`async with` sessions, psycopg async.",
         expected="CLEAN",
         endpoints=("/ok",),
         twin="cancelled-asyncpg",
         when_clients_leave="CLEAN",
+        cancels=True,
+        leave_client_lost=True,
     ),
     Scenario(
         name="cancelled-asyncpg",
@@ -326,10 +337,26 @@ SCENARIOS: tuple[Scenario, ...] = (
         endpoints=("/ok",),
         twin="cancelled-psycopg",
         when_clients_leave="CLEAN",
+        cancels=True,
+        leave_client_lost=True,
         # Its engine is asyncpg's whatever the matrix's driver: --versions driver=asyncpg
         # installs it; without it the column says n/a.
         requires=(*STACK, ("asyncpg", ">=0.29")),
         drivers=("asyncpg",),
+    ),
+    Scenario(
+        name="cancelled-pool-wait",
+        module="cancelled_pool_wait",
+        summary="psycopg_pool's AsyncConnectionPool used directly: requests cancelled while "
+        "they wait for a slot (psycopg#509).",
+        expected="CLEAN",
+        endpoints=("/ok",),
+        twin="cancelled-psycopg",
+        when_clients_leave="CLEAN",
+        cancels=True,
+        # psycopg_pool 3.1 is the first with open=False; the matrix's psycopg-pool axis
+        # installs it, and a column without it says n/a.
+        requires=(*STACK, ("psycopg-pool", ">=3.1")),
     ),
     Scenario(
         name="conflict-after-sql",

@@ -6,7 +6,7 @@ runs of every shipped scenario (tests/test_scenarios.py).
 
 from __future__ import annotations
 
-from leakbench.results import Findings, LeakKind, Verdict
+from leakbench._results import Findings, LeakKind, Verdict
 
 # Phrases that vouch for a row: said of a CLEAN row only.
 _VOUCHING = ("every connection was back", "not a leak", "none after the settle")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from leakbench.results import (
+from leakbench._results import (
     ActivitySample,
     Capacity,
     Findings,

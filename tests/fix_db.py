@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from leakbench.postgres import admin
-from leakbench.postgres.embedded import EmbeddedPostgres, bin_dir
+from leakbench._postgres import admin
+from leakbench._postgres.embedded import EmbeddedPostgres, bin_dir
 
 EXTERNAL_DSN_ENV = "LEAKBENCH_TEST_DSN"
 _DEFAULT_EXTERNAL = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from leakbench import scenarios
-from leakbench.config import Target
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.targets.process import TargetProcess
-from leakbench.targets.specs import scenario_target
+from leakbench._settings import Target
+from leakbench._settings import dsn as dsn_tools
+from leakbench._settings.target_names import scenario_target
+from leakbench._targets.process import TargetProcess
 
 StartTarget = Callable[[Target], TargetProcess]
 

@@ -24,11 +24,11 @@ from typing import Any, Literal, TypeVar, cast
 
 import httpx2
 
-from leakbench.config import Endpoint
+from leakbench._load.driver import LoadPlan, run_load
+from leakbench._load.histogram import LatencyHistogram
+from leakbench._results import LoadStats
+from leakbench._settings import Endpoint
 from leakbench.errors import TargetStartError, UsageError
-from leakbench.load.driver import LoadPlan, run_load
-from leakbench.load.histogram import LatencyHistogram
-from leakbench.results import LoadStats
 
 MAX_REQUESTS = 100_000
 MAX_CONCURRENCY = 1_000

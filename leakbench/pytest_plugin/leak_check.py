@@ -4,7 +4,7 @@ Two vantage points, because each misses what the other sees:
 
 * the SQLAlchemy pool: every checkout and checkin of the watched engine is
   counted by pool events, with the first line of the user's code that
-  checked the connection out (:mod:`leakbench.targets.sites`, shared with
+  checked the connection out (:mod:`leakbench._targets.sites`, shared with
   the in-target probe of ``leakbench run``); a connection checked out during the test and
   not returned is a leak (``engine.pool.checkedout()`` alone would miss a
   leak once the engine is disposed, which replaces its pool);
@@ -34,13 +34,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.pool import Pool
 
-from leakbench.postgres.dsn import redact
-from leakbench.targets.sites import caller_site
+from leakbench._settings.dsn import redact
+from leakbench._targets.sites import caller_site
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from leakbench.results import LoadStats
+    from leakbench._results import LoadStats
 
 APPLICATION_NAME = "leakbench-pytest"
 QUERY_CHARS = 120
@@ -107,7 +107,7 @@ class EngineWatch:
         self.start = self.mark()
 
     def _on_checkout(self, _dbapi: object, record: object, _proxy: object) -> None:
-        # The same mechanism as the in-target probe's (leakbench.targets.sites).
+        # The same mechanism as the in-target probe's (leakbench._targets.sites).
         site = str(caller_site())
         with self._lock:
             self._sequence += 1

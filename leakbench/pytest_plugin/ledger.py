@@ -1,10 +1,10 @@
 """Every SQLAlchemy checkout of the test process, by owner: the engine of ``pytest --leakbench``.
 
-Like the in-target probe of ``leakbench run`` (:mod:`leakbench.targets.probe`),
+Like the in-target probe of ``leakbench run`` (:mod:`leakbench._targets.probe`),
 the listeners sit on the ``Pool`` class, so every pool the process has or will
 have is covered, engines made at import time by the suite's conftest included,
 without the suite naming one. Each checkout remembers the line of the project's
-code that took it (:mod:`leakbench.targets.sites`, the probe's mechanism) and its
+code that took it (:mod:`leakbench._targets.sites`, the probe's mechanism) and its
 *owner*: whatever the plugin says is running when it happens (a test, or the
 set-up of a fixture of wider scope). A checkin forgets it. What an owner still
 has checked out when it is over is what it left behind.
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 
-from leakbench.targets.sites import Site, caller_site
+from leakbench._targets.sites import Site, caller_site
 
 _POLL_SECONDS = 0.05
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 
 runner = CliRunner()
 HERE = Path(__file__).resolve().parent

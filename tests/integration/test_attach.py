@@ -19,13 +19,13 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.config import AttachTarget, Endpoint, LoadSettings, RunConfig, VerdictSettings
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.progress.events import RunObserver
-from leakbench.results import Phase, Verdict
-from leakbench.runner.run import run
-from leakbench.system.processes import stop_process_group
+from leakbench._cli import app
+from leakbench._progress.events import RunObserver
+from leakbench._results import Phase, Verdict
+from leakbench._runner.pipeline import run
+from leakbench._settings import AttachTarget, Endpoint, LoadSettings, RunConfig, VerdictSettings
+from leakbench._settings import dsn as dsn_tools
+from leakbench._system.processes import stop_process_group
 from tests.reliability.spawn import Spawned
 from tests.user_app_sources import ORDERS_SCHEMA, write_leaky_app, write_shop_package
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 from tests.user_app_sources import (
     source_line,
     write_conflict_after_sql_app,

@@ -10,10 +10,10 @@ import time
 import psycopg
 import pytest
 
-from leakbench.postgres import admin
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.postgres.poller import POLLER_APPLICATION_NAME, ActivityPoller, activity_poller
-from leakbench.results import Phase
+from leakbench._postgres import admin
+from leakbench._postgres.poller import POLLER_APPLICATION_NAME, ActivityPoller, activity_poller
+from leakbench._results import Phase
+from leakbench._settings import dsn as dsn_tools
 
 # PostgreSQL holds a busy backend's statistics back for up to a second, an idle one's for
 # up to 10 s (PGSTAT_IDLE_INTERVAL); a closing backend flushes them at once.

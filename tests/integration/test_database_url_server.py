@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy import create_engine, text
 
-from leakbench.postgres import dsn
-from leakbench.targets.env import database_environment
+from leakbench._settings import dsn
+from leakbench._targets.env import database_environment
 
 
 def test_sqlalchemy_and_psycopg_connect_with_the_dsn_application_name(

@@ -13,11 +13,11 @@ import httpx2
 import psutil
 import pytest
 
-from leakbench.config import Endpoint, Target
-from leakbench.load.driver import LoadPlan, LoadProgress
-from leakbench.load.processes import run_load_processes
-from leakbench.system import shutdown
-from leakbench.targets.process import TargetProcess
+from leakbench._load.driver import LoadPlan, LoadProgress
+from leakbench._load.processes import run_load_processes
+from leakbench._settings import Endpoint, Target
+from leakbench._system import shutdown
+from leakbench._targets.process import TargetProcess
 
 # load_target_app.py, next to this file.
 HERE = Path(__file__).resolve().parent

@@ -19,9 +19,9 @@ import pytest
 import tomlkit
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.scaffold.plan import make_plan
-from leakbench.scaffold.section import build, render
+from leakbench._cli import app
+from leakbench._scaffold.plan import make_plan
+from leakbench._scaffold.section import build, render
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

@@ -19,7 +19,7 @@ from fastapi import BackgroundTasks, Depends, FastAPI
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session
 
-from leakbench.postgres import dsn as dsn_tools
+from leakbench._settings import dsn as dsn_tools
 from tests.fix_db import connections_by_state
 
 pytestmark = pytest.mark.quick  # a real server, but well under a second per test

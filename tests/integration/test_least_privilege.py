@@ -19,9 +19,9 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.targets.process import TargetProcess
+from leakbench._cli import app
+from leakbench._settings import dsn as dsn_tools
+from leakbench._targets.process import TargetProcess
 from tests.fix_server import scenario, target_env
 from tests.integration.load_tools import needs_wrk, wrk_command
 

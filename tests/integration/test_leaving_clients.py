@@ -15,11 +15,11 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
-from leakbench.config import Endpoint, Target
-from leakbench.load.driver import LoadPlan, LoadProgress, run_load
-from leakbench.results import LoadStats
-from leakbench.targets.process import TargetProcess
+from leakbench._load.driver import LoadPlan, LoadProgress, run_load
+from leakbench._results import LoadStats
+from leakbench._settings import Endpoint, Target
+from leakbench._settings.clients import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
+from leakbench._targets.process import TargetProcess
 
 pytestmark = pytest.mark.quick  # a real server, a second or so per test
 

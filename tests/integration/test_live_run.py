@@ -7,10 +7,10 @@ import re
 
 from rich.console import Console
 
-from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
-from leakbench.progress.live import LiveObserver
-from leakbench.results import Verdict
-from leakbench.runner.run import run
+from leakbench._progress.live import LiveObserver
+from leakbench._results import Verdict
+from leakbench._runner.pipeline import run
+from leakbench._settings import Endpoint, LoadSettings, RunConfig, VerdictSettings
 from tests.fix_server import scenario
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")

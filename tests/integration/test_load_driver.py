@@ -19,13 +19,13 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from leakbench.config import Endpoint, LoadSettings, Target
+from leakbench._load.driver import LoadPlan, LoadProgress, run_load
+from leakbench._load.limits import ensure_open_files
+from leakbench._load.transport import LoadTransport
+from leakbench._results import LoadStats
+from leakbench._settings import Endpoint, LoadSettings, Target
+from leakbench._targets.process import TargetProcess
 from leakbench.errors import UsageError
-from leakbench.load.driver import LoadPlan, LoadProgress, run_load
-from leakbench.load.limits import ensure_open_files
-from leakbench.load.transport import LoadTransport
-from leakbench.results import LoadStats
-from leakbench.targets.process import TargetProcess
 from tests.integration.load_target_app import CHUNKS
 
 pytestmark = pytest.mark.quick  # a real server, but well under a second per test

@@ -19,8 +19,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.system.processes import stop_process_group
+from leakbench._settings import dsn as dsn_tools
+from leakbench._system.processes import stop_process_group
 from tests.fix_server import StartTarget, scenario
 from tests.integration.load_tools import needs_locust
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.config import TargetInterpreter
-from leakbench.matrix.axes import Combination, combinations, parse_axes, requirements
-from leakbench.matrix.environments import EnvironmentCache
-from leakbench.targets.interpreter import check
+from leakbench._cli import app
+from leakbench._matrix.environments import EnvironmentCache
+from leakbench._settings import TargetInterpreter
+from leakbench._settings.matrix import Combination, combinations, parse_axes, requirements
+from leakbench._targets.interpreter import check
 from tests.integration import wheelhouse
 
 runner = CliRunner()
@@ -201,6 +201,35 @@ def test_the_driver_axis_switches_the_scenarios_sync_engine_only(tmp_path: Path)
     )
     # Creating an engine opens no connection, so the port need not answer.
     assert shown.stdout.split() == ["psycopg2", "psycopg"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("local_index")
+def test_cancelled_handlers_leak_asyncpg_connections_before_sqlalchemy_2_0_38(
+    tmp_path: Path, embedded_dsn: str
+) -> None:
+    """sqlalchemy/sqlalchemy#12077, measured in docs/leaks.md: LEAKED 3 runs of 3 on 2.0.37."""
+    result = runner.invoke(
+        app,
+        [
+            "matrix",
+            *("-p", "cancelled-asyncpg", "--abort", "50%"),
+            *(f"--versions={axis}" for axis in wheelhouse.CANCEL_VERSIONS),
+            *("--env-cache", str(wheelhouse.ENV_CACHE), "--report-dir", str(tmp_path / "r")),
+            *("--dsn", embedded_dsn, "-c", "20", "-d", "2", "--settle", "2", "--no-live"),
+        ],
+    )
+    assert result.exit_code == 1, result.output  # the leak on 2.0.37 fails the command
+    reports = tmp_path / "r"
+    matrix = json.loads((reports / "matrix.json").read_text())
+    cells = {c["combination"]["sqlalchemy"]: c["cells"][0] for c in matrix["columns"]}
+    assert cells["2.0.37"]["verdict"] == "LEAKED", cells
+    assert cells["2.0.37"]["leaked_connections"] > 0
+    assert cells["2.0.38"]["verdict"] == "CLEAN", cells
+    # The handlers were cancelled in both columns: the scenario counted them in its log.
+    for folder in sorted((reports / "logs").iterdir()):
+        log = "".join(path.read_text() for path in folder.glob("*.log*"))
+        assert "leakbench-scenario: cancelled on disconnect" in log, folder.name
 
 
 PLAIN_SQLALCHEMY_APP = """

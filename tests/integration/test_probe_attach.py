@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres import dsn as dsn_tools
-from leakbench.system.processes import stop_process_group
-from leakbench.targets import autoload
-from leakbench.targets.autoload import PROBE_DIR_ENV
-from leakbench.targets.probe import CONTROL_DIR_ENV
+from leakbench._cli import app
+from leakbench._settings import dsn as dsn_tools
+from leakbench._system.processes import stop_process_group
+from leakbench._targets import autoload
+from leakbench._targets.autoload import PROBE_DIR_ENV
+from leakbench._targets.probe import CONTROL_DIR_ENV
 from tests.integration.test_attach import _clean_environment, _wait_until_up, run_cli
 
 LOAD = ["-c", "10", "-d", "1", "--settle", "2", "--request-timeout", "3", "--no-live"]
@@ -201,8 +201,9 @@ def test_python_started_with_the_environment_loads_the_probe(tmp_path: Path) -> 
     env = autoload.environment({**os.environ, "PYTHONPATH": str(own)}, folder)
     assert env[CONTROL_DIR_ENV] == str(folder)
     autoload.prepare(folder)
+    # The probe is loaded as a private package of its own (see test_probe_isolation.py).
     code = (
-        "import builtins, sys; from leakbench.targets import probe; "
+        "import builtins, sys; probe = sys.modules['_leakbench_probe.probe']; "
         "print(probe.COUNTERS.sqlalchemy, getattr(builtins, 'OWN_SITECUSTOMIZE', False))"
     )
     try:

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from leakbench.postgres import dsn as dsn_tools
+from leakbench._settings import dsn as dsn_tools
 
 pytest_plugins = ["pytester"]
 

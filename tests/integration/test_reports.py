@@ -20,8 +20,8 @@ from xml.etree import ElementTree as ET
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.output.table import REPORT_COLUMNS
+from leakbench._cli import app
+from leakbench._output.table import REPORT_COLUMNS
 
 runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from leakbench.output import reports
+from leakbench._output import reports
 
 pytestmark = pytest.mark.quick
 

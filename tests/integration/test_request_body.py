@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from leakbench.config import Endpoint, LoadSettings, Target
-from leakbench.load.driver import LoadPlan, run_load
-from leakbench.targets.process import TargetProcess
+from leakbench._load.driver import LoadPlan, run_load
+from leakbench._settings import Endpoint, LoadSettings, Target
+from leakbench._targets.process import TargetProcess
 
 _REQUESTS = 5
 

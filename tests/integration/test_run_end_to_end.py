@@ -15,9 +15,9 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres.embedded import DIR_PREFIX
-from leakbench.system.processes import OWNER_FILE
+from leakbench._cli import app
+from leakbench._postgres.embedded import DIR_PREFIX
+from leakbench._system.processes import OWNER_FILE
 from tests.fix_db import connections_by_state
 from tests.fix_server import StartTarget, scenario
 

@@ -11,10 +11,10 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.config import Target
-from leakbench.targets.process import TargetProcess
-from leakbench.targets.spawn import Spare, boot, spare_for_first_target
+from leakbench._cli import app
+from leakbench._settings import Target
+from leakbench._targets.process import TargetProcess
+from leakbench._targets.spawn import Spare, boot, spare_for_first_target
 
 pytestmark = pytest.mark.quick  # a real server, but well under a second per test
 
@@ -40,7 +40,7 @@ def _boot_processes() -> list[psutil.Process]:
     return [
         child
         for child in psutil.Process().children(recursive=True)
-        if "leakbench.targets.boot" in " ".join(child.cmdline())
+        if "leakbench._targets.boot" in " ".join(child.cmdline())
     ]
 
 

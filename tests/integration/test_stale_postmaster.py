@@ -10,8 +10,8 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from leakbench.postgres.embedded import DIR_PREFIX, EmbeddedPostgres, remove_stale_servers
-from leakbench.system.processes import OWNER_FILE, release_owned_folder
+from leakbench._postgres.embedded import DIR_PREFIX, EmbeddedPostgres, remove_stale_servers
+from leakbench._system.processes import OWNER_FILE, release_owned_folder
 from tests.fix_db import embedded_server
 
 

@@ -1,5 +1,5 @@
 """The app's interpreter, asked for real: a venv without uvicorn, and the target side
-loaded where leakbench's dependencies are not (leakbench.targets.interpreter)."""
+loaded where leakbench's dependencies are not (leakbench._targets.interpreter)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from leakbench._settings.interpreter import choose, target_interpreter
+from leakbench._targets.interpreter import check, target_code_dir
 from leakbench.errors import RunError
-from leakbench.targets.interpreter import check, choose, target_code_dir, target_interpreter
 
 pytestmark = pytest.mark.quick
 
@@ -39,7 +40,7 @@ class Blocked(importlib.abc.MetaPathFinder):
             raise ImportError(f"{{name}} is not in the app's environment")
         return None
 sys.meta_path.insert(0, Blocked())
-import leakbench.targets.boot, leakbench.targets.probe as probe
+import leakbench._targets.boot, leakbench._targets.probe as probe
 print(json.dumps({{"file": leakbench.__file__, "versions": probe.versions()}}))
 """
 
@@ -93,7 +94,7 @@ def test_run_on_an_app_env_without_uvicorn_stops_before_anything_starts(
 ) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415 - the command line only here
 
-    from leakbench.cli import app  # noqa: PLC0415
+    from leakbench._cli import app  # noqa: PLC0415
 
     (tmp_path / "main.py").write_text("app = None\n")
     reports = tmp_path / "reports"

@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 
 runner = CliRunner()
 

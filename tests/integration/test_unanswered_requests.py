@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from leakbench import LoadSettings, RunConfig, VerdictSettings, run, scenarios
-from leakbench.config import Endpoint, Target
-from leakbench.load.driver import LoadPlan, run_load
-from leakbench.targets.process import TargetProcess
-from leakbench.targets.specs import scenario_target
+from leakbench._load.driver import LoadPlan, run_load
+from leakbench._settings import Endpoint, Target
+from leakbench._settings.target_names import scenario_target
+from leakbench._targets.process import TargetProcess
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 from tests.user_app_sources import write_leaky_app, write_schema, write_shop_package
 
 runner = CliRunner()

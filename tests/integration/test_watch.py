@@ -17,8 +17,8 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres import dsn as dsn_tools
+from leakbench._cli import app
+from leakbench._settings import dsn as dsn_tools
 from tests.fix_server import StartTarget, scenario
 from tests.integration.load_tools import needs_locust, needs_wrk, wrk_command
 

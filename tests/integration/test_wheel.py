@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from leakbench import __version__
-from leakbench.matrix.environments import find_uv
+from leakbench._matrix.environments import find_uv
 from tests.integration import wheelhouse
 
 _APP = """\

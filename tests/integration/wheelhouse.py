@@ -20,7 +20,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from leakbench.matrix.axes import combinations, parse_axes, requirements
+from leakbench._settings.matrix import combinations, parse_axes, requirements
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache"
@@ -34,6 +34,8 @@ TEST_VERSIONS = ("fastapi=0.95.2,0.117.1,0.118.0", "sqlalchemy=2.0.14")
 DRIVER_VERSIONS = ("fastapi=0.118.0", "sqlalchemy=2.0.14", "driver=psycopg2")
 # The probe on SQLAlchemy 1.4, under an app of the user's (the scenarios need 2.0.14).
 PROBE_VERSIONS = ("fastapi=0.95.2", "sqlalchemy=1.4.54", "driver=psycopg2")
+# sqlalchemy/sqlalchemy#12077 before and after its fix, on an asyncpg that still shows it.
+CANCEL_VERSIONS = ("driver=asyncpg", "sqlalchemy=2.0.37,2.0.38", "asyncpg=0.30.0")
 # An app's own environment, pinned to versions older than leakbench's scenarios need.
 APP_PINS = ("fastapi==0.110.0", "sqlalchemy==2.0.25", "uvicorn==0.29.0", "psycopg[binary]")
 _READY = WHEELHOUSE / "READY"
@@ -53,7 +55,7 @@ def _wanted() -> list[tuple[str, ...]]:
     return [
         *(
             requirements(c)
-            for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS)
+            for axes in (TEST_VERSIONS, DRIVER_VERSIONS, PROBE_VERSIONS, CANCEL_VERSIONS)
             for c in combinations(parse_axes(list(axes)))
         ),
         leakbench_requirements(),

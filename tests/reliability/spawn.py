@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from leakbench.system.processes import OWNER_FILE
+from leakbench._system.processes import OWNER_FILE
 
 MARKER_ENV = "LEAKBENCH_TEST_MARKER"
 

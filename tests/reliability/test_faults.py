@@ -11,16 +11,16 @@ import psutil
 import psycopg
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres.embedded import EmbeddedPostgres
-from leakbench.postgres.poller import POLLER_APPLICATION_NAME
+from leakbench._cli import app
+from leakbench._postgres.embedded import EmbeddedPostgres
+from leakbench._postgres.poller import POLLER_APPLICATION_NAME
 from tests.reliability.spawn import Spawned, no_survivors, words
 
 runner = CliRunner()
 
 
 def _targets(child: Spawned) -> list[psutil.Process]:
-    return [p for p in child.descendants() if "leakbench.targets.boot" in " ".join(p.cmdline())]
+    return [p for p in child.descendants() if "leakbench._targets.boot" in " ".join(p.cmdline())]
 
 
 def test_a_target_killed_mid_run_fails_its_row_and_the_next_goes_on(

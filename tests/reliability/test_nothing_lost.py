@@ -20,8 +20,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres.embedded import EmbeddedPostgres
+from leakbench._cli import app
+from leakbench._postgres.embedded import EmbeddedPostgres
 from tests.reliability.outputs import assert_reports_written
 from tests.reliability.spawn import Spawned, no_survivors, words
 
@@ -128,7 +128,7 @@ def test_an_unwritable_json_path_is_refused_before_anything_starts(
 _CLAIM = """
 import datetime, os, sys, time
 from pathlib import Path
-from leakbench.output import reports
+from leakbench._output import reports
 start, count = float(sys.argv[1]), int(sys.argv[2])
 moment = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
 time.sleep(max(0.0, start - time.time()))

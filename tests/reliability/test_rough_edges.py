@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 from tests.reliability.spawn import Spawned, no_survivors, words
 
 runner = CliRunner()

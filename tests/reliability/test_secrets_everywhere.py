@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres.embedded import EmbeddedPostgres
+from leakbench._cli import app
+from leakbench._postgres.embedded import EmbeddedPostgres
 from tests.reliability.outputs import assert_never_shown, assert_reports_written, every_output
 from tests.reliability.spawn import words
 

@@ -14,8 +14,8 @@ import pytest
 from psycopg import sql
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.postgres.embedded import EmbeddedPostgres
+from leakbench._cli import app
+from leakbench._postgres.embedded import EmbeddedPostgres
 from tests.reliability.spawn import words
 
 PASSWORD = "Sup3r-s3cret-Pa55"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import psycopg
 
-from leakbench.config import Endpoint, LoadSettings, RunConfig, VerdictSettings
-from leakbench.postgres.embedded import DIR_PREFIX
-from leakbench.results import Verdict
-from leakbench.runner.run import run
-from leakbench.system import shutdown
-from leakbench.targets.specs import resolve_patterns
+from leakbench._postgres.embedded import DIR_PREFIX
+from leakbench._results import Verdict
+from leakbench._runner.pipeline import run
+from leakbench._settings import Endpoint, LoadSettings, RunConfig, VerdictSettings
+from leakbench._settings.target_names import resolve_patterns
+from leakbench._system import shutdown
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
 
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from leakbench.postgres.embedded import DIR_PREFIX
+from leakbench._postgres.embedded import DIR_PREFIX
 from tests.reliability.spawn import Spawned, folders_of, no_survivors, words
 
 
@@ -29,7 +29,7 @@ def _dead_pid() -> int:
 
 def _is_target(process: psutil.Process) -> bool:
     try:
-        return "leakbench.targets.boot" in " ".join(process.cmdline())
+        return "leakbench._targets.boot" in " ".join(process.cmdline())
     except psutil.Error:
         return False
 

@@ -12,11 +12,9 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 
-from leakbench.config import Endpoint, Workload
-from leakbench.errors import TargetStartError
-from leakbench.postgres.admin import ServerInfo
-from leakbench.postgres.server import Server
-from leakbench.results import (
+from leakbench._postgres.admin import ServerInfo
+from leakbench._postgres.server import Server
+from leakbench._results import (
     ActivitySample,
     CheckoutSite,
     MadeEngines,
@@ -25,7 +23,9 @@ from leakbench.results import (
     Reclaims,
     SessionEnds,
 )
-from leakbench.targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
+from leakbench._settings import Endpoint, Workload
+from leakbench._targets.handle import Notices, PlannedRow, RowSpec, TargetHandle
+from leakbench.errors import TargetStartError
 
 State = Callable[[Phase], dict[str, int]]
 

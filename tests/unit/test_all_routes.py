@@ -12,12 +12,10 @@ from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from leakbench.errors import UsageError
-from leakbench.openapi import operations, values
-from leakbench.openapi.flow import Flow
-from leakbench.openapi.operations import RouteFilter
-from leakbench.options import ALL_ROUTES_CONCURRENCY, ALL_ROUTES_DURATION, RunOptions
-from leakbench.results import (
+from leakbench._openapi import operations, values
+from leakbench._openapi.flow import Flow
+from leakbench._openapi.operations import RouteFilter
+from leakbench._results import (
     ActivitySample,
     Findings,
     LatencySummary,
@@ -26,7 +24,10 @@ from leakbench.results import (
     RowResult,
     Verdict,
 )
-from leakbench.verdict.routes import explained, fresh_target_note, route_summary
+from leakbench._settings import defaults
+from leakbench._settings.options import RunOptions
+from leakbench._verdict.routes import explained, fresh_target_note, route_summary
+from leakbench.errors import UsageError
 
 
 class OrderIn(BaseModel):
@@ -233,8 +234,13 @@ def test_a_finding_s_reason_explains_an_inconclusive_row() -> None:
 
 def test_all_routes_rows_are_short_and_light_by_default() -> None:
     options = RunOptions(pattern=("both",), all_routes=True).config()
-    assert options.load.duration == ALL_ROUTES_DURATION
-    assert options.load.concurrency == ALL_ROUTES_CONCURRENCY
+    # Bounded by a count, so a busy machine still sends each route as many requests.
+    assert options.load.requests == defaults.ALL_ROUTES_REQUESTS
+    assert options.load.duration == defaults.ALL_ROUTES_DURATION
+    assert options.load.concurrency == defaults.ALL_ROUTES_CONCURRENCY
+    # A duration given replaces both: the row lasts that long, however many requests it sends.
+    timed = RunOptions(pattern=("both",), all_routes=True, duration=2.0).config()
+    assert (timed.load.duration, timed.load.requests) == (2.0, None)
     assert options.all_routes is not None and not options.all_routes.destructive
     assert (
         RunOptions(pattern=("both",), all_routes=True, concurrency=3).config().load.concurrency == 3

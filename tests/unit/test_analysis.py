@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from leakbench.results import ActivitySample, BackendDetail, LeakKind, Phase, Verdict
-from leakbench.verdict.analysis import Observation, classify_leak, judge, settle_reached
+from leakbench._results import ActivitySample, BackendDetail, LeakKind, Phase, Verdict
+from leakbench._verdict.analysis import Observation, classify_leak, judge, settle_reached
 
 
 def sample(t: float, phase: Phase = Phase.LOAD, **counts: int) -> ActivitySample:

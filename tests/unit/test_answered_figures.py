@@ -6,12 +6,12 @@ import io
 import json
 from dataclasses import replace
 
-from leakbench.output.reports import json as report_json
-from leakbench.output.style import make_console
-from leakbench.output.table import REPORT_COLUMNS, report_cells
-from leakbench.output.terminal import render_run
-from leakbench.results import LatencySummary, LoadStats, RowResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.reports import json as report_json
+from leakbench._output.style import make_console
+from leakbench._output.table import REPORT_COLUMNS, report_cells
+from leakbench._output.terminal import render_run
+from leakbench._results import LatencySummary, LoadStats, RowResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import run_result
 
 # The reference report's with-session /error row: 4,805 sent, 2,552 answered.

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.config import EnvTemplate
+from leakbench._cli import app
+from leakbench._settings import EnvTemplate
+from leakbench._targets.env import database_environment
 from leakbench.errors import UsageError
-from leakbench.targets.env import database_environment
 from tests.user_app_sources import write_leaky_app
 
 runner = CliRunner()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leakbench.targets.process import app_traceback
+from leakbench._targets.process import app_traceback
 
 LOG = """\
 INFO:     Started server process [12]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 
 runner = CliRunner()
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.command import repository_root
-from leakbench.output import ci
-from leakbench.results import (
+from leakbench._cli import app
+from leakbench._invoke import repository_root
+from leakbench._output import ci
+from leakbench._results import (
     CheckoutSite,
     EngineSite,
     LeakKind,

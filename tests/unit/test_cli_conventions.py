@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from leakbench import __version__, scenarios
-from leakbench.cli import app
+from leakbench._cli import app
 
 runner = CliRunner()
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakbench.config import HTTP_METHODS, Endpoint, LoadSettings, RunConfig, Target
+from leakbench._settings import HTTP_METHODS, Endpoint, LoadSettings, RunConfig, Target
 from leakbench.errors import UsageError
 
 segments = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)

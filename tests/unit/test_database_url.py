@@ -6,9 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
-from leakbench.config import EnvTemplate
-from leakbench.postgres import dsn
-from leakbench.targets.env import database_environment
+from leakbench._settings import EnvTemplate, dsn
+from leakbench._targets.env import database_environment
 
 # Printable text with the characters URLs treat specially: space, @ : / ? # & = + % [ ].
 _text = st.text(

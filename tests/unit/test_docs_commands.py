@@ -24,9 +24,9 @@ import typer.core
 import yaml
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
+from leakbench._settings.options import RunOptions
 from leakbench.errors import UsageError
-from leakbench.options import RunOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakbench.config import Endpoint, LoadSettings
+from leakbench._load.driver import LoadPlan
+from leakbench._load.histogram import LatencyHistogram
+from leakbench._load.processes import default_processes, merge, plans_for, split
+from leakbench._results import LatencySummary, LoadStats
+from leakbench._settings import Endpoint, LoadSettings
 from leakbench.errors import UsageError
-from leakbench.load.driver import LoadPlan
-from leakbench.load.histogram import LatencyHistogram
-from leakbench.load.processes import default_processes, merge, plans_for, split
-from leakbench.results import LatencySummary, LoadStats
 
 PLAN = LoadPlan("http://127.0.0.1:1", Endpoint("POST", "/ok"), concurrency=10, duration=5.0)
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from leakbench._settings import dsn
 from leakbench.errors import UsageError
-from leakbench.postgres import dsn
 
 passwords = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="'\\"),

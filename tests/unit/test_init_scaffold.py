@@ -10,13 +10,13 @@ import pytest
 import tomlkit
 from typer.testing import CliRunner
 
-from leakbench import project_config
-from leakbench.cli import app as cli_app
+from leakbench._cli import app as cli_app
+from leakbench._scaffold.discover import read_project
+from leakbench._scaffold.openapi import read_schema, simple_body
+from leakbench._scaffold.plan import THROWAWAY_PASSWORD, THROWAWAY_USER, Plan
+from leakbench._scaffold.section import build, render, write
+from leakbench._settings import project_file as project_config
 from leakbench.errors import UsageError
-from leakbench.scaffold.discover import read_project
-from leakbench.scaffold.openapi import read_schema, simple_body
-from leakbench.scaffold.plan import THROWAWAY_PASSWORD, THROWAWAY_USER, Plan
-from leakbench.scaffold.section import build, render, write
 
 SCHEMA: dict[str, Any] = {
     "paths": {
@@ -193,12 +193,13 @@ def test_the_section_is_what_leakbench_run_reads(tmp_path: Path) -> None:
     assert values["setup_cmd"] == ["alembic upgrade head", "python -m app.initial_data"]
     assert values["login"] == "POST /token"
     assert values["login_form"] == [f"username={THROWAWAY_USER}", f"password={THROWAWAY_PASSWORD}"]
-    mix = [json.loads(entry) for entry in values["mix"]]
-    assert [(entry["method"], entry["path"]) for entry in mix] == [
+    # The mix's tables arrive as checked routes, not as text to parse again.
+    mix = values["mix"]
+    assert [(route.method, route.path) for route in mix] == [
         ("GET", "/orders/"),
         ("POST", "/orders/"),
     ]
-    assert mix[1]["body"]["ref"] == "{uuid}"
+    assert json.loads(mix[1].body)["ref"] == "{uuid}"
     # Each value says where it came from; what is left out says why.
     assert "#   GET /orders/{order_id} (path parameter)" in text
     assert "#   DELETE /orders/{order_id} (destroys data)" in text

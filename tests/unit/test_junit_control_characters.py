@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from leakbench.output.reports import junit
-from leakbench.results import RowResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.reports import junit
+from leakbench._results import RowResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import run_result
 
 # What a crashed target's log can end with: colours, a bell, NUL, form feeds, a stray escape.
@@ -15,7 +15,7 @@ _LOG_TAIL = "\x1b[31mERROR\x1b[0m: boom\x00 \x07done\x0b\x0c \x1b| next line\x7f
 
 def test_control_characters_in_a_log_tail_leave_valid_xml() -> None:
     row = RowResult(
-        pattern="app",
+        target="app",
         endpoint="/ok",
         verdict=Verdict.FAILED,
         load=None,

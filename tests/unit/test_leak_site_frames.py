@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from leakbench.targets import sites
+from leakbench._targets import sites
 
 
 def test_a_package_installed_anywhere_is_a_library(tmp_path: Path) -> None:

@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.client_spec import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
-from leakbench.config import LoadSettings
+from leakbench._cli import app
+from leakbench._load.http11 import ResponseReader
+from leakbench._load.leaving import RouteLeaving, leaving_for
+from leakbench._output.notes import row_notes
+from leakbench._output.reports import json as report_json
+from leakbench._output.style import make_console
+from leakbench._output.terminal import render_run
+from leakbench._results import LatencySummary, LoadStats, RowResult, Verdict
+from leakbench._settings import LoadSettings
+from leakbench._settings.clients import AbortSpec, ClientBehaviour, StreamLimit, WebSocketSpec
+from leakbench._settings.mix import route_from_table
+from leakbench._verdict.outcome import judge
 from leakbench.errors import UsageError
-from leakbench.load.http11 import ResponseReader
-from leakbench.load.leaving import RouteLeaving, leaving_for
-from leakbench.output.notes import row_notes
-from leakbench.output.reports import json as report_json
-from leakbench.output.style import make_console
-from leakbench.output.terminal import render_run
-from leakbench.request_spec import Route
-from leakbench.results import LatencySummary, LoadStats, RowResult, Verdict
-from leakbench.verdict.outcome import judge
 from tests.factories import run_result
 
 runner = CliRunner()
@@ -82,7 +82,7 @@ def test_a_route_overrides_the_row_key_by_key() -> None:
     assert route.over(row) == ClientBehaviour(
         abort=AbortSpec.parse("20%"), stream_read=StreamLimit(max_bytes=10)
     )
-    table = Route.from_table({"path": "/feed", "abort": "50%@30ms", "stream-read": 4096})
+    table = route_from_table({"path": "/feed", "abort": "50%@30ms", "stream-read": 4096})
     assert table.client == ClientBehaviour(
         abort=AbortSpec.parse("50%@30ms"), stream_read=StreamLimit(max_bytes=4096)
     )
@@ -194,12 +194,12 @@ def test_the_keys_are_settings_of_the_project_and_of_a_mix_route(tmp_path: Path)
 
 
 def test_websocket_routes_and_their_sessions_parse() -> None:
-    from leakbench.config import Endpoint  # noqa: PLC0415 - next to its only use
+    from leakbench._settings import Endpoint  # noqa: PLC0415 - next to its only use
 
     assert Endpoint.parse("WS /ws") == Endpoint("WS", "/ws")
-    route = Route.from_table({"method": "WS", "path": "/ws", "ws-receive": 3, "ws-drop": True})
+    route = route_from_table({"method": "WS", "path": "/ws", "ws-receive": 3, "ws-drop": True})
     assert route.websocket == WebSocketSpec(message="ping", receive=3, drop=True)
     with pytest.raises(UsageError, match="--ws-receive -1 is out of range"):
         WebSocketSpec(receive=-1)
-    with pytest.raises(UsageError, match="'ws-drop' must be true or false"):
-        Route.from_table({"method": "WS", "path": "/ws", "ws-drop": "yes"})
+    with pytest.raises(UsageError, match="mix: ws-drop: input should be a valid boolean"):
+        route_from_table({"method": "WS", "path": "/ws", "ws-drop": "yes"})

@@ -8,12 +8,12 @@ import re
 import pytest
 from rich.console import Console
 
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import LoadSnapshot
-from leakbench.progress.group import ObserverGroup, open_observer
-from leakbench.progress.live import LiveObserver, live_view
-from leakbench.progress.tracker import RowSnapshot, RowTracker
-from leakbench.results import ActivitySample, Phase, RowResult, Verdict
+from leakbench._load.driver import LoadProgress
+from leakbench._progress.events import LoadSnapshot
+from leakbench._progress.group import ObserverGroup, open_observer
+from leakbench._progress.live import LiveObserver, live_view
+from leakbench._progress.tracker import RowSnapshot, RowTracker
+from leakbench._results import ActivitySample, Phase, RowResult, Verdict
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 

@@ -7,11 +7,11 @@ import re
 
 from rich.console import Console
 
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import LoadSnapshot
-from leakbench.progress.live import live_view
-from leakbench.progress.tracker import RowTracker
-from leakbench.results import Phase
+from leakbench._load.driver import LoadProgress
+from leakbench._progress.events import LoadSnapshot
+from leakbench._progress.live import live_view
+from leakbench._progress.tracker import RowTracker
+from leakbench._results import Phase
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakbench.load.histogram import LatencyHistogram
+from leakbench._load.histogram import LatencyHistogram
 
 FRACTIONS = (0.0, 0.01, 0.5, 0.9, 0.95, 0.99, 0.999, 1.0)
 latencies = st.lists(st.floats(min_value=1e-5, max_value=100.0), min_size=1, max_size=400)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leakbench.load.http11 import (
+from leakbench._load.http11 import (
     ParsedResponse,
     ResponseFormatError,
     ResponseReader,

@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from leakbench.output.reports import json as report_json
-from leakbench.results import (
+from leakbench._output.reports import json as report_json
+from leakbench._results import (
     LatencySummary,
     LoadStats,
     RowResult,
     Verdict,
 )
-from leakbench.verdict.outcome import judge
+from leakbench._verdict.outcome import judge
 from tests.factories import run_result
 
 

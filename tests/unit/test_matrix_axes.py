@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from leakbench import scenarios
-from leakbench.errors import UsageError
-from leakbench.matrix.axes import (
+from leakbench._matrix.environments import one_line_error, parse_pins
+from leakbench._settings.matrix import (
     MAX_COMBINATIONS,
     Combination,
     combinations,
@@ -16,7 +16,7 @@ from leakbench.matrix.axes import (
     requirements,
     unmet_requirement,
 )
-from leakbench.matrix.environments import one_line_error, parse_pins
+from leakbench.errors import UsageError
 
 
 def test_an_axis_keeps_its_versions_in_order_and_canonical_names() -> None:

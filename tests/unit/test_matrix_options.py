@@ -14,10 +14,9 @@ import pytest
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.matrix.axes import Axis
-from leakbench.matrix.environments import default_cache_dir
-from leakbench.options import MatrixOptions, RunOptions
+from leakbench._cli import app
+from leakbench._settings.matrix import Axis, default_cache_dir
+from leakbench._settings.options import MatrixOptions, RunOptions
 
 runner = CliRunner()
 ATTACH_AND_METRICS = {"url", "application_name", "allow_remote", "prometheus_port"}

@@ -7,15 +7,15 @@ import json
 import re
 from pathlib import Path
 
-from leakbench.output.matrix import (
+from leakbench._output.matrix import (
     render_html,
     render_markdown,
     render_matrix,
     to_dict,
     write_matrix_reports,
 )
-from leakbench.output.style import make_console
-from leakbench.results import (
+from leakbench._output.style import make_console
+from leakbench._results import (
     ActivitySample,
     Findings,
     MatrixColumn,
@@ -24,7 +24,7 @@ from leakbench.results import (
     RowResult,
     Verdict,
 )
-from leakbench.verdict.outcome import MatrixOutcome, judge_matrix
+from leakbench._verdict.outcome import MatrixOutcome, judge_matrix
 from tests.factories import run_result
 
 ROWS = (("background-request-session", "/ok"), ("background-function-scope", "/ok"))

@@ -9,9 +9,9 @@ import httpx2
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.prometheus import (
+from leakbench._cli import app
+from leakbench._load.driver import LoadProgress
+from leakbench._progress.prometheus import (
     CONTENT_TYPE,
     FinishedRow,
     MetricsObserver,
@@ -19,8 +19,8 @@ from leakbench.progress.prometheus import (
     render_metrics,
     serve_metrics,
 )
-from leakbench.progress.tracker import RowSnapshot
-from leakbench.results import ActivitySample, Phase, PoolStats, RowResult, Verdict
+from leakbench._progress.tracker import RowSnapshot
+from leakbench._results import ActivitySample, Phase, PoolStats, RowResult, Verdict
 from tests.prometheus_text import key, parse
 
 RUNNING = RowSnapshot(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from leakbench.config import Endpoint
-from leakbench.load.driver import LoadPlan, request_source
-from leakbench.load.histogram import LatencyHistogram
-from leakbench.load.processes import merge_routes, plans_for
-from leakbench.request_spec import Route
-from leakbench.results import RouteStats
+from leakbench._load.driver import LoadPlan, request_source
+from leakbench._load.histogram import LatencyHistogram
+from leakbench._load.processes import merge_routes, plans_for
+from leakbench._results import RouteStats
+from leakbench._settings import Endpoint
+from leakbench._settings.requests import Route
 
 PLAN = LoadPlan(
     "http://127.0.0.1:1",

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from leakbench.output.notes import needs_notes, row_notes
-from leakbench.output.reports import json as report_json
-from leakbench.output.reports import markdown
-from leakbench.results import LatencySummary, LoadStats, RouteStats, RowResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.notes import needs_notes, row_notes
+from leakbench._output.reports import json as report_json
+from leakbench._output.reports import markdown
+from leakbench._results import LatencySummary, LoadStats, RouteStats, RowResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import run_result
 
 ROUTES = (

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.targets import autoload
+from leakbench._cli import app
+from leakbench._targets import autoload
 
 runner = CliRunner()
 

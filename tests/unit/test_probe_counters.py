@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.pool import QueuePool
 
-from leakbench.targets.pool_counters import PoolCounters
+from leakbench._targets.pool_counters import PoolCounters
 
 
 def test_a_reconnect_that_failed_leaves_the_checked_out_count_at_zero() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import typer
 
-from leakbench.cli.options import finite_number
-from leakbench.targets.pool_counters import PoolCounters
+from leakbench._cli.options import finite_number
+from leakbench._targets.pool_counters import PoolCounters
 
 
 def test_a_checkin_without_a_checkout_is_not_a_return() -> None:

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from leakbench.load.driver import LoadProgress
-from leakbench.progress.events import (
+from leakbench._load.driver import LoadProgress
+from leakbench._progress.events import (
     DatabaseCreated,
     Event,
     LoadSnapshot,
@@ -20,9 +20,9 @@ from leakbench.progress.events import (
     RunWarning,
     Tick,
 )
-from leakbench.progress.group import ObserverGroup
-from leakbench.progress.tracker import RowTracker
-from leakbench.results import ActivitySample, Phase, RowResult, Verdict
+from leakbench._progress.group import ObserverGroup
+from leakbench._progress.tracker import RowTracker
+from leakbench._results import ActivitySample, Phase, RowResult, Verdict
 
 
 class Recorder(RunObserver):
@@ -89,7 +89,7 @@ def test_the_tracker_follows_a_row_from_events_alone() -> None:
         tracker.apply(event)
     snapshot = tracker.snapshot()
     assert snapshot is not None
-    assert (snapshot.pattern, snapshot.phase, snapshot.completed) == (
+    assert (snapshot.target, snapshot.phase, snapshot.completed) == (
         "with-session",
         Phase.LOAD,
         10,

@@ -11,8 +11,8 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
-from leakbench import project_config
-from leakbench.cli import app
+from leakbench._cli import app
+from leakbench._settings import project_file as project_config
 
 runner = CliRunner()
 

@@ -9,9 +9,9 @@ from urllib.parse import quote
 
 import pytest
 
-from leakbench import redaction
+from leakbench import _redaction as redaction
+from leakbench._settings.dsn import validate
 from leakbench.errors import UsageError
-from leakbench.postgres.dsn import validate
 
 SECRET = 'pa"ss w<rd>/@x'
 

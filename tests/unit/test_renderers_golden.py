@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from leakbench.output.notes import row_notes
-from leakbench.output.reports import junit, markdown
-from leakbench.output.style import make_console
-from leakbench.output.terminal import render_run
-from leakbench.results import Capacity, RunResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.notes import row_notes
+from leakbench._output.reports import junit, markdown
+from leakbench._output.style import make_console
+from leakbench._output.terminal import render_run
+from leakbench._results import Capacity, RunResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import failed_row, row, run_result
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -74,7 +74,7 @@ def _terminal(width: int) -> str:
 
 def _notes() -> str:
     return "".join(
-        f"{r.pattern} {r.endpoint}\n" + "".join(f"  - {note}\n" for note in row_notes(r))
+        f"{r.target} {r.endpoint}\n" + "".join(f"  - {note}\n" for note in row_notes(r))
         for r in _run().rows
     )
 

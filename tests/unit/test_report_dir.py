@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.output import reports
+from leakbench._cli import app
+from leakbench._output import reports
 
 runner = CliRunner()
 

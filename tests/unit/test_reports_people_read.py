@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
+from leakbench._output import reports
+from leakbench._output.reports import chart, markdown
+from leakbench._output.reports import json as report_json
+from leakbench._output.table import name_header
+from leakbench._results import LeakKind, PoolReading, PoolStats, RowResult, Verdict
+from leakbench._verdict.outcome import judge
 from leakbench.errors import UsageError
-from leakbench.output import reports
-from leakbench.output.reports import chart, markdown
-from leakbench.output.reports import json as report_json
-from leakbench.output.table import name_header
-from leakbench.results import LeakKind, PoolReading, PoolStats, RowResult, Verdict
-from leakbench.verdict.outcome import judge
 from tests.factories import row, run_result
 
 runner = CliRunner()

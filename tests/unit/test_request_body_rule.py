@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leakbench.config import DEFAULT_BODY, Endpoint, LoadSettings
+from leakbench._settings import DEFAULT_BODY, Endpoint, LoadSettings
 
 
 @pytest.mark.parametrize(

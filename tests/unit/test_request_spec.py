@@ -10,18 +10,19 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.errors import UsageError
-from leakbench.load.requests import RequestShape, RequestSource, weighted_order
-from leakbench.load.transport import SINGLE_USE
-from leakbench.request_spec import (
+from leakbench._cli import app
+from leakbench._load.requests import RequestShape, RequestSource, weighted_order
+from leakbench._load.transport import SINGLE_USE
+from leakbench._settings.mix import parse_mix, route_from_table
+from leakbench._settings.request_options import from_options
+from leakbench._settings.requests import (
     FORM_TYPE,
     Header,
     Login,
     Route,
     expand_env,
-    from_options,
 )
+from leakbench.errors import UsageError
 
 
 def test_a_header_value_names_environment_variables_read_at_run_time() -> None:
@@ -60,28 +61,28 @@ def test_expand_env_leaves_request_variations_alone() -> None:
 
 
 def test_mix_entries_from_the_command_line() -> None:
-    assert Route.parse_mix("3 GET /items/?limit=5") == Route("GET", "/items/?limit=5", b"", None, 3)
-    create = Route.parse_mix('POST /items/ {"title": "t {n}"}')
+    assert parse_mix("3 GET /items/?limit=5") == Route("GET", "/items/?limit=5", b"", None, 3)
+    create = parse_mix('POST /items/ {"title": "t {n}"}')
     assert create == Route("POST", "/items/", b'{"title": "t {n}"}', "application/json", 1)
     # No body of its own: POST takes the row's default body, GET and DELETE none.
-    assert Route.parse_mix("POST /items/").body is None
-    assert Route.parse_mix("DELETE /items/{uuid}").body == b""
+    assert parse_mix("POST /items/").body is None
+    assert parse_mix("DELETE /items/{uuid}").body == b""
     with pytest.raises(UsageError, match="malformed"):
-        Route.parse_mix("3")
+        parse_mix("3")
     with pytest.raises(UsageError, match="weight 0"):
-        Route.parse_mix("0 GET /x")
+        parse_mix("0 GET /x")
 
 
 def test_mix_tables_take_a_form_or_a_json_body() -> None:
-    form = Route.from_table({"method": "post", "path": "/login", "form": {"a": "1 2", "b": "&"}})
+    form = route_from_table({"method": "post", "path": "/login", "form": {"a": "1 2", "b": "&"}})
     assert (form.method, form.body, form.content_type) == ("POST", b"a=1+2&b=%26", FORM_TYPE)
-    table = Route.from_table({"path": "/items/", "method": "PUT", "body": {"title": "{n}"}})
+    table = route_from_table({"path": "/items/", "method": "PUT", "body": {"title": "{n}"}})
     assert json.loads(table.body or b"") == {"title": "{n}"}
-    assert Route.parse_mix('{"path": "/x", "weight": 2}') == Route("GET", "/x", b"", None, 2)
+    assert parse_mix('{"path": "/x", "weight": 2}') == Route("GET", "/x", b"", None, 2)
     with pytest.raises(UsageError, match="unknown key 'wieght'"):
-        Route.from_table({"path": "/x", "wieght": 2})
+        route_from_table({"path": "/x", "wieght": 2})
     with pytest.raises(UsageError, match="not both"):
-        Route.from_table({"path": "/x", "body": "a", "form": {"a": "b"}})
+        route_from_table({"path": "/x", "body": "a", "form": {"a": "b"}})
 
 
 def test_weighted_order_interleaves_and_follows_the_weights() -> None:

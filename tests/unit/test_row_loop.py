@@ -1,9 +1,9 @@
 """One row loop for every kind of target: spawned, attached and watched alike.
 
-``run`` hands each kind to the same loop (:func:`leakbench.runner.loop.run_rows`),
+``run`` hands each kind to the same loop (:func:`leakbench._runner.loop.run_rows`),
 and the loop, run here on fake targets and pollers, does alike for any kind:
 it measures each row, skips the rest of a target that cannot start, marks the
-row under way when interrupted, and lets :mod:`leakbench.verdict.rows` decide
+row under way when interrupted, and lets :mod:`leakbench._verdict.rows` decide
 what hidden sessions mean.
 """
 
@@ -12,7 +12,13 @@ from __future__ import annotations
 import pytest
 
 from leakbench import scenarios
-from leakbench.config import (
+from leakbench._load.driver import LoadPlan, LoadProgress
+from leakbench._progress.events import RunObserver
+from leakbench._results import ExternalLoad, Phase, RowResult, RunResult, Verdict
+from leakbench._runner import loop
+from leakbench._runner import pipeline as run_module
+from leakbench._runner.phases import LoadStep
+from leakbench._settings import (
     AttachTarget,
     Endpoint,
     LoadCommand,
@@ -20,17 +26,11 @@ from leakbench.config import (
     VerdictSettings,
     WatchTarget,
 )
-from leakbench.load.driver import LoadPlan, LoadProgress
-from leakbench.progress.events import RunObserver
-from leakbench.results import ExternalLoad, Phase, RowResult, RunResult, Verdict
-from leakbench.runner import loop
-from leakbench.runner import run as run_module
-from leakbench.runner.phases import LoadStep
-from leakbench.targets.attached import AttachedTargets
-from leakbench.targets.handle import TargetHandle, Targets
-from leakbench.targets.spawned import SpawnedTargets
-from leakbench.targets.specs import scenario_target
-from leakbench.targets.watched import WatchedTargets
+from leakbench._settings.target_names import scenario_target
+from leakbench._targets.attached import AttachedTargets
+from leakbench._targets.handle import TargetHandle, Targets
+from leakbench._targets.spawned import SpawnedTargets
+from leakbench._targets.watched import WatchedTargets
 from tests.unit.row_fakes import FakePoller, FakeTargets
 
 DSN = "postgresql://u@127.0.0.1:5/app"
@@ -122,7 +122,7 @@ def test_the_loop_measures_each_row_on_its_own_target_and_judges_it() -> None:
     )
     observer = _Rows()
     result = loop.run_rows(FAST, targets, observer)
-    assert [(r.pattern, r.endpoint, r.verdict) for r in result.rows] == [
+    assert [(r.target, r.endpoint, r.verdict) for r in result.rows] == [
         ("clean", "GET /a", Verdict.CLEAN),
         ("leaky", "GET /b", Verdict.LEAKED),
     ]
@@ -181,7 +181,7 @@ def test_an_interrupted_run_keeps_its_rows_and_marks_the_one_under_way() -> None
     )
     result = loop.run_rows(FAST, targets, _Rows())
     assert result.interrupted
-    assert [(r.pattern, r.verdict) for r in result.rows] == [
+    assert [(r.target, r.verdict) for r in result.rows] == [
         ("first", Verdict.CLEAN),
         ("second", Verdict.INTERRUPTED),
     ]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from leakbench.config import Endpoint, Workload
+from leakbench._load.driver import LoadPlan, LoadProgress
+from leakbench._progress.events import RunObserver
+from leakbench._results import ExternalLoad, Phase, PoolStats, Reclaims, SessionEnds
+from leakbench._runner import phases
+from leakbench._settings import Endpoint, Workload
+from leakbench._targets.handle import RowSpec
+from leakbench._verdict import analysis
 from leakbench.errors import TargetError
-from leakbench.load.driver import LoadPlan, LoadProgress
-from leakbench.progress.events import RunObserver
-from leakbench.results import ExternalLoad, Phase, PoolStats, Reclaims, SessionEnds
-from leakbench.runner import phases
-from leakbench.targets.handle import RowSpec
-from leakbench.verdict import analysis
 from tests.unit.row_fakes import FakePoller, FakeTarget
 
 POOL = PoolStats(checkouts=5, checkins=5)

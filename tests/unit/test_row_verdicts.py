@@ -1,11 +1,11 @@
-"""What happened around a row's measurement decides its verdict too (leakbench.verdict.rows)."""
+"""What happened around a row's measurement decides its verdict too (leakbench._verdict.rows)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from leakbench.results import ActivitySample, ExternalLoad, Findings, Phase, RowResult, Verdict
-from leakbench.verdict import rows
+from leakbench._results import ActivitySample, ExternalLoad, Findings, Phase, RowResult, Verdict
+from leakbench._verdict import rows
 
 QUIET = ActivitySample(t=0.0, phase=Phase.BASELINE, idle=1)
 

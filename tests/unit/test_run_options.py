@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from leakbench._settings import defaults
+from leakbench._settings.options import RunOptions
 from leakbench.errors import UsageError
-from leakbench.options import DEFAULT_DURATION, RunOptions
 
 
 def test_no_target_is_a_usage_error_naming_what_to_give() -> None:
@@ -26,7 +27,7 @@ def test_no_target_is_a_usage_error_naming_what_to_give() -> None:
 def test_the_pull_requests_pair_runs_eight_seconds_by_default() -> None:
     config = RunOptions(pattern=("both",)).config()
     assert [target.name for target in config.targets] == ["with-session", "try-finally"]
-    assert config.load.duration == DEFAULT_DURATION
+    assert config.load.duration == defaults.DURATION
     assert config.load.requests is None
 
 
@@ -75,7 +76,7 @@ def test_every_option_of_the_run_command_has_a_field() -> None:
     """The command line builds RunOptions from its parsed parameters, one to one."""
     from typer.main import get_command  # noqa: PLC0415
 
-    from leakbench.cli import app  # noqa: PLC0415 - the command line only for this check
+    from leakbench._cli import app  # noqa: PLC0415 - the command line only for this check
 
     group = get_command(app)
     run = group.commands["run"]  # type: ignore[attr-defined]

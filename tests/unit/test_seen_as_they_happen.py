@@ -1,5 +1,5 @@
 """Leaks seen as they happen: checkouts the garbage collector ended, engines made per request,
-and rows PostgreSQL alone cannot vouch for. The rules are pure (leakbench.verdict.collector);
+and rows PostgreSQL alone cannot vouch for. The rules are pure (leakbench._verdict.collector);
 the probe's signal is checked on a real SQLAlchemy pool (SQLite), collected for real.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import Session
 
-from leakbench.output.notes import leak_site_notes
-from leakbench.output.reports import json as report_json
-from leakbench.results import (
+from leakbench._output.notes import leak_site_notes
+from leakbench._output.reports import json as report_json
+from leakbench._results import (
     ActivitySample,
     Capacity,
     CheckoutSite,
@@ -28,9 +28,9 @@ from leakbench.results import (
     Reclaims,
     Verdict,
 )
-from leakbench.targets.probe import PoolCounters
-from leakbench.verdict.analysis import Observation, PoolView, judge
-from leakbench.verdict.outcome import judge as outcome
+from leakbench._targets.probe import PoolCounters
+from leakbench._verdict.analysis import Observation, PoolView, judge
+from leakbench._verdict.outcome import judge as outcome
 from tests.consistency import contradictions
 from tests.factories import row, run_result
 

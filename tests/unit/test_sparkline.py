@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from leakbench.output.sparkline import BLOCKS, sparkline
-from leakbench.output.terminal import results_table
-from leakbench.results import ActivitySample, Phase, RowResult, RunResult
-from leakbench.verdict.analysis import Observation, judge
+from leakbench._output.sparkline import BLOCKS, sparkline
+from leakbench._output.terminal import results_table
+from leakbench._results import ActivitySample, Phase, RowResult, RunResult
+from leakbench._verdict.analysis import Observation, judge
 from tests.factories import run_result
 
 

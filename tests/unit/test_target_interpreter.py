@@ -1,4 +1,4 @@
-"""Which Python runs the app (leakbench.targets.interpreter): the order of the choice, on
+"""Which Python runs the app (leakbench._targets.interpreter): the order of the choice, on
 real virtual environments (the integration test asks them)."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from leakbench.config import TargetInterpreter
+from leakbench._settings import TargetInterpreter
+from leakbench._settings.interpreter import choose, target_interpreter
+from leakbench._targets.interpreter import check
 from leakbench.errors import UsageError
-from leakbench.targets.interpreter import check, choose, target_interpreter
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_leakbench_own_interpreter_reports_its_versions() -> None:
 def test_the_command_line_refuses_a_python_that_is_not_there(tmp_path: Path) -> None:
     from typer.testing import CliRunner  # noqa: PLC0415 - the command line only here
 
-    from leakbench.cli import app  # noqa: PLC0415
+    from leakbench._cli import app  # noqa: PLC0415
 
     result = CliRunner().invoke(
         app, ["run", "--python", str(tmp_path / "nope"), "--app", "main.py:app", "-e", "/x"]

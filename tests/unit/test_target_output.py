@@ -1,4 +1,4 @@
-"""A target's output (leakbench.targets.output): capped, rotated, its last traceback as printed."""
+"""A target's output (leakbench._targets.output): capped, rotated, its last traceback as printed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from leakbench.targets.output import TargetOutput
+from leakbench._targets.output import TargetOutput
 
 _IMPORT_FAILURE = b"""\
 INFO: starting

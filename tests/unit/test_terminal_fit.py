@@ -7,11 +7,11 @@ import io
 
 import pytest
 
-from leakbench.output.style import make_console
-from leakbench.output.terminal import render_run
-from leakbench.progress.live import finished_line
-from leakbench.results import Capacity, RowResult, RunResult, Verdict
-from leakbench.verdict.outcome import judge
+from leakbench._output.style import make_console
+from leakbench._output.terminal import render_run
+from leakbench._progress.live import finished_line
+from leakbench._results import Capacity, RowResult, RunResult, Verdict
+from leakbench._verdict.outcome import judge
 from tests.factories import failed_row, row, run_result
 
 LEAK_REASON = "12 connection(s) are still idle in transaction after the settle: a leak."
@@ -57,13 +57,13 @@ def _unboxed(text: str) -> list[str]:
 
 def _table_line(text: str, result_row: RowResult) -> str:
     """The table's line of a row: it starts with the target and the endpoint, as given."""
-    prefix = result_row.pattern
+    prefix = result_row.target
     lines = [
         line
         for line in _unboxed(text)
         if line.startswith(prefix) and result_row.endpoint in line.removeprefix(prefix)[:20]
     ]
-    assert lines, f"no table line for {result_row.pattern} {result_row.endpoint}:\n{text}"
+    assert lines, f"no table line for {result_row.target} {result_row.endpoint}:\n{text}"
     return lines[0]
 
 

@@ -14,15 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from leakbench.cli import app
-from leakbench.errors import (
-    EXIT_CLEAN,
-    EXIT_INCONCLUSIVE,
-    EXIT_LEAKED,
-    EXIT_RUN_FAILED,
-    UsageError,
-)
-from leakbench.results import (
+from leakbench._cli import app
+from leakbench._results import (
     ActivitySample,
     Findings,
     LatencySummary,
@@ -32,7 +25,14 @@ from leakbench.results import (
     RunResult,
     Verdict,
 )
-from leakbench.verdict.thresholds import ThresholdName, Thresholds, evaluate, exit_code, parse_rate
+from leakbench._verdict.thresholds import ThresholdName, Thresholds, evaluate, exit_code, parse_rate
+from leakbench.errors import (
+    EXIT_CLEAN,
+    EXIT_INCONCLUSIVE,
+    EXIT_LEAKED,
+    EXIT_RUN_FAILED,
+    UsageError,
+)
 from tests.factories import run_result
 
 runner = CliRunner()

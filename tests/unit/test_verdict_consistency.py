@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leakbench.results import (
+from leakbench._results import (
     ActivitySample,
     Capacity,
     CheckoutSite,
@@ -19,7 +19,7 @@ from leakbench.results import (
     SessionEnds,
     Verdict,
 )
-from leakbench.verdict.analysis import Observation, PoolView, judge, residue
+from leakbench._verdict.analysis import Observation, PoolView, judge, residue
 from tests.consistency import contradictions
 
 counts = st.integers(min_value=0, max_value=15)

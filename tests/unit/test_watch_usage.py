@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from leakbench.cli import app
+from leakbench._cli import app
 
 runner = CliRunner()
 # Nothing listens on port 1: reaching the database would fail with exit 3, not 2.

@@ -12,8 +12,8 @@ import typer
 import typer.core
 import yaml
 
-from leakbench.cli import app
-from leakbench.options import RunOptions
+from leakbench._cli import app
+from leakbench._settings.options import RunOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "leakbench.yml"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from leakbench.config import AttachTarget, Endpoint, RunConfig, Target, Workload
+from leakbench._settings import AttachTarget, Endpoint, RunConfig, Target, Workload
+from leakbench._settings.requests import RequestSettings, Route
 from leakbench.errors import UsageError
-from leakbench.request_spec import RequestSettings, Route
 
 MIX = (Route("GET", "/items/", b"", weight=3), Route("POST", "/items/"))
 SCENARIO = Target("s", "scenarios.x:app", default_endpoints=(Endpoint("POST", "/ok"),))
