@@ -73,9 +73,8 @@ class LeakKind(StrEnum):
     # Checked out of the pool for good (surviving a forced collection) while
     # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
     CHECKED_OUT_IDLE = "checked_out_idle"
-    # Still checked out by the pool's count after a forced collection, while the target's
-    # database has fewer sessions than that: the connections are closed and the pool never
-    # gets them back (psycopg_pool counts a connection it lost in its pool_size).
+    # Still checked out by psycopg_pool's count after a forced collection, while the target's
+    # database has fewer sessions than that: closed, yet counted in the pool's pool_size.
     LOST_BY_POOL = "lost_by_pool"
     # Engines (each with its pool) made during the load and never disposed: their
     # connections stay open until the engine is collected, and grow with the requests.

@@ -102,7 +102,7 @@ def classify_leak(
 
 def _pool_kind(pool: PoolView, last_look: ActivitySample) -> LeakKind:
     """Survivors of the collection are checked out but idle, or lost by the pool when the
-    target's database has fewer sessions than the pool counts checked out: a checked-out
+    target's database has fewer sessions than psycopg_pool counts checked out: a checked-out
     connection is a session, so those beyond the sessions are closed, and only the pool's
     count still holds them (the lost ones of psycopg/psycopg#509)."""
     survivors = pool.leaked_after_gc
@@ -116,10 +116,13 @@ def _pool_kind(pool: PoolView, last_look: ActivitySample) -> LeakKind:
 
 
 def lost_by_pool(pool: PoolView, last_look: ActivitySample) -> int:
-    """Connections the pool counts checked out (at its last reading) beyond every session
-    the target's database has (at PostgreSQL's last look): they exist in the count alone."""
+    """psycopg_pool's connections counted checked out (at the pools' last reading) beyond
+    every session the target's database has (at PostgreSQL's last look): they exist in the
+    pool's count alone. SQLAlchemy's count is of checkouts the app still holds (a session
+    PostgreSQL ended is still the app's to give back), so only psycopg_pool's are lost."""
     counted = pool.after_gc if pool.after_gc is not None else pool.after_settle
-    return max(0, counted.checked_out - last_look.total)
+    beyond = counted.checked_out - last_look.total
+    return max(0, min(counted.psycopg_checked_out, beyond))
 
 
 def _transactions_kind(
@@ -147,10 +150,10 @@ _KIND_REASONS = {
         "shows nothing unusual."
     ),
     LeakKind.LOST_BY_POOL: (
-        "Lost by the pool: after a forced garbage collection it still counts them checked out, "
-        "but the target's database has fewer sessions than that, so they are closed and "
-        "nothing can give them back; the pool serves that many fewer connections until the "
-        "app restarts."
+        "Lost by the pool: after a forced garbage collection psycopg_pool still counts them "
+        "checked out, but the target's database has fewer sessions than that, so they are "
+        "closed; the pool keeps counting them in its pool_size and serves that many fewer "
+        "connections."
     ),
     LeakKind.UNKNOWN: (
         "No garbage collection could be forced in the target (leakbench did not start it, "

@@ -104,6 +104,20 @@ def test_connections_out_and_idle_in_postgresql_are_checked_out_but_idle() -> No
     assert findings.leak_kind is LeakKind.CHECKED_OUT_IDLE
 
 
+def test_sqlalchemy_checkouts_whose_sessions_ended_are_still_the_apps() -> None:
+    # PostgreSQL ended their sessions (idle_in_transaction_session_timeout), yet the app holds
+    # the checkouts and could give them back: not lost by the pool.
+    held = PoolStats(pools_made=1, checkouts=5)
+    observation = dataclasses.replace(
+        observe(held, held, sessions=0),
+        pool=PoolView(baseline=PoolStats(pools_made=1), after_settle=held, after_gc=held),
+    )
+    findings = judge(observation, capacity=None)
+
+    assert findings.verdict is Verdict.LEAKED
+    assert findings.leak_kind is LeakKind.CHECKED_OUT_IDLE
+
+
 def test_connections_the_collection_gave_back_were_awaiting_it() -> None:
     findings = judge(observe(pool(checked_out=6), pool(), sessions=0), capacity=None)
 
