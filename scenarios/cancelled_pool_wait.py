@@ -16,7 +16,9 @@ async pool queue", psycopg_pool 3.1.7, #503); #1123 and #1208, connections lost 
 a waiter cancelled just as the pool hands it a connection keeps the connection and never
 sees its cancellation (3.3.1). ``GET /pool`` answers the pool's own figures
 (``get_stats()``), and the target prints them when it stops: a connection the pool lost
-shows there, not in PostgreSQL, where a lost connection is closed or looks idle.
+shows there, not in PostgreSQL, where a lost connection is closed or looks idle. leakbench's
+probe reads the same figures (``pool_size - pool_available``): on psycopg_pool 3.1.6 the row
+is LEAKED, its connections lost by the pool (docs/leaks.md).
 
 The pool's sizes follow the scenarios' SQLAlchemy pools: ``min_size`` is
 LEAKBENCH_POOL_SIZE, ``max_size`` adds LEAKBENCH_MAX_OVERFLOW, ``timeout`` is

@@ -22,7 +22,8 @@ from leakbench._settings.dsn import redact
 from leakbench._verdict import capacity as capacity_tools
 
 _NO_POOL_VIEW = (
-    "the pool is not visible (attach mode or watch mode, or no SQLAlchemy pool in the target), "
+    "the pool is not visible (attach mode or watch mode, or no SQLAlchemy or psycopg_pool pool "
+    "in the target), "
     "so only PostgreSQL's side is known"
 )
 
@@ -83,6 +84,7 @@ _KIND_LABELS = {
     LeakKind.HELD_BY_REFERENCE: "held by a live reference",
     LeakKind.AWAITING_GC: "awaiting GC",
     LeakKind.CHECKED_OUT_IDLE: "checked out but idle",
+    LeakKind.LOST_BY_POOL: "lost by the pool",
     LeakKind.ENGINES_NOT_DISPOSED: "engines never disposed",
     LeakKind.UNKNOWN: "unknown",
 }
@@ -119,11 +121,15 @@ def _pool_side(row: RowResult) -> str:
     if pool is None or not pool.seen:
         return _NO_POOL_VIEW
     text = f"the pool still has {pool.checked_out} checked out"
+    if pool.psycopg_pools:
+        text = f"the pool ({pool.kind}) still has {pool.checked_out} checked out"
     if row.pool_baseline is not None:
         text += f" ({row.pool_baseline.checked_out} at the baseline)"
     after_gc = row.pool_after_gc
     if after_gc is not None and after_gc.checked_out != pool.checked_out:
         text += f", {after_gc.checked_out} after the forced garbage collection"
+    if pool.psycopg_waiting:
+        text += f", {pool.psycopg_waiting} request(s) in its queue for a connection"
     return text
 
 
@@ -216,10 +222,17 @@ def _left_note(load: LoadStats, running: int | None, findings: Findings | None) 
             if findings is not None and findings.settled
             else "the settle ran out of time before they were done"
         )
-        text += (
-            f" When the load ended, {running:,} handler(s) were still running with a "
-            f"connection checked out; {settled}."
-        )
+        if findings is not None and findings.leak_kind is LeakKind.LOST_BY_POOL:
+            # The pool's own count (psycopg_pool's) holds the connections it lost, too.
+            text += (
+                f" When the load ended, the pool counted {running:,} connection(s) checked "
+                f"out, held by handlers still running or lost by the pool; {settled}."
+            )
+        else:
+            text += (
+                f" When the load ended, {running:,} handler(s) were still running with a "
+                f"connection checked out; {settled}."
+            )
     elif running == 0:
         text += " No handler still held a connection when the load ended."
     return text

@@ -73,6 +73,9 @@ class LeakKind(StrEnum):
     # Checked out of the pool for good (surviving a forced collection) while
     # PostgreSQL shows them idle, outside any transaction: only the pool sees them.
     CHECKED_OUT_IDLE = "checked_out_idle"
+    # Still checked out by psycopg_pool's count after a forced collection, while the target's
+    # database has fewer sessions than that: closed, yet counted in the pool's pool_size.
+    LOST_BY_POOL = "lost_by_pool"
     # Engines (each with its pool) made during the load and never disposed: their
     # connections stay open until the engine is collected, and grow with the requests.
     ENGINES_NOT_DISPOSED = "engines_not_disposed"
@@ -143,7 +146,8 @@ class ActivitySample:
 
 @dataclass(frozen=True, slots=True)
 class PoolStats:
-    """The app-side view: SQLAlchemy pool events counted inside the target."""
+    """The app-side view: SQLAlchemy pool events counted inside the target, and
+    psycopg_pool's own figures read there."""
 
     connects: int = 0
     checkouts: int = 0
@@ -162,16 +166,32 @@ class PoolStats:
     reclaimed: int = 0
     # Pools made in the target (one per engine, one more per engine.dispose()).
     pools_made: int = 0
+    # psycopg_pool's own pools alive in the target (an app without SQLAlchemy), and their
+    # own figures (get_stats()), summed: pool_size - pool_available, which counts a
+    # connection the pool lost for good, and the requests waiting for a connection.
+    psycopg_pools: int = 0
+    psycopg_checked_out: int = 0
+    psycopg_waiting: int = 0
 
     @property
     def checked_out(self) -> int:
-        return self.checkouts - self.checkins - self.detaches
+        """Checked out of every pool: SQLAlchemy's by its events, psycopg_pool's by its own
+        figures."""
+        return self.checkouts - self.checkins - self.detaches + self.psycopg_checked_out
 
     @property
     def seen(self) -> bool:
-        """Whether the target has a SQLAlchemy pool at all: the probe answers as soon as
-        SQLAlchemy is importable, and an app on another pool (psycopg_pool's) has made none."""
-        return self.pools_made > 0 or self.checkouts > 0
+        """Whether the target has a pool at all: the probe answers as soon as SQLAlchemy is
+        importable, and an app on psycopg_pool's own pool has made no SQLAlchemy pool."""
+        return self.pools_made > 0 or self.checkouts > 0 or self.psycopg_pools > 0
+
+    @property
+    def kind(self) -> str:
+        """The pools seen: ``SQLAlchemy``, ``psycopg_pool``, or both joined by ``and``."""
+        if not self.psycopg_pools:
+            return "SQLAlchemy"
+        both = self.pools_made > 0 or self.checkouts > 0
+        return "SQLAlchemy and psycopg_pool" if both else "psycopg_pool"
 
 
 @dataclass(frozen=True, slots=True)

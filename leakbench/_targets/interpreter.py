@@ -53,6 +53,7 @@ TARGET_SIDE = (
     "_targets/boot.py",
     "_targets/pool_counters.py",
     "_targets/probe.py",
+    "_targets/psycopg_pools.py",
     "_targets/sites.py",
 )
 SCENARIOS = "scenarios"

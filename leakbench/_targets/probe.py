@@ -26,6 +26,10 @@ row): the capacity report knows each pool's size and overflow, and engines
 made per request and never disposed show as pools made during the row that
 still hold connections.
 
+psycopg_pool's own pools (an app without SQLAlchemy) are remembered the same
+way, and ``stats`` adds their own figures (``get_stats()``: size, available,
+requests waiting), summed: see :mod:`leakbench._targets.psycopg_pools`.
+
 A checkout whose holder (the pool's connection fairy, held by a Connection
 or a Session) is garbage collected without being returned is ended by
 SQLAlchemy from the fairy's weakref callback (``_finalize_fairy``, in 1.3,
@@ -66,6 +70,7 @@ from typing import Any
 
 # Relative, as the probe's files import each other: ``leakbench probe`` loads them into the
 # app as a private package of their own, without the leakbench package (see autoload).
+from . import psycopg_pools
 from .pool_counters import TIMEOUT, PoolCounters
 
 CONTROL_DIR_ENV = "LEAKBENCH_CONTROL_DIR"
@@ -75,6 +80,8 @@ CHECKOUT_SITES_ENV = "LEAKBENCH_CHECKOUT_SITES"
 # the collector ended (the benchmark compares both; leakbench never turns it off).
 CHECKOUT_HOLDERS_ENV = "LEAKBENCH_CHECKOUT_HOLDERS"
 COUNTERS = PoolCounters()
+# psycopg_pool's own pools (no SQLAlchemy): their figures, read from the pools themselves.
+PSYCOPG_POOLS = psycopg_pools.PsycopgPools()
 # Most seconds the probe waits for the app's event loop to run a forced collection (less
 # than the 10 s leakbench waits for an answer): a loop blocked that long answers an error.
 LOOP_COLLECT_SECONDS = 8.0
@@ -204,14 +211,14 @@ def collect(loops: AppLoops = LOOPS, within: float = LOOP_COLLECT_SECONDS) -> di
 
 
 _COMMANDS: dict[str, Any] = {
-    "stats": COUNTERS.as_dict,
+    "stats": lambda: {**COUNTERS.as_dict(), **PSYCOPG_POOLS.figures()},
     "mark": lambda: {"mark": COUNTERS.mark()},
     "outstanding": lambda: {"checkouts": COUNTERS.outstanding()},
     "sites": lambda: {"sites": COUNTERS.sites()},
     "fates": lambda: {"fates": COUNTERS.fates()},
     "reclaims": COUNTERS.reclaims,
     "pools": COUNTERS.made_pools,
-    "drivers": lambda: {"drivers": COUNTERS.drivers()},
+    "drivers": lambda: {"drivers": COUNTERS.drivers() + PSYCOPG_POOLS.kinds()},
     "versions": lambda: {"versions": versions()},
     "gc": collect,
 }
@@ -244,6 +251,7 @@ def install() -> None:
     COUNTERS.record_sites = os.environ.get(CHECKOUT_SITES_ENV, "1") != "0"
     COUNTERS.track_holders = os.environ.get(CHECKOUT_HOLDERS_ENV, "1") != "0"
     _listen_to_pools()
+    psycopg_pools.install(PSYCOPG_POOLS)
     path = Path(control_dir) / f"ctl-{os.getpid()}.sock"
     path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

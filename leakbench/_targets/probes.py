@@ -34,8 +34,11 @@ class ProbeClient:
         return answers
 
     def pool_stats(self) -> PoolStats | None:
-        """The pool counters summed over the processes, if any uses SQLAlchemy."""
-        answers = [a for a in self.ask_all("stats") if a.get("sqlalchemy")]
+        """The pool counters summed over the processes, if any uses SQLAlchemy or has a
+        psycopg_pool pool."""
+        answers = [
+            a for a in self.ask_all("stats") if a.get("sqlalchemy") or a.get("psycopg_pools")
+        ]
         if not answers:
             return None
 
@@ -57,6 +60,9 @@ class ProbeClient:
             idle_capacity=max(idle) if idle else None,
             reclaimed=total("reclaimed"),
             pools_made=total("pool"),
+            psycopg_pools=total("psycopg_pools"),
+            psycopg_checked_out=total("psycopg_checked_out"),
+            psycopg_waiting=total("psycopg_waiting"),
         )
 
     def mark_checkouts(self) -> None:

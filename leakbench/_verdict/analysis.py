@@ -12,7 +12,9 @@ The rule (documented in docs/verdict.md):
   is *persistent*: LEAKED. So is a connection the target's pools still have
   checked out beyond the baseline (the in-target probe counts checkouts and
   checkins), even when PostgreSQL shows it idle: kept after a commit, it holds
-  no transaction but never goes back to the pool. So is a target still holding
+  no transaction but never goes back to the pool (psycopg_pool's own count,
+  ``pool_size - pool_available``, is judged alike; the connections it counts
+  out beyond the database's sessions are *lost by the pool*). So is a target still holding
   more connections than its pools allow after the settle (connections opened
   outside the pool and kept); a peak above the pools during the load alone is
   transient (short-lived raw connections). Without the pool view, idle
@@ -37,6 +39,7 @@ from leakbench._results import (
     ActivitySample,
     Findings,
     LeakKind,
+    PoolStats,
     Verdict,
 )
 from leakbench._verdict import collector
@@ -86,7 +89,7 @@ def classify_leak(
     if residue(after_settle, baseline):
         return _transactions_kind(baseline, after_settle, after_gc)
     if pool is not None and pool.leaked:
-        return _pool_kind(pool)
+        return _pool_kind(pool, after_gc or after_settle)
     limits = {"capacity": capacity, "idle_limit": idle_limit}
     if not beyond_pools(after_settle, baseline, **limits):
         return LeakKind.NONE
@@ -97,11 +100,29 @@ def classify_leak(
     return LeakKind.AWAITING_GC
 
 
-def _pool_kind(pool: PoolView) -> LeakKind:
+def _pool_kind(pool: PoolView, last_look: ActivitySample) -> LeakKind:
+    """Survivors of the collection are checked out but idle, or lost by the pool when the
+    target's database has fewer sessions than psycopg_pool counts checked out: a checked-out
+    connection is a session, so those beyond the sessions are closed, and only the pool's
+    count still holds them (the lost ones of psycopg/psycopg#509)."""
     survivors = pool.leaked_after_gc
     if survivors is None:
         return LeakKind.UNKNOWN
-    return LeakKind.CHECKED_OUT_IDLE if survivors else LeakKind.AWAITING_GC
+    if not survivors:
+        return LeakKind.AWAITING_GC
+    if lost_by_pool(pool, last_look):
+        return LeakKind.LOST_BY_POOL
+    return LeakKind.CHECKED_OUT_IDLE
+
+
+def lost_by_pool(pool: PoolView, last_look: ActivitySample) -> int:
+    """psycopg_pool's connections counted checked out (at the pools' last reading) beyond
+    every session the target's database has (at PostgreSQL's last look): they exist in the
+    pool's count alone. SQLAlchemy's count is of checkouts the app still holds (a session
+    PostgreSQL ended is still the app's to give back), so only psycopg_pool's are lost."""
+    counted = pool.after_gc if pool.after_gc is not None else pool.after_settle
+    beyond = counted.checked_out - last_look.total
+    return max(0, min(counted.psycopg_checked_out, beyond))
 
 
 def _transactions_kind(
@@ -128,6 +149,12 @@ _KIND_REASONS = {
         "keeps them out of the pool, idle and outside any transaction, where PostgreSQL alone "
         "shows nothing unusual."
     ),
+    LeakKind.LOST_BY_POOL: (
+        "Lost by the pool: after a forced garbage collection psycopg_pool still counts them "
+        "checked out, but the target's database has fewer sessions than that, so they are "
+        "closed; the pool keeps counting them in its pool_size and serves that many fewer "
+        "connections."
+    ),
     LeakKind.UNKNOWN: (
         "No garbage collection could be forced in the target (leakbench did not start it, "
         "or it did not answer), so whether a live reference or the collector holds them "
@@ -136,8 +163,8 @@ _KIND_REASONS = {
 }
 
 POOL_VIEW_UNKNOWN = (
-    "The pool's own count is unknown (attach mode, or no SQLAlchemy pool answered in the "
-    "target), so this is PostgreSQL's view alone"
+    "The pool's own count is unknown (attach mode, or no SQLAlchemy or psycopg_pool pool "
+    "answered in the target), so this is PostgreSQL's view alone"
 )
 
 
@@ -181,9 +208,10 @@ def judge(
         )
     if pool is not None and pool_leaked:
         reasons.append(
-            f"The pool still had {pool.after_settle.checked_out} connection(s) checked out "
-            f"{settle:.1f} s after the last request finished ({pool.baseline.checked_out} at "
-            f"the baseline){_server_side_of(observation, pool_leaked)}."
+            f"The pool{_named(pool.after_settle)} still had {pool.after_settle.checked_out} "
+            f"connection(s) checked out {settle:.1f} s after the last request finished "
+            f"({pool.baseline.checked_out} at the baseline)"
+            f"{_server_side_of(observation, pool_leaked)}{_waiting(pool.after_settle)}."
         )
     if capacity is not None and final.total > capacity:
         reasons.append(
@@ -246,6 +274,22 @@ def judge(
         reclaims=observation.reclaims,
         made_engines=observation.made_engines,
         in_flight_sites=observation.in_flight_sites,
+    )
+
+
+def _named(pool: PoolStats) -> str:
+    """The kind of pool, when the count is not SQLAlchemy's events alone."""
+    if not pool.psycopg_pools:
+        return ""
+    return f" ({pool.kind}; psycopg_pool's count is its own pool_size - pool_available)"
+
+
+def _waiting(pool: PoolStats) -> str:
+    if not pool.psycopg_waiting:
+        return ""
+    return (
+        f"; its queue still held {pool.psycopg_waiting} request(s) waiting for a connection "
+        "(requests_waiting, which can count waiters already cancelled)"
     )
 
 

@@ -81,7 +81,8 @@ class PoolView:
 
     @property
     def seen(self) -> bool:
-        """Whether the target has a SQLAlchemy pool whose counts can vouch for anything."""
+        """Whether the target has a pool (SQLAlchemy's or psycopg_pool's) whose counts can
+        vouch for anything."""
         return self.after_settle.seen
 
     @property
@@ -110,7 +111,7 @@ class Observation:
     # The server restarted between the baseline and the after-settle snapshot.
     server_restarted: bool = False
     capacity: Capacity | None = None
-    # The pool view; None when unknown (attach mode, no SQLAlchemy pool in the target).
+    # The pool view; None when unknown (attach mode, no SQLAlchemy or psycopg_pool pool).
     pool: PoolView | None = None
     # Transactions in the target's database during the row (pg_stat_database,
     # leakbench's own excluded; flushed lazily by PostgreSQL, so a lower bound).

@@ -33,7 +33,7 @@ VERDICT = VerdictSettings(settle=2.0)
 Rows = dict[str, tuple[RowResult, ...]]
 # Where a scenario that cancels (Scenario.cancels) says it cancelled a handler, in its log.
 _CANCELLED = re.compile(rf"^{re.escape(LOG_PREFIX)} (.+) \(\d+\)$", re.MULTILINE)
-# No pool of SQLAlchemy's: the probe counts no checkout (psycopg_pool's own pool is used).
+# No pool of SQLAlchemy's: the probe counts no checkout; it reads psycopg_pool's own pool.
 NO_SQLALCHEMY_POOL = frozenset({"cancelled-pool-wait"})
 
 
@@ -99,6 +99,10 @@ def check_expected_verdict(scenario: scenarios.Scenario, rows: tuple[RowResult, 
         assert row.findings is not None and row.load is not None
         # The database proves the requests reached it, whatever status they got.
         assert row.findings.pool_checkouts or scenario.name in NO_SQLALCHEMY_POOL, explain(row)
+        if scenario.name in NO_SQLALCHEMY_POOL:
+            # psycopg_pool's own pool is seen, and its count vouches for the verdict.
+            seen = row.pool_after_settle
+            assert seen is not None and seen.psycopg_pools, explain(row)
         assert row.findings.connections_used or row.findings.new_sessions, explain(row)
         assert contradictions(row.findings) == [], explain(row)
         if scenario.expected == "CLEAN":

@@ -71,6 +71,28 @@ ENGINE_PER_REQUEST = """
         return {"total": db.execute(text("SELECT 1")).scalar_one()}
 """
 
+# psycopg_pool's own pool, no SQLAlchemy: every third request's error path never gives back the
+# connection it took; the collector closes it and the pool still counts it out.
+LOSES_PSYCOPG_POOL_CONNECTIONS = """
+    import itertools, os
+    from fastapi import FastAPI, HTTPException
+    from psycopg_pool import ConnectionPool
+
+    url = os.environ["APP_DATABASE_URL"].replace("+psycopg", "")
+    pool = ConnectionPool(url, min_size=1, max_size=4, timeout=1, open=True)
+    numbers = itertools.count(1)
+    app = FastAPI()
+
+    @app.post("/orders")
+    def create_order():
+        conn = pool.getconn()
+        conn.execute("SELECT 1")
+        if next(numbers) % 3 == 0:
+            raise HTTPException(409)
+        pool.putconn(conn)
+        return {"ok": True}
+"""
+
 
 @pytest.fixture
 def probe_dir(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -149,6 +171,18 @@ def test_an_engine_per_request_attached_with_the_probe_is_leaked(
     assert code == 1, output
     assert "engines never disposed" in output or "engine pool(s) were made" in output, output
     assert re.search(r"\S*shop\.py:8 in get_db", output), output
+
+
+def test_a_psycopg_pool_app_attached_with_the_probe_is_lost_by_the_pool(
+    tmp_path: Path, database_dsn: str, probe_dir: Path
+) -> None:
+    source = LOSES_PSYCOPG_POOL_CONNECTIONS
+    with started_by_hand(source, database_dsn, tmp_path, probe=probe_dir) as url:
+        code, output = attach(tmp_path, url, database_dsn)
+    assert code == 1, output
+    text = " ".join(output.split())
+    assert "LEAKED" in text and "lost by the pool" in text.lower(), output
+    assert "psycopg_pool" in text and "still had 4 connection(s) checked out" in text, output
 
 
 def test_watch_reads_the_probe_of_an_app_run_under_leakbench_probe(

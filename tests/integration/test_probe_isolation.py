@@ -102,6 +102,7 @@ def test_the_app_sees_the_probe_and_nothing_else_of_leakbench(
     assert seen["from_leakbench"] == [
         "_leakbench_probe.pool_counters",
         "_leakbench_probe.probe",
+        "_leakbench_probe.psycopg_pools",
         "_leakbench_probe.sites",
         "sitecustomize",
     ]

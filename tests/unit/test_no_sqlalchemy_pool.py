@@ -62,5 +62,5 @@ def test_the_notes_say_the_pool_is_not_visible_rather_than_zero_checked_out() ->
     )
     seen = dataclasses.replace(measured, pool_after_settle=PoolStats(pools_made=1))
 
-    assert "no SQLAlchemy pool in the target" in " ".join(vantage_notes(measured))
+    assert "no SQLAlchemy or psycopg_pool pool in the target" in " ".join(vantage_notes(measured))
     assert "the pool still has 0 checked out" in " ".join(vantage_notes(seen))

@@ -23,7 +23,7 @@ from pathlib import Path
 _HERE = Path(__file__).resolve().parent
 # The private package the probe's files are loaded as, and those files, dependencies first.
 PACKAGE = "_leakbench_probe"
-PROBE_MODULES = ("sites", "pool_counters", "probe")
+PROBE_MODULES = ("sites", "pool_counters", "psycopg_pools", "probe")
 
 
 def _load_probe(home: Path) -> types.ModuleType:
