@@ -2,7 +2,8 @@
 
 Every environment is installed from the local wheelhouse (tests/integration/
 wheelhouse.py, prepared by scripts/test.sh), never from the package index; the
-environments are kept in .cache/matrix-envs, so only the first run builds them.
+environments are kept in the test cache (tests/integration/wheelhouse.py), so only the
+first run on a machine builds them.
 The verdicts asserted here were measured first (see docs/leaks.md, "Across
 FastAPI versions").
 """
@@ -38,7 +39,7 @@ SHORT_ROWS = (
 
 @pytest.fixture
 def local_index(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """uv installs from the wheelhouse only, with its cache under .cache/."""
+    """uv installs from the wheelhouse only, with its cache in the test cache."""
     wheelhouse.prepare()
     monkeypatch.setenv("UV_NO_INDEX", "1")
     monkeypatch.setenv("UV_FIND_LINKS", str(wheelhouse.WHEELHOUSE))

@@ -2,9 +2,11 @@
 
 ``python -m tests.integration.wheelhouse`` (run by scripts/test.sh) downloads,
 once, every wheel the test matrix's environments need into
-``.cache/wheelhouse``; the tests then point uv at it with no index at all
-(``UV_NO_INDEX``, ``UV_FIND_LINKS``) and keep uv's cache and the built
-environments under ``.cache/`` too, so a second test run reuses them.
+the test cache's ``wheelhouse`` folder; the tests then point uv at it with no index
+at all (``UV_NO_INDEX``, ``UV_FIND_LINKS``) and keep uv's cache and the built
+environments in the test cache too. The test cache is ``$LEAKBENCH_TEST_CACHE``,
+else ``leakbench-tests`` in the user's cache folder (as pip keeps its downloads):
+a fresh clone on a machine that ran the tests before reuses it.
 
 The packaging test (tests/integration/test_wheel.py) builds leakbench's wheel
 and installs it, with its own dependencies and the scenarios' extra, into a
@@ -15,6 +17,7 @@ fresh environment, and next to an app pinned to older versions
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -23,7 +26,10 @@ from pathlib import Path
 from leakbench._settings.matrix import combinations, parse_axes, requirements
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = ROOT / ".cache"
+CACHE = Path(
+    os.environ.get("LEAKBENCH_TEST_CACHE")
+    or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leakbench-tests"
+)
 WHEELHOUSE = CACHE / "wheelhouse"
 UV_CACHE = CACHE / "uv"
 ENV_CACHE = CACHE / "matrix-envs"
