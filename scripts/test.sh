@@ -15,9 +15,10 @@ if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
 . .venv/bin/activate
-# uv installs the test stack in seconds where pip takes half a minute (both cache downloads).
+# uv installs the test stack in seconds where pip takes half a minute (both cache downloads);
+# compiled ahead, as pip does, so the many target processes do not compile it themselves.
 python -m pip install --quiet --upgrade pip uv
-uv pip install --quiet --python .venv/bin/python -e ".[test]"
+uv pip install --quiet --compile-bytecode --python .venv/bin/python -e ".[test]"
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
